@@ -1,0 +1,1 @@
+"""The ErpSyncSchedule API: models, ERP profiles, validation and CRD generation."""

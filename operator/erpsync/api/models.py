@@ -1,0 +1,399 @@
+"""Pydantic models of ErpSyncSchedule: the one source of truth of the API.
+
+The CRD in `crds/` is generated from these models (see `crd.py`); `erp-sync validate` and the
+operator validate with them. They are strict, as the API server is: `suspend: "yes"` and
+`companyId: "42"` are refused, unknown fields are refused, and only the camelCase field names of
+the API are accepted.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Final, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from erpsync.api.profiles import PROFILES, refusal
+from erpsync.api.timezones import tzdata_version, zone_name_set, zone_names
+from erpsync.api.vocabulary import (
+    API_GROUP,
+    API_VERSION,
+    KIND,
+    SYNC_NAMES,
+    ConcurrencyPolicy,
+    CostCodes,
+    ErpName,
+    Frequency,
+    ImagePullPolicy,
+    ProcoreEnvironment,
+    SyncName,
+    TaintEffect,
+    TolerationOperator,
+)
+
+# RFC 1123 subdomain, the form of Secret and ConfigMap names. No lookarounds: the API server's
+# regex engine (RE2) has none.
+DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DAILY_TIME_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+HTTP_URL_PATTERN: Final = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
+# A Kubernetes resource quantity ("500m", "1Gi", "0.5").
+QUANTITY_PATTERN: Final = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+INT64_MAX: Final = 2**63 - 1
+INT32_MAX: Final = 2**31 - 1
+
+
+class ApiModel(BaseModel):
+    """Base of every spec model: strict types, camelCase names only, unknown fields refused."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
+
+
+DnsSubdomain = Annotated[
+    str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
+]
+HttpUrl = Annotated[str, StringConstraints(min_length=8, max_length=2048, pattern=HTTP_URL_PATTERN)]
+DailyTime = Annotated[str, StringConstraints(min_length=5, max_length=5, pattern=DAILY_TIME_PATTERN)]
+
+
+def _known_zone(name: str) -> str:
+    if name not in zone_name_set():
+        raise PydanticCustomError(
+            "time_zone",
+            "unknown time zone {zone}; allowed: an IANA zone name of tzdata {version} "
+            "(for example UTC, America/New_York, Europe/Paris)",
+            {"zone": repr(name), "version": tzdata_version()},
+        )
+    return name
+
+
+TimeZoneName = Annotated[
+    str,
+    AfterValidator(_known_zone),
+    WithJsonSchema({"type": "string", "enum": list(zone_names())}),
+]
+Quantity = Annotated[
+    int | Annotated[str, StringConstraints(max_length=64, pattern=QUANTITY_PATTERN)],
+    WithJsonSchema(
+        {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}],
+         "pattern": QUANTITY_PATTERN}
+    ),
+]
+
+
+class ObjectReference(ApiModel):
+    """A reference to an object in the schedule's namespace."""
+
+    name: DnsSubdomain = Field(description="Name of the object, in the schedule's namespace.")
+
+
+class ProcoreSettings(ApiModel):
+    """Which Procore company to sync into, and how to reach it."""
+
+    company_id: int = Field(ge=1, le=INT64_MAX, description="The Procore company id (a 64-bit integer).")
+    environment: ProcoreEnvironment = Field(
+        default="Production",
+        description="Procore environment; selects the login and API hosts "
+        "(Production: login.procore.com/api.procore.com; Sandbox: login-sandbox.procore.com/"
+        "sandbox.procore.com; MonthlySandbox: login-sandbox-monthly.procore.com/api-monthly.procore.com).",
+    )
+    api_url: HttpUrl | None = Field(default=None, description="Overrides the environment's API base URL.")
+    login_url: HttpUrl | None = Field(default=None, description="Overrides the environment's login base URL.")
+    credentials_secret_ref: ObjectReference = Field(
+        description="Secret holding the OAuth client credentials, keys client_id and client_secret."
+    )
+
+
+class ErpConnection(ApiModel):
+    """How the workers reach the ERP database."""
+
+    secret_ref: ObjectReference = Field(description="Secret holding the ERP database URL, key url.")
+    queries_config_map_ref: ObjectReference | None = Field(
+        default=None,
+        description="ConfigMap with key queries.yaml that replaces canonical views with queries.",
+    )
+
+
+class SyncSettings(ApiModel):
+    """One sync option of the ERP Integrations tool's Sync Schedule form."""
+
+    sync_name: ClassVar[SyncName]
+
+    frequency: Frequency | None = Field(
+        default=None,
+        description="How often the sync runs. Omitted: the ERP profile's default (shown in status).",
+    )
+    suspend: bool = Field(default=False, description="Suspends this sync's CronJob.")
+    at: DailyTime | None = Field(
+        default=None,
+        description='Local time ("HH:MM", quoted) of a Daily run, in spec.timeZone. '
+        "Only with frequency Daily. Omitted: a time between 04:00 and 05:59 chosen from the schedule's name.",
+    )
+
+
+class VendorsSync(SyncSettings):
+    """Refresh the ERP vendor list (company level)."""
+
+    sync_name: ClassVar[SyncName] = "vendors"
+
+
+class JobsSync(SyncSettings):
+    """Refresh the ERP job list (company level)."""
+
+    sync_name: ClassVar[SyncName] = "jobs"
+    create_projects: bool = Field(
+        default=False, description="Create Procore projects for ERP jobs that no project is linked to."
+    )
+
+
+class JobCostsSync(SyncSettings):
+    """Sync standard and/or project cost codes and project job costs (project level)."""
+
+    sync_name: ClassVar[SyncName] = "jobCosts"
+    cost_codes: CostCodes = Field(default="StandardAndProject", description="Which cost codes to sync.")
+
+
+class InvoicePaymentsSync(SyncSettings):
+    """Sync payments for synced invoices into "Payments Issued" on commitments."""
+
+    sync_name: ClassVar[SyncName] = "invoicePayments"
+
+
+class Syncs(ApiModel):
+    """The four sync options; each has a frequency, defaulted by the ERP profile."""
+
+    vendors: VendorsSync = Field(default_factory=VendorsSync)
+    jobs: JobsSync = Field(default_factory=JobsSync)
+    job_costs: JobCostsSync = Field(default_factory=JobCostsSync)
+    invoice_payments: InvoicePaymentsSync = Field(default_factory=InvoicePaymentsSync)
+
+    def get(self, sync: SyncName) -> SyncSettings:
+        settings: SyncSettings = getattr(self, _FIELD_OF_SYNC[sync])
+        return settings
+
+
+_FIELD_OF_SYNC: Final[dict[SyncName, str]] = {
+    sync: field for field, info in Syncs.model_fields.items() for sync in SYNC_NAMES if info.alias == sync
+}
+
+
+class Toleration(ApiModel):
+    """A Kubernetes toleration for the worker pods."""
+
+    key: str | None = Field(default=None, max_length=316)
+    operator: TolerationOperator | None = None
+    value: str | None = Field(default=None, max_length=63)
+    effect: TaintEffect | None = None
+    toleration_seconds: int | None = Field(default=None, ge=-INT64_MAX, le=INT64_MAX)
+
+
+class ResourceRequirements(ApiModel):
+    """CPU and memory for the worker container."""
+
+    limits: dict[str, Quantity] | None = Field(default=None, max_length=16)
+    requests: dict[str, Quantity] | None = Field(default=None, max_length=16)
+
+
+class WorkerSettings(ApiModel):
+    """The worker pods and the CronJobs that start them."""
+
+    image: str | None = Field(
+        default=None, min_length=1, max_length=512,
+        description="Worker image. Omitted: the operator's default (its --worker-image).",
+    )
+    image_pull_policy: ImagePullPolicy | None = None
+    resources: ResourceRequirements | None = None
+    node_selector: dict[str, Annotated[str, StringConstraints(max_length=63)]] | None = Field(
+        default=None, max_length=32
+    )
+    tolerations: list[Toleration] | None = Field(default=None, max_length=32)
+    concurrency_policy: ConcurrencyPolicy = Field(
+        default="Forbid", description="What the CronJob does when a run is due while the previous one runs."
+    )
+    starting_deadline_seconds: int = Field(
+        default=600, ge=0, le=INT64_MAX,
+        description="A run that could not start within this many seconds of its time is skipped.",
+    )
+    active_deadline_seconds: int | None = Field(
+        default=None, ge=1, le=INT64_MAX,
+        description="Longest a run may take. Omitted: the sync's interval (a day for Daily).",
+    )
+    backoff_limit: int = Field(default=2, ge=0, le=100, description="Retries of a failed run.")
+    successful_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    failed_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+
+
+class ErpSyncScheduleSpec(ApiModel):
+    """The sync schedule of one ERP integration (one Procore company)."""
+
+    erp: ErpName = Field(description="The ERP profile: which syncs and frequencies the integration offers.")
+    procore: ProcoreSettings
+    erp_connection: ErpConnection
+    time_zone: TimeZoneName = Field(
+        default="UTC", description="IANA time zone in which the sync times are read."
+    )
+    suspend: bool = Field(default=False, description="Suspends every sync of the schedule.")
+    syncs: Syncs = Field(default_factory=Syncs)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+
+    def effective_frequency(self, sync: SyncName) -> Frequency:
+        """The frequency the sync runs at: the spec's, or the ERP profile's default."""
+        return self.syncs.get(sync).frequency or PROFILES[self.erp].offer(sync).default
+
+    @model_validator(mode="after")
+    def _check_profile(self) -> Self:
+        problems = profile_problems(self)
+        if problems:
+            raise PydanticCustomError(
+                "erp_profile",
+                "{summary}",
+                {"summary": "; ".join(f"{'.'.join(loc)}: {message}" for loc, message in problems),
+                 "problems": problems},
+            )
+        return self
+
+
+def profile_problems(spec: ErpSyncScheduleSpec) -> list[tuple[tuple[str, ...], str]]:
+    """The rules that depend on the ERP profile, as (location under spec, message) pairs."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for sync in SYNC_NAMES:
+        settings = spec.syncs.get(sync)
+        if settings.frequency is not None:
+            reason = refusal(spec.erp, sync, settings.frequency)
+            if reason:
+                problems.append((("syncs", sync, "frequency"), reason))
+        effective = spec.effective_frequency(sync)
+        if settings.at is not None and effective != "Daily":
+            problems.append(
+                (("syncs", sync, "at"),
+                 f"{settings.at} is only allowed when the frequency is Daily; the frequency is {effective}")
+            )
+    return problems
+
+
+# --- Status: written by the operator ----------------------------------------------------------
+
+
+class StatusModel(BaseModel):
+    """Base of status models: written by the operator, read back leniently."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_alias=True, validate_by_name=True,
+        serialize_by_alias=True, extra="allow",
+    )
+
+
+class Condition(StatusModel):
+    """A metav1.Condition."""
+
+    type: str = Field(max_length=316)
+    status: str = Field(description='"True", "False" or "Unknown".', max_length=8)
+    reason: str = Field(max_length=1024)
+    message: str = Field(default="", max_length=32768)
+    observed_generation: int | None = None
+    last_transition_time: datetime
+
+
+class RunCounts(StatusModel):
+    """The worker's summary counts of one run."""
+
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+class LastRun(StatusModel):
+    """The last run of a sync, scheduled or on demand."""
+
+    job_name: str = Field(max_length=253)
+    trigger: str = Field(description="Scheduled or OnDemand.", max_length=16)
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    result: str = Field(description="Running, Succeeded, PartiallyFailed or Failed.", max_length=32)
+    message: str | None = Field(default=None, max_length=4096)
+    counts: RunCounts | None = None
+
+
+class SyncStatus(StatusModel):
+    """What the operator made of one sync option."""
+
+    frequency: Frequency
+    schedule: str | None = Field(default=None, description="Cron schedule; none for Never.", max_length=64)
+    time_zone: str | None = Field(default=None, max_length=64)
+    cron_job: str | None = Field(default=None, max_length=253)
+    suspended: bool = False
+    next_run_time: datetime | None = None
+    last_schedule_time: datetime | None = None
+    last_successful_time: datetime | None = None
+    last_run: LastRun | None = None
+
+
+class SyncStatuses(StatusModel):
+    vendors: SyncStatus | None = None
+    jobs: SyncStatus | None = None
+    job_costs: SyncStatus | None = None
+    invoice_payments: SyncStatus | None = None
+
+
+class ErpSyncScheduleStatus(StatusModel):
+    """Status of an ErpSyncSchedule, rebuilt by the operator from the world on every pass."""
+
+    observed_generation: int = Field(default=-1, description="The generation last handled.")
+    conditions: list[Condition] = Field(default_factory=list, max_length=8)
+    syncs: SyncStatuses | None = None
+    last_sync_time: datetime | None = Field(
+        default=None, description="The latest successful run of any sync."
+    )
+    last_handled_sync_now: str | None = Field(
+        default=None, description="The last erpsync.io/sync-now token handled.", max_length=253
+    )
+    unmanaged_cron_jobs: list[str] | None = Field(
+        default=None, max_length=16,
+        description="CronJobs with this schedule's labels that another controller owns (left alone).",
+    )
+
+
+class ObjectMeta(BaseModel):
+    """The part of metadata the API reads; the rest is kept as is."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    name: DnsSubdomain
+    namespace: Annotated[str, StringConstraints(max_length=63)] = "default"
+    uid: str | None = None
+    generation: int | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+
+
+class ErpSyncSchedule(BaseModel):
+    """An ErpSyncSchedule object: apiVersion, kind, metadata, spec and (read only) status."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel,
+                              validate_by_alias=True, validate_by_name=False, serialize_by_alias=True)
+
+    api_version: str = f"{API_GROUP}/{API_VERSION}"
+    kind: str = KIND
+    metadata: ObjectMeta
+    spec: ErpSyncScheduleSpec
+    status: dict[str, Any] | None = None

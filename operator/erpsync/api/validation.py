@@ -1,0 +1,205 @@
+"""Validation of ErpSyncSchedule objects, with problems a person can act on.
+
+Every problem names the field by its full path (`spec.syncs.vendors.frequency`), the value, and
+what is allowed. The rules are the models' (and, the same rules, the CRD's); this module only reads
+objects the way the API server does (nulls of non-nullable fields dropped, apiVersion/kind checked)
+and words pydantic's errors. No input makes it raise anything but a returned problem.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from erpsync.api.models import (
+    DAILY_TIME_PATTERN,
+    DNS_SUBDOMAIN_PATTERN,
+    HTTP_URL_PATTERN,
+    QUANTITY_PATTERN,
+    ErpSyncSchedule,
+)
+from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND
+
+API_VERSION_STRING: Final = f"{API_GROUP}/{API_VERSION}"
+TOP_LEVEL_FIELDS: Final = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
+
+_PATTERN_MEANING: Final = {
+    DNS_SUBDOMAIN_PATTERN: "a DNS subdomain name (lowercase letters, digits, '-' and '.', "
+    "starting and ending with a letter or digit)",
+    DAILY_TIME_PATTERN: 'a 24-hour local time "HH:MM", such as "04:30"',
+    HTTP_URL_PATTERN: "an http:// or https:// URL",
+    QUANTITY_PATTERN: 'a Kubernetes quantity, such as 500m, 1, "2Gi"',
+}
+_TYPE_NAMES: Final = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "a boolean (true or false)",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "dict_type": "an object",
+    "list_type": "a list",
+    "literal_error": "one of the allowed values",
+    "quantity_type": 'a Kubernetes quantity (an integer or a string such as "500m")',
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One reason an object is refused: the field's full path and a message."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Validated:
+    """The result of validating one object: the model when valid, the problems otherwise."""
+
+    namespace: str
+    name: str
+    schedule: ErpSyncSchedule | None
+    problems: tuple[Problem, ...]
+
+
+def show(value: object) -> str:
+    """A value as the user wrote it (JSON-like), cut to a readable length."""
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):  # pragma: no cover - default=str makes this unreachable
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def drop_nulls(value: object) -> object:
+    """Drop null-valued fields, as the API server prunes nulls of non-nullable fields before defaulting."""
+    if isinstance(value, dict):
+        return {key: drop_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [drop_nulls(item) for item in value]
+    return value
+
+
+def is_schedule(body: object) -> bool:
+    """Whether a manifest document is meant as an ErpSyncSchedule (other kinds are not ours)."""
+    return isinstance(body, dict) and body.get("kind") == KIND
+
+
+def validate_object(body: object) -> Validated:
+    """Validate one ErpSyncSchedule object (a mapping as read from YAML or JSON)."""
+    namespace, name = _identity(body)
+    if not isinstance(body, dict):
+        return Validated(namespace, name, None, (Problem("(document)", f"expected an object, got {show(body)}"),))
+    problems: list[Problem] = []
+    if body.get("apiVersion") != API_VERSION_STRING:
+        problems.append(Problem("apiVersion", f"{show(body.get('apiVersion'))} is not served; "
+                                              f"allowed: {API_VERSION_STRING}"))
+    for key in body:
+        if key not in TOP_LEVEL_FIELDS:
+            problems.append(Problem(_path((key,)), f"unknown field {show(key)}"))
+    cleaned = drop_nulls({k: v for k, v in body.items() if k in TOP_LEVEL_FIELDS and k != "status"})
+    assert isinstance(cleaned, dict)
+    cleaned.setdefault("apiVersion", API_VERSION_STRING)
+    cleaned.setdefault("kind", KIND)
+    try:
+        schedule = ErpSyncSchedule.model_validate(cleaned)
+    except ValidationError as error:
+        problems.extend(_problems_of(error))
+        schedule = None
+    except (TypeError, ValueError, RecursionError) as error:  # defensive: input pydantic cannot even walk
+        problems.append(Problem("(document)", f"cannot be read: {error}"))
+        schedule = None
+    if problems:
+        return Validated(namespace, name, None, tuple(sorted(set(problems))))
+    return Validated(namespace, name, schedule, ())
+
+
+def _identity(body: object) -> tuple[str, str]:
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    if not isinstance(metadata, dict):
+        return "default", "(unnamed)"
+    namespace = metadata.get("namespace")
+    name = metadata.get("name")
+    return (namespace if isinstance(namespace, str) and namespace else "default",
+            name if isinstance(name, str) and name else "(unnamed)")
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _problems_of(error: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        kind = detail["type"]
+        ctx: dict[str, Any] = detail.get("ctx") or {}
+        if kind == "erp_profile":
+            problems.extend(Problem(_path(loc + sub_loc), message) for sub_loc, message in ctx["problems"])
+            continue
+        if any(part in _UNION_BRANCHES for part in loc):
+            # An int-or-string quantity reports one error per branch; say it once.
+            loc = tuple(part for part in loc if part not in _UNION_BRANCHES)
+            value = detail["input"]
+            if kind == "int_type":
+                if isinstance(value, str):
+                    continue  # the string branch's error says what is wrong with it
+                kind = "quantity_type"
+        problems.append(Problem(_path(loc), _message(kind, detail["input"], ctx, detail["msg"], loc)))
+    return problems
+
+
+_UNION_BRANCHES: Final = frozenset({"int", "str", "constrained-str"})
+
+
+def _message(kind: str, value: Any, ctx: dict[str, Any], fallback: str, loc: tuple[int | str, ...]) -> str:
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return f"unknown field {show(loc[-1])}"
+    if kind == "literal_error":
+        return f"{show(value)} is not allowed; allowed: {ctx['expected'].replace(chr(39), '')}"
+    if kind == "string_pattern_mismatch":
+        return f"{show(value)} is not {_PATTERN_MEANING.get(ctx['pattern'], 'valid: must match ' + ctx['pattern'])}"
+    if kind == "string_type" and loc and loc[-1] == "at" and isinstance(value, int) and not isinstance(value, bool):
+        hours, minutes = divmod(value, 60)
+        hint = f' (YAML 1.1 reads an unquoted {hours}:{minutes:02d} as the number {value})' if value < 1440 else ""
+        return f'got the number {value}{hint}; allowed: a quoted "HH:MM" string, such as at: "{hours:02d}:{minutes:02d}"' \
+            if value < 1440 else f'got the number {value}; allowed: a quoted "HH:MM" string'
+    if kind in _TYPE_NAMES:
+        return f"expected {_TYPE_NAMES[kind]}, got {_kind_of(value)} {show(value)}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{show(value)} is too small; allowed: {'>=' if kind.endswith('equal') else '>'} {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"{show(value)} is too large; allowed: {'<=' if kind.endswith('equal') else '<'} {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("string_too_long", "too_long"):
+        return f"{show(value)} is too long; allowed: at most {ctx.get('max_length')} " \
+               f"{'characters' if kind == 'string_too_long' else 'items'}"
+    if kind in ("string_too_short", "too_short"):
+        return f"{show(value)} is too short; allowed: at least {ctx.get('min_length')} " \
+               f"{'characters' if kind == 'string_too_short' else 'items'}"
+    if kind == "time_zone":
+        return fallback
+    return f"{show(value)}: {fallback}"
+
+
+def _kind_of(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "the boolean"
+    if isinstance(value, int | float):
+        return "the number"
+    if isinstance(value, str):
+        return "the string"
+    if isinstance(value, list):
+        return "the list"
+    if isinstance(value, dict):
+        return "the object"
+    return f"a {type(value).__name__}"
