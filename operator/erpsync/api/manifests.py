@@ -27,12 +27,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     loader.flatten_mapping(node)
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        mapping[key] = loader.construct_object(value_node, deep=deep)  # type: ignore[no-untyped-call]
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
 
@@ -51,7 +49,7 @@ class Document:
 def load_documents(text: str, source: str) -> list[Document]:
     """Every non-empty document of a YAML stream; raises ManifestError for malformed YAML."""
     try:
-        bodies = list(yaml.load_all(text, Loader=_StrictLoader))  # noqa: S506 - a SafeLoader subclass
+        bodies = list(yaml.load_all(text, Loader=_StrictLoader))
     except yaml.YAMLError as error:
         raise ManifestError(f"{source}: not valid YAML: {error}".replace("\n", " ")) from error
     documents: list[Document] = []
@@ -98,5 +96,11 @@ def dump_documents(bodies: list[dict[str, Any]]) -> str:
         def ignore_aliases(self, data: object) -> bool:
             return True
 
-    return yaml.dump_all(bodies, Dumper=_NoAliasDumper, sort_keys=False, default_flow_style=False,
-                         explicit_start=True, width=1000)
+    return yaml.dump_all(
+        bodies,
+        Dumper=_NoAliasDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        explicit_start=True,
+        width=1000,
+    )

@@ -45,11 +45,9 @@ DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 DAILY_TIME_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 HTTP_URL_PATTERN: Final = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
 # A Kubernetes resource quantity ("500m", "1Gi", "0.5").
-QUANTITY_PATTERN: Final = (
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
-)
+_DECIMAL: Final = r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+QUANTITY_PATTERN: Final = rf"^(\+|-)?{_DECIMAL}(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?{_DECIMAL}))?$"
 INT64_MAX: Final = 2**63 - 1
-INT32_MAX: Final = 2**31 - 1
 
 
 class ApiModel(BaseModel):
@@ -66,9 +64,7 @@ class ApiModel(BaseModel):
     )
 
 
-DnsSubdomain = Annotated[
-    str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
-]
+DnsSubdomain = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)]
 HttpUrl = Annotated[str, StringConstraints(min_length=8, max_length=2048, pattern=HTTP_URL_PATTERN)]
 DailyTime = Annotated[str, StringConstraints(min_length=5, max_length=5, pattern=DAILY_TIME_PATTERN)]
 
@@ -92,8 +88,11 @@ TimeZoneName = Annotated[
 Quantity = Annotated[
     int | Annotated[str, StringConstraints(max_length=64, pattern=QUANTITY_PATTERN)],
     WithJsonSchema(
-        {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}],
-         "pattern": QUANTITY_PATTERN}
+        {
+            "x-kubernetes-int-or-string": True,
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "pattern": QUANTITY_PATTERN,
+        }
     ),
 ]
 
@@ -215,7 +214,9 @@ class WorkerSettings(ApiModel):
     """The worker pods and the CronJobs that start them."""
 
     image: str | None = Field(
-        default=None, min_length=1, max_length=512,
+        default=None,
+        min_length=1,
+        max_length=512,
         description="Worker image. Omitted: the operator's default (its --worker-image).",
     )
     image_pull_policy: ImagePullPolicy | None = None
@@ -228,11 +229,15 @@ class WorkerSettings(ApiModel):
         default="Forbid", description="What the CronJob does when a run is due while the previous one runs."
     )
     starting_deadline_seconds: int = Field(
-        default=600, ge=0, le=INT64_MAX,
+        default=600,
+        ge=0,
+        le=INT64_MAX,
         description="A run that could not start within this many seconds of its time is skipped.",
     )
     active_deadline_seconds: int | None = Field(
-        default=None, ge=1, le=INT64_MAX,
+        default=None,
+        ge=1,
+        le=INT64_MAX,
         description="Longest a run may take. Omitted: the sync's interval (a day for Daily).",
     )
     backoff_limit: int = Field(default=2, ge=0, le=100, description="Retries of a failed run.")
@@ -246,9 +251,7 @@ class ErpSyncScheduleSpec(ApiModel):
     erp: ErpName = Field(description="The ERP profile: which syncs and frequencies the integration offers.")
     procore: ProcoreSettings
     erp_connection: ErpConnection
-    time_zone: TimeZoneName = Field(
-        default="UTC", description="IANA time zone in which the sync times are read."
-    )
+    time_zone: TimeZoneName = Field(default="UTC", description="IANA time zone in which the sync times are read.")
     suspend: bool = Field(default=False, description="Suspends every sync of the schedule.")
     syncs: Syncs = Field(default_factory=Syncs)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
@@ -264,8 +267,10 @@ class ErpSyncScheduleSpec(ApiModel):
             raise PydanticCustomError(
                 "erp_profile",
                 "{summary}",
-                {"summary": "; ".join(f"{'.'.join(loc)}: {message}" for loc, message in problems),
-                 "problems": problems},
+                {
+                    "summary": "; ".join(f"{'.'.join(loc)}: {message}" for loc, message in problems),
+                    "problems": problems,
+                },
             )
         return self
 
@@ -282,8 +287,10 @@ def profile_problems(spec: ErpSyncScheduleSpec) -> list[tuple[tuple[str, ...], s
         effective = spec.effective_frequency(sync)
         if settings.at is not None and effective != "Daily":
             problems.append(
-                (("syncs", sync, "at"),
-                 f"{settings.at} is only allowed when the frequency is Daily; the frequency is {effective}")
+                (
+                    ("syncs", sync, "at"),
+                    f"{settings.at} is only allowed when the frequency is Daily; the frequency is {effective}",
+                )
             )
     return problems
 
@@ -295,8 +302,11 @@ class StatusModel(BaseModel):
     """Base of status models: written by the operator, read back leniently."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_alias=True, validate_by_name=True,
-        serialize_by_alias=True, extra="allow",
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+        extra="allow",
     )
 
 
@@ -361,14 +371,13 @@ class ErpSyncScheduleStatus(StatusModel):
     observed_generation: int = Field(default=-1, description="The generation last handled.")
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     syncs: SyncStatuses | None = None
-    last_sync_time: datetime | None = Field(
-        default=None, description="The latest successful run of any sync."
-    )
+    last_sync_time: datetime | None = Field(default=None, description="The latest successful run of any sync.")
     last_handled_sync_now: str | None = Field(
         default=None, description="The last erpsync.io/sync-now token handled.", max_length=253
     )
     unmanaged_cron_jobs: list[str] | None = Field(
-        default=None, max_length=16,
+        default=None,
+        max_length=16,
         description="CronJobs with this schedule's labels that another controller owns (left alone).",
     )
 
@@ -389,8 +398,14 @@ class ObjectMeta(BaseModel):
 class ErpSyncSchedule(BaseModel):
     """An ErpSyncSchedule object: apiVersion, kind, metadata, spec and (read only) status."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel,
-                              validate_by_alias=True, validate_by_name=False, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
 
     api_version: str = f"{API_GROUP}/{API_VERSION}"
     kind: str = KIND

@@ -95,8 +95,9 @@ def validate_object(body: object) -> Validated:
         return Validated(namespace, name, None, (Problem("(document)", f"expected an object, got {show(body)}"),))
     problems: list[Problem] = []
     if body.get("apiVersion") != API_VERSION_STRING:
-        problems.append(Problem("apiVersion", f"{show(body.get('apiVersion'))} is not served; "
-                                              f"allowed: {API_VERSION_STRING}"))
+        problems.append(
+            Problem("apiVersion", f"{show(body.get('apiVersion'))} is not served; allowed: {API_VERSION_STRING}")
+        )
     for key in body:
         if key not in TOP_LEVEL_FIELDS:
             problems.append(Problem(_path((key,)), f"unknown field {show(key)}"))
@@ -123,8 +124,10 @@ def _identity(body: object) -> tuple[str, str]:
         return "default", "(unnamed)"
     namespace = metadata.get("namespace")
     name = metadata.get("name")
-    return (namespace if isinstance(namespace, str) and namespace else "default",
-            name if isinstance(name, str) and name else "(unnamed)")
+    return (
+        namespace if isinstance(namespace, str) and namespace else "default",
+        name if isinstance(name, str) and name else "(unnamed)",
+    )
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -159,34 +162,55 @@ _UNION_BRANCHES: Final = frozenset({"int", "str", "constrained-str"})
 
 
 def _message(kind: str, value: Any, ctx: dict[str, Any], fallback: str, loc: tuple[int | str, ...]) -> str:
+    shown = show(value)
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
         return f"unknown field {show(loc[-1])}"
     if kind == "literal_error":
-        return f"{show(value)} is not allowed; allowed: {ctx['expected'].replace(chr(39), '')}"
+        return f"{shown} is not allowed; allowed: {ctx['expected'].replace(chr(39), '')}"
     if kind == "string_pattern_mismatch":
-        return f"{show(value)} is not {_PATTERN_MEANING.get(ctx['pattern'], 'valid: must match ' + ctx['pattern'])}"
-    if kind == "string_type" and loc and loc[-1] == "at" and isinstance(value, int) and not isinstance(value, bool):
-        hours, minutes = divmod(value, 60)
-        hint = f' (YAML 1.1 reads an unquoted {hours}:{minutes:02d} as the number {value})' if value < 1440 else ""
-        return f'got the number {value}{hint}; allowed: a quoted "HH:MM" string, such as at: "{hours:02d}:{minutes:02d}"' \
-            if value < 1440 else f'got the number {value}; allowed: a quoted "HH:MM" string'
+        meaning = _PATTERN_MEANING.get(ctx["pattern"], f"valid: must match {ctx['pattern']}")
+        return f"{shown} is not {meaning}"
+    if kind == "string_type" and loc and loc[-1] == "at" and type(value) is int:
+        return _sexagesimal_message(value)
     if kind in _TYPE_NAMES:
-        return f"expected {_TYPE_NAMES[kind]}, got {_kind_of(value)} {show(value)}"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"{show(value)} is too small; allowed: {'>=' if kind.endswith('equal') else '>'} {ctx.get('ge', ctx.get('gt'))}"
-    if kind in ("less_than_equal", "less_than"):
-        return f"{show(value)} is too large; allowed: {'<=' if kind.endswith('equal') else '<'} {ctx.get('le', ctx.get('lt'))}"
-    if kind in ("string_too_long", "too_long"):
-        return f"{show(value)} is too long; allowed: at most {ctx.get('max_length')} " \
-               f"{'characters' if kind == 'string_too_long' else 'items'}"
-    if kind in ("string_too_short", "too_short"):
-        return f"{show(value)} is too short; allowed: at least {ctx.get('min_length')} " \
-               f"{'characters' if kind == 'string_too_short' else 'items'}"
+        return f"expected {_TYPE_NAMES[kind]}, got {_kind_of(value)} {shown}"
+    if kind in _BOUNDS:
+        comparison, key = _BOUNDS[kind]
+        size = "small" if comparison.startswith(">") else "large"
+        return f"{shown} is too {size}; allowed: {comparison} {ctx.get(key)}"
+    if kind in _LENGTHS:
+        limit, key, unit = _LENGTHS[kind]
+        return f"{shown} is too {'long' if limit == 'most' else 'short'}; allowed: at {limit} {ctx.get(key)} {unit}"
     if kind == "time_zone":
         return fallback
-    return f"{show(value)}: {fallback}"
+    return f"{shown}: {fallback}"
+
+
+_BOUNDS: Final = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+_LENGTHS: Final = {
+    "string_too_long": ("most", "max_length", "characters"),
+    "too_long": ("most", "max_length", "items"),
+    "string_too_short": ("least", "min_length", "characters"),
+    "too_short": ("least", "min_length", "items"),
+}
+
+
+def _sexagesimal_message(value: int) -> str:
+    # YAML 1.1 (PyYAML, and so many tools) reads an unquoted 12:30 as the base-60 number 750.
+    if 0 <= value < 24 * 60:
+        hours, minutes = divmod(value, 60)
+        return (
+            f"got the number {value} (YAML 1.1 reads an unquoted {hours}:{minutes:02d} as {value}); "
+            f'allowed: a quoted "HH:MM" string, such as at: "{hours:02d}:{minutes:02d}"'
+        )
+    return f'got the number {value}; allowed: a quoted "HH:MM" string, such as at: "04:30"'
 
 
 def _kind_of(value: object) -> str:

@@ -20,9 +20,7 @@ FREQUENCIES: Final[tuple[Frequency, ...]] = get_args(Frequency)
 SyncName = Literal["vendors", "jobs", "jobCosts", "invoicePayments"]
 SYNC_NAMES: Final[tuple[SyncName, ...]] = get_args(SyncName)
 
-ErpName = Literal[
-    "Generic", "QuickBooksDesktop", "Xero", "NetSuite", "ViewpointSpectrum", "CMiC", "SageIntacct"
-]
+ErpName = Literal["Generic", "QuickBooksDesktop", "Xero", "NetSuite", "ViewpointSpectrum", "CMiC", "SageIntacct"]
 ERP_NAMES: Final[tuple[ErpName, ...]] = get_args(ErpName)
 
 ProcoreEnvironment = Literal["Production", "Sandbox", "MonthlySandbox"]

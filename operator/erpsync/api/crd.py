@@ -1,0 +1,237 @@
+"""Generation of the ErpSyncSchedule CustomResourceDefinition from the pydantic models.
+
+The models are the source of truth; this module turns their JSON schema into a structural
+OpenAPI v3 schema (refs inlined, `anyOf [T, null]` collapsed, no `additionalProperties: false`,
+titles dropped), adds the CRD-only parts (CEL rules for the ERP profiles, printer columns, status
+subresource) and returns a plain dict that `erp-sync crd` prints. The same input always gives a
+byte-identical CRD: the time-zone enum comes from the pinned tzdata package.
+"""
+
+import json
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from erpsync import __version__
+from erpsync.api.manifests import dump_documents
+from erpsync.api.models import ErpSyncScheduleSpec, ErpSyncScheduleStatus
+from erpsync.api.profiles import PROFILES
+from erpsync.api.vocabulary import (
+    API_GROUP,
+    API_VERSION,
+    CATEGORY,
+    ERP_NAMES,
+    KIND,
+    PLURAL,
+    SHORT_NAME,
+    SINGULAR,
+    SYNC_NAMES,
+    SyncName,
+)
+
+CRD_NAME: Final = f"{PLURAL}.{API_GROUP}"
+# Keys a structural schema may not carry (pydantic emits some of them).
+_DROPPED_KEYS: Final = frozenset({"title", "$defs", "discriminator", "examples"})
+_READY: Final = '.status.conditions[?(@.type=="Ready")]'
+_OPTIONAL: Final = "x-erpsync-optional"  # internal marker while rewriting; never emitted
+
+
+def build_crd() -> dict[str, Any]:
+    """The CustomResourceDefinition of ErpSyncSchedule."""
+    spec_schema = structural_schema(ErpSyncScheduleSpec)
+    spec_schema["x-kubernetes-validations"] = profile_rules()
+    status_schema = structural_schema(ErpSyncScheduleStatus)
+    status_schema["default"] = {"observedGeneration": -1}
+    # The operator framework (kopf) keeps its own records in status; pruning them loses its state.
+    status_schema["x-kubernetes-preserve-unknown-fields"] = True
+    conditions = status_schema["properties"]["conditions"]
+    conditions["x-kubernetes-list-type"] = "map"
+    conditions["x-kubernetes-list-map-keys"] = ["type"]
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": CRD_NAME,
+            "labels": {
+                "app.kubernetes.io/name": "erp-sync-operator",
+                "app.kubernetes.io/part-of": "erp-sync-operator",
+                "app.kubernetes.io/version": __version__,
+            },
+        },
+        "spec": {
+            "group": API_GROUP,
+            "names": {
+                "kind": KIND,
+                "listKind": f"{KIND}List",
+                "plural": PLURAL,
+                "singular": SINGULAR,
+                "shortNames": [SHORT_NAME],
+                "categories": [CATEGORY],
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": API_VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": printer_columns(),
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "description": "ErpSyncSchedule declares how often each sync between an ERP "
+                            "and Procore runs; the erp-sync operator runs them as CronJobs.",
+                            "type": "object",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def printer_columns() -> list[dict[str, Any]]:
+    return [
+        {"name": "ERP", "type": "string", "jsonPath": ".spec.erp"},
+        {
+            "name": "Payments",
+            "type": "string",
+            "jsonPath": ".status.syncs.invoicePayments.frequency",
+            "description": "Effective frequency of the invoice payments sync.",
+        },
+        {"name": "Ready", "type": "string", "jsonPath": f"{_READY}.status"},
+        {"name": "Last Sync", "type": "date", "jsonPath": ".status.lastSyncTime"},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        {"name": "Status", "type": "string", "jsonPath": f"{_READY}.message", "priority": 1},
+    ]
+
+
+def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, rewritten into a Kubernetes structural schema."""
+    raw = model.model_json_schema(by_alias=True, mode="validation")
+    definitions = raw.get("$defs", {})
+    return _structural(raw, definitions)
+
+
+def render_crd() -> str:
+    """The CRD as the YAML committed in crds/ (what `erp-sync crd` prints)."""
+    return dump_documents([build_crd()])
+
+
+def _structural(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    node = dict(node)
+    if "$ref" in node:
+        target = definitions[node.pop("$ref").rsplit("/", 1)[-1]]
+        node = {**target, **node}  # the field's own description and default win over the model's
+    if "anyOf" in node and not node.get("x-kubernetes-int-or-string"):
+        branches = [branch for branch in node.pop("anyOf") if branch != {"type": "null"}]
+        if len(branches) != 1:
+            raise ValueError(f"a union of {branches} has no structural schema; use WithJsonSchema")
+        node = {**_structural(branches[0], definitions), **node, _OPTIONAL: True}
+        if node.get("default", ...) is None:
+            del node["default"]
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROPPED_KEYS or key == _OPTIONAL:
+            continue
+        if key == "additionalProperties":
+            if isinstance(value, dict) and "properties" not in node:
+                result[key] = _structural(value, definitions)
+            continue  # `false` (extra="forbid") and `true` (extra="allow") are not structural
+        if key == "properties":
+            result[key] = {name: _structural(prop, definitions) for name, prop in value.items()}
+        elif key == "items":
+            result[key] = _structural(value, definitions)
+        elif key == "const":
+            result["enum"] = [value]
+        else:
+            result[key] = value
+    if result.get("type") == "object" and "properties" in result:
+        _default_nested_objects(result, node.get("properties", {}))
+    return result
+
+
+def _default_nested_objects(result: dict[str, Any], source_properties: dict[str, Any]) -> None:
+    # A nested model that is neither required nor optional (`T | None`) has a default_factory in
+    # the models: default it to {} so the API server fills in its fields' defaults, as the models do.
+    required = set(result.get("required", ()))
+    for name, prop in result["properties"].items():
+        optional = "anyOf" in source_properties.get(name, {})
+        if (
+            name not in required
+            and not optional
+            and "default" not in prop
+            and prop.get("type") == "object"
+            and "properties" in prop
+        ):
+            prop["default"] = {}
+
+
+def _cel_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string literal is a valid CEL string literal for these values
+
+
+def _cel_map(mapping: dict[str, str | list[str]]) -> str:
+    entries = ", ".join(
+        f"{_cel_string(key)}: "
+        + (_cel_string(value) if isinstance(value, str) else "[" + ", ".join(map(_cel_string, value)) + "]")
+        for key, value in mapping.items()
+    )
+    return "{" + entries + "}"
+
+
+def profile_rules() -> list[dict[str, str]]:
+    """CEL rules, on spec, for what depends on the ERP profile (the models' `profile_problems`)."""
+    rules: list[dict[str, str]] = []
+    for sync in SYNC_NAMES:
+        rules.append(_frequency_rule(sync))
+    for sync in SYNC_NAMES:
+        rules.append(_at_rule(sync))
+    return rules
+
+
+def _guard(sync: SyncName, leaf: str) -> str:
+    # One level at a time: on the API server `has(self.a.b)` is an error when `a` is absent.
+    return f"!has(self.syncs) || !has(self.syncs.{sync}) || !has(self.syncs.{sync}.{leaf})"
+
+
+def _frequency_rule(sync: SyncName) -> dict[str, str]:
+    allowed = _cel_map({erp: list(PROFILES[erp].offer(sync).frequencies) for erp in ERP_NAMES})
+    reasons = _cel_map(
+        {
+            erp: (
+                f" is not available: {erp} has no {sync} sync; allowed: Never"
+                if sync in PROFILES[erp].unavailable
+                else f" is not offered by {erp}; allowed: {', '.join(PROFILES[erp].offer(sync).frequencies)}"
+            )
+            for erp in ERP_NAMES
+        }
+    )
+    field = f"self.syncs.{sync}.frequency"
+    return {
+        "rule": f"{_guard(sync, 'frequency')} || {field} in {allowed}[self.erp]",
+        "message": f"the {sync} frequency is not offered by this ERP profile",
+        "messageExpression": f"{field} + {reasons}[self.erp]",
+        "fieldPath": f".syncs.{sync}.frequency",
+        "reason": "FieldValueNotSupported",
+    }
+
+
+def _at_rule(sync: SyncName) -> dict[str, str]:
+    defaults = _cel_map({erp: PROFILES[erp].offer(sync).default for erp in ERP_NAMES})
+    effective = f"(has(self.syncs.{sync}.frequency) ? self.syncs.{sync}.frequency : {defaults}[self.erp])"
+    return {
+        "rule": f'{_guard(sync, "at")} || {effective} == "Daily"',
+        "message": f"syncs.{sync}.at is only allowed when the frequency is Daily",
+        "messageExpression": f'self.syncs.{sync}.at + " is only allowed when the frequency is Daily; '
+        f'the frequency is " + {effective}',
+        "fieldPath": f".syncs.{sync}.at",
+        "reason": "FieldValueForbidden",
+    }

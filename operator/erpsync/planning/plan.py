@@ -1,0 +1,68 @@
+"""The planner: ErpSyncSchedule -> the CronJobs it needs. A pure function, shared by CLI and operator."""
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from erpsync.api.models import ErpSyncSchedule
+from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SyncName
+from erpsync.planning.cron import cron_expression, interval
+from erpsync.planning.cronjobs import build_cron_job
+from erpsync.planning.names import cron_job_name, stable_int
+
+DEFAULT_WORKER_IMAGE: Final = "ghcr.io/erp-sync-operator/erp-sync-operator:0.1.0"
+
+
+@dataclass(frozen=True)
+class PlannedSync:
+    """What one sync option of a schedule becomes."""
+
+    sync: SyncName
+    frequency: Frequency
+    schedule: str | None  # cron expression; None for Never
+    time_zone: str
+    suspended: bool
+    cron_job_name: str | None
+    cron_job: dict[str, Any] | None  # the manifest; None for Never
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    namespace: str
+    name: str
+    syncs: tuple[PlannedSync, ...]
+
+    @property
+    def cron_jobs(self) -> list[dict[str, Any]]:
+        return [planned.cron_job for planned in self.syncs if planned.cron_job is not None]
+
+
+def plan_schedule(schedule: ErpSyncSchedule, default_worker_image: str = DEFAULT_WORKER_IMAGE) -> SchedulePlan:
+    """Every sync of `schedule`, with the CronJob of each whose frequency is not Never."""
+    spec = schedule.spec
+    namespace = schedule.metadata.namespace
+    name = schedule.metadata.name
+    image = spec.worker.image or default_worker_image
+    planned: list[PlannedSync] = []
+    for sync in SYNC_NAMES:
+        settings = spec.syncs.get(sync)
+        frequency = spec.effective_frequency(sync)
+        period = interval(frequency)
+        cron = cron_expression(frequency, stable_int(namespace, name, sync), settings.at)
+        suspended = spec.suspend or settings.suspend
+        if cron is None or period is None:
+            planned.append(PlannedSync(sync, frequency, None, spec.time_zone, suspended, None, None))
+            continue
+        job_name = cron_job_name(name, sync)
+        manifest = build_cron_job(
+            spec=spec,
+            namespace=namespace,
+            schedule_name=name,
+            sync=sync,
+            name=job_name,
+            schedule=cron,
+            image=image,
+            suspend=suspended,
+            active_deadline_seconds=int(period.total_seconds()),
+        )
+        planned.append(PlannedSync(sync, frequency, cron, spec.time_zone, suspended, job_name, manifest))
+    return SchedulePlan(namespace, name, tuple(planned))
