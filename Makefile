@@ -35,11 +35,11 @@ demo: $(STAMP)
 	@echo "... (erp-sync render -f examples/ prints them all)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator sync-jobs tests bench
-	$(BIN)/ruff format --check operator sync-jobs tests bench
+	$(BIN)/ruff check operator sync-jobs emulators tests bench
+	$(BIN)/ruff format --check operator sync-jobs emulators tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy operator/erpsync sync-jobs/erpsync_worker tests bench
+	$(BIN)/mypy operator/erpsync sync-jobs/erpsync_worker emulators/erpsync_emulators tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest
