@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv demo test lint typecheck unit crd crd-check bench clean
+.PHONY: help venv demo test lint typecheck unit crd bench constraints clean
 
 help:
 	@echo "make demo   - validate, plan and render the examples (no cluster needed)"
@@ -15,10 +15,10 @@ help:
 	@echo "make crd    - regenerate crds/ from the API models"
 	@echo "make bench  - run the benchmarks in bench/"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -48,6 +48,13 @@ test: lint typecheck unit
 
 crd: $(STAMP)
 	$(BIN)/erp-sync crd > crds/erpsyncschedules.erpsync.io.yaml
+
+# Re-pin every dependency to what a fresh install resolves today (review the diff before committing).
+constraints:
+	rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '1,3p' constraints.txt; .venv-constraints/bin/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-constraints
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan.py

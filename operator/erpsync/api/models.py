@@ -42,6 +42,7 @@ from erpsync.api.vocabulary import (
 # RFC 1123 subdomain, the form of Secret and ConfigMap names. No lookarounds: the API server's
 # regex engine (RE2) has none.
 DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DAILY_TIME_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 HTTP_URL_PATTERN: Final = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
 # A Kubernetes resource quantity ("500m", "1Gi", "0.5").
@@ -388,7 +389,7 @@ class ObjectMeta(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     name: DnsSubdomain
-    namespace: Annotated[str, StringConstraints(max_length=63)] = "default"
+    namespace: Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)] = "default"
     uid: str | None = None
     generation: int | None = None
     labels: dict[str, str] | None = None

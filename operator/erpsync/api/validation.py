@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from erpsync.api.models import (
     DAILY_TIME_PATTERN,
+    DNS_LABEL_PATTERN,
     DNS_SUBDOMAIN_PATTERN,
     HTTP_URL_PATTERN,
     QUANTITY_PATTERN,
@@ -27,6 +28,7 @@ TOP_LEVEL_FIELDS: Final = frozenset({"apiVersion", "kind", "metadata", "spec", "
 _PATTERN_MEANING: Final = {
     DNS_SUBDOMAIN_PATTERN: "a DNS subdomain name (lowercase letters, digits, '-' and '.', "
     "starting and ending with a letter or digit)",
+    DNS_LABEL_PATTERN: "a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit)",
     DAILY_TIME_PATTERN: 'a 24-hour local time "HH:MM", such as "04:30"',
     HTTP_URL_PATTERN: "an http:// or https:// URL",
     QUANTITY_PATTERN: 'a Kubernetes quantity, such as 500m, 1, "2Gi"',
