@@ -8,9 +8,10 @@ and words pydantic's errors. No input makes it raise anything but a returned pro
 
 import json
 from dataclasses import dataclass
-from typing import Any, Final
+from types import UnionType
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from erpsync.api.models import (
     DAILY_TIME_PATTERN,
@@ -102,7 +103,8 @@ def validate_object(body: object) -> Validated:
         )
     for key in body:
         if key not in TOP_LEVEL_FIELDS:
-            problems.append(Problem(_path((key,)), f"unknown field {show(key)}"))
+            allowed = ", ".join(sorted(TOP_LEVEL_FIELDS))
+            problems.append(Problem(_path((key,)), f"unknown field {show(key)}; allowed: {allowed}"))
     cleaned = drop_nulls({k: v for k, v in body.items() if k in TOP_LEVEL_FIELDS and k != "status"})
     assert isinstance(cleaned, dict)
     cleaned.setdefault("apiVersion", API_VERSION_STRING)
@@ -166,9 +168,11 @@ _UNION_BRANCHES: Final = frozenset({"int", "str", "constrained-str"})
 def _message(kind: str, value: Any, ctx: dict[str, Any], fallback: str, loc: tuple[int | str, ...]) -> str:
     shown = show(value)
     if kind == "missing":
-        return "required field is missing"
+        allowed = _allowed_values(_annotation_at(loc))
+        return "required field is missing" + (f"; allowed: {allowed}" if allowed else "")
     if kind == "extra_forbidden":
-        return f"unknown field {show(loc[-1])}"
+        known = _field_names_at(loc[:-1])
+        return f"unknown field {show(loc[-1])}" + (f"; allowed: {', '.join(known)}" if known else "")
     if kind == "literal_error":
         return f"{shown} is not allowed; allowed: {ctx['expected'].replace(chr(39), '')}"
     if kind == "string_pattern_mismatch":
@@ -213,6 +217,54 @@ def _sexagesimal_message(value: int) -> str:
             f'allowed: a quoted "HH:MM" string, such as at: "{hours:02d}:{minutes:02d}"'
         )
     return f'got the number {value}; allowed: a quoted "HH:MM" string, such as at: "04:30"'
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type behind `Annotated[...]` and `X | None`."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType) and type(None) in get_args(annotation):
+            members = [member for member in get_args(annotation) if member is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _annotation_at(loc: tuple[int | str, ...]) -> Any:
+    """The declared type of the field at `loc` (aliases, as in error locations), or None."""
+    annotation: Any = ErpSyncSchedule
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {info.alias or name: info for name, info in annotation.model_fields.items()}
+            if part not in fields:
+                return None
+            annotation = fields[str(part)].annotation
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        else:
+            return None
+    return _unwrap(annotation)
+
+
+def _field_names_at(loc: tuple[int | str, ...]) -> list[str]:
+    model = _annotation_at(loc)
+    return _field_names_of(model) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _allowed_values(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return ", ".join(str(value) for value in get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"an object with fields {', '.join(_field_names_of(annotation))}"
+    return ""
+
+
+def _field_names_of(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
 def _kind_of(value: object) -> str:
