@@ -33,7 +33,6 @@ CRD_NAME: Final = f"{PLURAL}.{API_GROUP}"
 # Keys a structural schema may not carry (pydantic emits some of them).
 _DROPPED_KEYS: Final = frozenset({"title", "$defs", "discriminator", "examples"})
 _READY: Final = '.status.conditions[?(@.type=="Ready")]'
-_OPTIONAL: Final = "x-erpsync-optional"  # internal marker while rewriting; never emitted
 
 
 def build_crd() -> dict[str, Any]:
@@ -127,19 +126,20 @@ def render_crd() -> str:
 
 def _structural(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
     node = dict(node)
-    if "$ref" in node:
-        target = definitions[node.pop("$ref").rsplit("/", 1)[-1]]
-        node = {**target, **node}  # the field's own description and default win over the model's
     if "anyOf" in node and not node.get("x-kubernetes-int-or-string"):
+        # `T | None`: the field is optional; an absent field and a null one mean the same here.
         branches = [branch for branch in node.pop("anyOf") if branch != {"type": "null"}]
         if len(branches) != 1:
             raise ValueError(f"a union of {branches} has no structural schema; use WithJsonSchema")
-        node = {**_structural(branches[0], definitions), **node, _OPTIONAL: True}
+        node = {**branches[0], **node}
         if node.get("default", ...) is None:
             del node["default"]
+    if "$ref" in node:
+        target = definitions[node.pop("$ref").rsplit("/", 1)[-1]]
+        node = {**target, **node}  # the field's own description and default win over the model's
     result: dict[str, Any] = {}
     for key, value in node.items():
-        if key in _DROPPED_KEYS or key == _OPTIONAL:
+        if key in _DROPPED_KEYS:
             continue
         if key == "additionalProperties":
             if isinstance(value, dict) and "properties" not in node:
@@ -170,6 +170,7 @@ def _default_nested_objects(result: dict[str, Any], source_properties: dict[str,
             and "default" not in prop
             and prop.get("type") == "object"
             and "properties" in prop
+            and not prop.get("required")  # a default must itself be valid
         ):
             prop["default"] = {}
 
@@ -220,7 +221,7 @@ def _frequency_rule(sync: SyncName) -> dict[str, str]:
         "message": f"the {sync} frequency is not offered by this ERP profile",
         "messageExpression": f"{field} + {reasons}[self.erp]",
         "fieldPath": f".syncs.{sync}.frequency",
-        "reason": "FieldValueNotSupported",
+        "reason": "FieldValueInvalid",
     }
 
 
