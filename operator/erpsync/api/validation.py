@@ -260,7 +260,10 @@ def _allowed_values(annotation: Any) -> str:
         return ", ".join(str(value) for value in get_args(annotation))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"an object with fields {', '.join(_field_names_of(annotation))}"
-    return ""
+    return _SCALAR_NAMES.get(annotation, "")
+
+
+_SCALAR_NAMES: Final[dict[object, str]] = {int: "an integer", str: "a string", bool: "true or false"}
 
 
 def _field_names_of(model: type[BaseModel]) -> list[str]:
