@@ -156,6 +156,71 @@ def render(filenames: tuple[Path, ...], worker_image: str) -> None:
 
 
 @main.command()
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Watch this namespace; repeatable (a glob such as 'erp-*' works too).",
+)
+@click.option("-A", "--all-namespaces", is_flag=True, help="Watch every namespace.")
+@click.option(
+    "--worker-image",
+    default=DEFAULT_WORKER_IMAGE,
+    show_default=True,
+    help="Worker image for schedules that do not name one.",
+)
+@click.option(
+    "--liveness",
+    default="http://0.0.0.0:8080/healthz",
+    show_default=True,
+    help="Liveness endpoint URL; empty to disable.",
+)
+@click.option("--metrics-port", default=9090, show_default=True, type=int, help="Prometheus metrics port; 0 disables.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.option(
+    "--resync-interval",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Seconds between two level-based passes over every schedule.",
+)
+@click.option("--standalone", is_flag=True, help="Run without peering (one operator for these namespaces).")
+@click.option("--peering", "peering_name", default=None, help="Join the kopf peering NAME (needs kopf's peering CRDs).")
+@click.option("-v", "--verbose", is_flag=True)
+def operator(
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+    worker_image: str,
+    liveness: str,
+    metrics_port: int,
+    log_format: str,
+    resync_interval: float,
+    standalone: bool,
+    peering_name: str | None,
+    verbose: bool,
+) -> None:
+    """Run the operator: reconcile ErpSyncSchedules into CronJobs (in a pod, or from a kubeconfig)."""
+    from erpsync.controller.runner import run_operator
+
+    if bool(namespaces) == all_namespaces:
+        raise click.UsageError("give --namespace (repeatable) or --all-namespaces")
+    if standalone and peering_name:
+        raise click.UsageError("--standalone and --peering exclude each other")
+    run_operator(
+        namespaces=namespaces,
+        worker_image=worker_image,
+        liveness=liveness or None,
+        metrics_port=metrics_port,
+        json_logs=log_format == "json",
+        resync_seconds=resync_interval,
+        standalone=standalone or not peering_name,
+        peering_name=peering_name,
+        verbose=verbose,
+    )
+
+
+@main.command()
 def crd() -> None:
     """Print the ErpSyncSchedule CustomResourceDefinition."""
     click.echo(render_crd(), nl=False)

@@ -1,0 +1,53 @@
+"""Conditions in the shape kstatus, Flux and `kubectl wait` understand.
+
+`Ready` is always present; `Reconciling` and `Stalled` only while true (abnormal-true polarity, as
+Flux does). A condition keeps its lastTransitionTime while its status does not change, so a pass
+that finds nothing new writes nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+READY: Final = "Ready"
+RECONCILING: Final = "Reconciling"
+STALLED: Final = "Stalled"
+HEALTHY: Final = "Healthy"
+_ORDER: Final = (READY, RECONCILING, STALLED, HEALTHY)
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str
+
+
+def timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as Kubernetes writes times (printer columns render it as an age)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def merge_conditions(
+    previous: list[dict[str, Any]], current: list[Condition], generation: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The condition list to write: `current`, keeping lastTransitionTime of unchanged statuses."""
+    before = {item.get("type"): item for item in previous if isinstance(item, dict)}
+    merged: list[dict[str, Any]] = []
+    for condition in sorted(current, key=lambda c: _ORDER.index(c.type) if c.type in _ORDER else len(_ORDER)):
+        old = before.get(condition.type)
+        transition = old.get("lastTransitionTime") if old and old.get("status") == condition.status else None
+        merged.append(
+            {
+                "type": condition.type,
+                "status": condition.status,
+                "reason": condition.reason,
+                "message": condition.message,
+                "observedGeneration": generation,
+                "lastTransitionTime": transition or timestamp(now),
+            }
+        )
+    return merged

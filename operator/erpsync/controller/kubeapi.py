@@ -1,0 +1,190 @@
+"""A small async Kubernetes API client for the operator's own reads and writes.
+
+kopf watches; this client writes (CronJobs, Jobs, status, Events are kopf's) with the same
+credentials kopf logged in with (in-cluster service account or kubeconfig), over the aiohttp that
+kopf already uses, so the operator needs no thread pool and no second heavy client.
+"""
+
+import asyncio
+import ssl
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+import aiohttp
+import kopf
+
+MERGE_PATCH: Final = "application/merge-patch+json"
+JSON_PATCH: Final = "application/json-patch+json"
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+
+    def path(self, namespace: str, name: str | None = None, subresource: str | None = None) -> str:
+        base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
+        path = f"{base}/namespaces/{quote(namespace)}/{self.plural}"
+        if name is not None:
+            path += f"/{quote(name)}"
+        if subresource is not None:
+            path += f"/{subresource}"
+        return path
+
+
+CRONJOBS: Final = Resource("batch", "v1", "cronjobs")
+JOBS: Final = Resource("batch", "v1", "jobs")
+PODS: Final = Resource("", "v1", "pods")
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    return data.encode() if isinstance(data, str) else data
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+
+
+class KubeApi:
+    """Calls to the Kubernetes API with kopf's connection info; re-logs in once on 401."""
+
+    def __init__(self, login: Callable[[], Awaitable[kopf.ConnectionInfo | None]]) -> None:
+        self._login = login
+        self._info: kopf.ConnectionInfo | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = asyncio.Lock()
+        self.requests_by_verb: dict[str, int] = {}
+
+    def use(self, info: kopf.ConnectionInfo) -> None:
+        """Adopt the credentials kopf logged in with (called from the login handler)."""
+        self._info = info
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    async def _open(self) -> tuple[aiohttp.ClientSession, kopf.ConnectionInfo]:
+        async with self._lock:
+            if self._info is None:
+                self._info = await self._login()
+                if self._info is None:
+                    raise kopf.LoginError("no Kubernetes credentials: neither a service account nor a kubeconfig")
+            if self._session is None:
+                self._session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(ssl=self._ssl_context(self._info), limit=64),
+                    headers=self._auth_headers(self._info),
+                    auth=(
+                        aiohttp.BasicAuth(self._info.username, self._info.password or "")
+                        if self._info.username
+                        else None
+                    ),
+                    timeout=aiohttp.ClientTimeout(total=30, connect=5),
+                )
+            return self._session, self._info
+
+    def _ssl_context(self, info: kopf.ConnectionInfo) -> ssl.SSLContext | bool:
+        if not info.server.startswith("https"):
+            return False
+        if info.insecure:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        context = ssl.create_default_context(
+            cafile=info.ca_path, cadata=_as_bytes(info.ca_data).decode() if info.ca_data else None
+        )
+        certificate, key = info.certificate_path, info.private_key_path
+        if info.certificate_data or info.private_key_data:
+            # ssl wants files for client certificates; keep them in a private temporary folder.
+            self._tempdir = tempfile.TemporaryDirectory(prefix="erpsync-")
+            folder = Path(self._tempdir.name)
+            if info.certificate_data:
+                certificate = str(folder / "client.crt")
+                Path(certificate).write_bytes(_as_bytes(info.certificate_data))
+            if info.private_key_data:
+                key = str(folder / "client.key")
+                Path(key).write_bytes(_as_bytes(info.private_key_data))
+        if certificate:
+            context.load_cert_chain(certificate, key)
+        return context
+
+    @staticmethod
+    def _auth_headers(info: kopf.ConnectionInfo) -> dict[str, str]:
+        if info.token:
+            return {"Authorization": f"{info.scheme or 'Bearer'} {info.token}"}
+        return {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: object = None,
+        content_type: str = "application/json",
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        self.requests_by_verb[method] = self.requests_by_verb.get(method, 0) + 1
+        for attempt in (1, 2):
+            session, info = await self._open()
+            async with session.request(
+                method, info.server.rstrip("/") + path, json=body, params=params, headers={"Content-Type": content_type}
+            ) as response:
+                if response.status == 401 and attempt == 1:
+                    await self._relogin()
+                    continue
+                data = await response.json(content_type=None) if response.content_length != 0 else {}
+                if response.status >= 400:
+                    message = data.get("message", "") if isinstance(data, dict) else str(data)
+                    reason = data.get("reason", "") if isinstance(data, dict) else ""
+                    raise ApiError(response.status, reason or response.reason or "", message)
+                return data if isinstance(data, dict) else {}
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _relogin(self) -> None:
+        async with self._lock:
+            if self._session is not None:
+                await self._session.close()
+            self._session = None
+            self._info = await self._login()
+
+    async def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", resource.path(namespace), body=body)
+
+    async def merge_patch(
+        self, resource: Resource, namespace: str, name: str, patch: object, subresource: str | None = None
+    ) -> dict[str, Any]:
+        return await self.request(
+            "PATCH", resource.path(namespace, name, subresource), body=patch, content_type=MERGE_PATCH
+        )
+
+    async def json_patch(
+        self,
+        resource: Resource,
+        namespace: str,
+        name: str,
+        operations: list[dict[str, Any]],
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.request(
+            "PATCH", resource.path(namespace, name, subresource), body=operations, content_type=JSON_PATCH
+        )
+
+    async def delete(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
+        return await self.request(
+            "DELETE",
+            resource.path(namespace, name),
+            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
+        )

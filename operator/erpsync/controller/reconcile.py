@@ -1,0 +1,267 @@
+"""The reconcile pass: level-based, from the world to the plan, for one ErpSyncSchedule.
+
+Every pass reads what exists (from the watch cache), plans (the same pure planner as the CLI),
+applies the difference and rebuilds status from what exists. It writes nothing when nothing
+differs, not even status.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from erpsync.api.models import ErpSyncSchedule
+from erpsync.api.profiles import PROFILES
+from erpsync.api.validation import validate_object
+from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, PLURAL, SYNC_NAMES
+from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, repair_patch
+from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resource
+from erpsync.controller.status import Observed, Outcome, build_status
+from erpsync.controller.sync_now import build_sync_now_job, pending_request
+from erpsync.controller.world import ScheduleKey, World
+from erpsync.planning.plan import DEFAULT_WORKER_IMAGE, SchedulePlan, plan_schedule
+
+SCHEDULES: Final = Resource(API_GROUP, API_VERSION, PLURAL)
+STATUS_KEYS: Final = (
+    "observedGeneration",
+    "conditions",
+    "syncs",
+    "lastSyncTime",
+    "lastHandledSyncNow",
+    "unmanagedCronJobs",
+)
+
+EventType = Literal["Normal", "Warning"]
+EventSink = Callable[[dict[str, Any], EventType, str, str], None]
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What a pass did: its outcome, how many writes it made, and whether to come back soon."""
+
+    outcome: Outcome
+    writes: int
+    retry: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class Reconciler:
+    world: World
+    api: KubeApi
+    emit: EventSink
+    worker_image: str = DEFAULT_WORKER_IMAGE
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    async def reconcile(self, key: ScheduleKey) -> PassResult | None:
+        started = time.monotonic()
+        # 1. Load the schedule. Gone or going: its CronJobs and Jobs are garbage-collected.
+        body = self.world.schedule(key)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return None
+        pass_ = _Pass(self, body)
+        result = await pass_.run()
+        return PassResult(result.outcome, result.writes, result.retry, time.monotonic() - started)
+
+
+@dataclass
+class _Pass:
+    reconciler: Reconciler
+    body: dict[str, Any]
+    writes: int = 0
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self.body["metadata"])
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return dict(self.body.get("status") or {})
+
+    def owner_reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": f"{API_GROUP}/{API_VERSION}",
+            "kind": KIND,
+            "name": self.metadata["name"],
+            "uid": self.metadata["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+    async def run(self) -> PassResult:
+        now = self.reconciler.clock()
+        generation = int(self.metadata.get("generation") or 1)
+        world = self.reconciler.world
+        observed, orphans = world.observe(self.body)
+        # 2. Validate this generation. An invalid one (CRD rules bypassed) changes no CronJob.
+        validated = validate_object(self.body)
+        if validated.schedule is None:
+            message = "; ".join(str(problem) for problem in validated.problems)
+            outcome = Outcome("Stalled", message[:2000])
+            if self.status.get("observedGeneration") != generation or _stalled_message(self.status) != outcome.message:
+                self.reconciler.emit(self.body, "Warning", "InvalidSpec", outcome.message[:1000])
+            await self._write_status(None, observed, outcome, self.status.get("lastHandledSyncNow"), now)
+            return PassResult(outcome, self.writes)
+        schedule = validated.schedule
+        # 3. Plan: the same pure function `erp-sync plan` and `render` use.
+        plan = plan_schedule(schedule, self.reconciler.worker_image)
+        # 4. The difference between the plan and what exists.
+        planned = {p.cron_job_name: p.cron_job for p in plan.syncs if p.cron_job_name and p.cron_job}
+        creates = [
+            name for name in planned if name not in observed.cron_jobs and name not in observed.unmanaged_cron_jobs
+        ]
+        adoptions = [o for o in orphans if o["metadata"]["name"] in planned]
+        patches = {
+            name: patch
+            for name, existing in observed.cron_jobs.items()
+            if name in planned and (patch := repair_patch(existing, planned[name])) is not None
+        }
+        deletions = [name for name in observed.cron_jobs if name not in planned]
+        changes = bool(creates or adoptions or patches or deletions)
+        if changes and self.status.get("observedGeneration") != generation:
+            await self._write_status(
+                plan,
+                observed,
+                Outcome("Progressing", f"applying generation {generation}"),
+                self.status.get("lastHandledSyncNow"),
+                now,
+            )
+        # 5. Apply it.
+        errors: list[str] = []
+        for name in creates:
+            await self._create_cron_job(planned[name], errors)
+        for orphan in adoptions:
+            await self._adopt(orphan, planned[orphan["metadata"]["name"]], errors)
+        for name, patch in patches.items():
+            await self._patch_cron_job(name, patch, errors)
+        for name in deletions:
+            await self._delete_cron_job(name, errors)
+        # 6. Sync now (an explicit request: it runs even while the schedule is suspended).
+        handled = await self._sync_now(schedule, errors)
+        # 7. Status, rebuilt from what exists now.
+        observed, _ = world.observe(self.body)
+        outcome = Outcome("Retrying", "; ".join(errors)[:2000]) if errors else Outcome("Reconciled")
+        await self._write_status(plan, observed, outcome, handled, now)
+        return PassResult(outcome, self.writes, retry=bool(errors))
+
+    def _record(self, kind: Literal["cronjobs", "jobs"], answer: dict[str, Any]) -> None:
+        # Write-through: the watch will echo this object; the cache already knows it.
+        if answer.get("metadata"):
+            self.reconciler.world.apply(kind, "MODIFIED", answer)
+
+    async def _create_cron_job(self, manifest: dict[str, Any], errors: list[str]) -> None:
+        body = _with_owner(manifest, self.owner_reference())
+        body["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: applied_record(manifest)}
+        name = manifest["metadata"]["name"]
+        try:
+            self._record("cronjobs", await self.reconciler.api.create(CRONJOBS, self.metadata["namespace"], body))
+            self.writes += 1
+            self.reconciler.emit(
+                self.body, "Normal", "CronJobCreated", f"created CronJob {name} ({manifest['spec']['schedule']})"
+            )
+        except ApiError as error:
+            if error.status != 409:  # 409: it exists already (a retry, or the cache is behind): next pass sees it
+                errors.append(f"creating CronJob {name}: {error}")
+
+    async def _adopt(self, orphan: dict[str, Any], manifest: dict[str, Any], errors: list[str]) -> None:
+        name = orphan["metadata"]["name"]
+        references = [*(orphan["metadata"].get("ownerReferences") or []), self.owner_reference()]
+        patch = repair_patch(orphan, manifest) or {}
+        patch.setdefault("metadata", {})["ownerReferences"] = references
+        patch["metadata"]["resourceVersion"] = orphan["metadata"].get("resourceVersion")
+        await self._patch_cron_job(name, patch, errors, verb="adopted")
+
+    async def _patch_cron_job(
+        self, name: str, patch: dict[str, Any], errors: list[str], verb: str = "repaired"
+    ) -> None:
+        try:
+            self._record(
+                "cronjobs", await self.reconciler.api.merge_patch(CRONJOBS, self.metadata["namespace"], name, patch)
+            )
+            self.writes += 1
+            self.reconciler.emit(self.body, "Normal", "CronJobUpdated", f"{verb} CronJob {name}")
+        except ApiError as error:
+            if error.status != 404:  # 404: deleted meanwhile; its DELETED event brings the next pass
+                errors.append(f"patching CronJob {name}: {error}")
+
+    async def _delete_cron_job(self, name: str, errors: list[str]) -> None:
+        try:
+            await self.reconciler.api.delete(CRONJOBS, self.metadata["namespace"], name)
+            self.writes += 1
+            self.reconciler.emit(self.body, "Normal", "CronJobDeleted", f"deleted CronJob {name} (no longer planned)")
+        except ApiError as error:
+            if error.status != 404:
+                errors.append(f"deleting CronJob {name}: {error}")
+
+    async def _sync_now(self, schedule: ErpSyncSchedule, errors: list[str]) -> str | None:
+        handled: str | None = self.status.get("lastHandledSyncNow")
+        request = pending_request(self.metadata.get("annotations") or {}, handled, schedule)
+        if request is None:
+            return handled
+        if request.refused:
+            self.reconciler.emit(
+                self.body,
+                "Warning",
+                "SyncNowRefused",
+                f"sync now {request.token}: {', '.join(request.refused)} not offered by "
+                f"{schedule.spec.erp}; allowed: {', '.join(_offered(schedule))}",
+            )
+        failed = False
+        for sync in request.syncs:
+            job = build_sync_now_job(
+                schedule, sync, request.token, self.owner_reference(), self.reconciler.worker_image
+            )
+            try:
+                self._record("jobs", await self.reconciler.api.create(JOBS, self.metadata["namespace"], job))
+                self.writes += 1
+                self.reconciler.emit(
+                    self.body, "Normal", "SyncNowStarted", f"started Job {job['metadata']['name']} ({sync})"
+                )
+            except ApiError as error:
+                if error.status != 409:  # 409: started by an earlier attempt with the same token
+                    errors.append(f"starting sync now Job for {sync}: {error}")
+                    failed = True
+        return handled if failed else request.token
+
+    async def _write_status(
+        self, plan: SchedulePlan | None, observed: Observed, outcome: Outcome, handled: str | None, now: datetime
+    ) -> None:
+        previous = self.status
+        generation = int(self.metadata.get("generation") or 1)
+        status = build_status(
+            generation=generation,
+            plan=plan,
+            observed=observed,
+            outcome=outcome,
+            previous=previous,
+            handled_sync_now=handled,
+            now=now,
+        )
+        patch = {key: status.get(key) for key in STATUS_KEYS if status.get(key) != previous.get(key)}
+        if not patch:
+            return
+        answer = await self.reconciler.api.merge_patch(
+            SCHEDULES, self.metadata["namespace"], self.metadata["name"], {"status": patch}, subresource="status"
+        )
+        self.writes += 1
+        if answer.get("metadata"):
+            self.body = answer
+            self.reconciler.world.apply("schedules", "MODIFIED", answer)
+
+
+def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+    body = dict(manifest)
+    body["metadata"] = {**manifest["metadata"], "ownerReferences": [owner]}
+    return body
+
+
+def _stalled_message(status: dict[str, Any]) -> str | None:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Stalled":
+            return str(condition.get("message"))
+    return None
+
+
+def _offered(schedule: ErpSyncSchedule) -> list[str]:
+    return [sync for sync in SYNC_NAMES if sync not in PROFILES[schedule.spec.erp].unavailable]

@@ -1,0 +1,33 @@
+"""Starting the operator: kopf's event loop with the operator's registry and settings."""
+
+from collections.abc import Collection
+
+import kopf
+
+from erpsync.controller.handlers import OperatorConfig, OperatorState, build_registry
+
+
+def run_operator(
+    *,
+    namespaces: Collection[str],
+    worker_image: str,
+    liveness: str | None,
+    metrics_port: int,
+    json_logs: bool,
+    resync_seconds: float,
+    standalone: bool,
+    peering_name: str | None,
+    verbose: bool,
+) -> None:
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL)
+    state = OperatorState(
+        OperatorConfig(worker_image=worker_image, resync_seconds=resync_seconds, metrics_port=metrics_port)
+    )
+    kopf.run(
+        registry=build_registry(state),
+        standalone=standalone,
+        peering_name=None if standalone else peering_name,
+        liveness_endpoint=liveness,
+        clusterwide=not namespaces,
+        namespaces=list(namespaces),
+    )

@@ -1,0 +1,157 @@
+"""What the runs of a sync did, read from its Jobs and their Pods (no logs are read).
+
+The worker reports through its exit code and a JSON summary in the pod's termination message;
+Kubernetes reports a pod that cannot start (a missing Secret, an image that cannot be pulled)
+through the container's waiting reason.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from erpsync.planning.cronjobs import LABEL_TRIGGER
+
+COUNT_KEYS: Final = ("read", "created", "updated", "unchanged", "skipped", "failed")
+# Waiting reasons that are part of a normal start; anything else means the pod cannot run.
+_STARTING: Final = frozenset({"ContainerCreating", "PodInitializing"})
+# How long a pod may stay in ContainerCreating before that is reported (a missing Secret or
+# ConfigMap volume keeps it there, with the reason only in Events).
+STUCK_CREATING_AFTER: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a sync: a Job, scheduled by its CronJob or started on demand."""
+
+    job_name: str
+    trigger: str
+    created: datetime
+    start_time: str | None
+    completion_time: str | None
+    result: str  # Running, Succeeded, PartiallyFailed, Failed
+    message: str | None
+    counts: dict[str, int] | None
+    problem: str | None  # why the run cannot proceed or failed, for the Healthy condition
+
+    def as_status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"jobName": self.job_name, "trigger": self.trigger, "result": self.result}
+        for key, value in (
+            ("startTime", self.start_time),
+            ("completionTime", self.completion_time),
+            ("message", self.message),
+            ("counts", self.counts),
+        ):
+            if value is not None:
+                status[key] = value
+        return status
+
+
+def parse_time(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def read_summary(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The worker's JSON summary from the newest pod's termination message, if any."""
+    for pod in sorted(pods, key=lambda p: p.get("metadata", {}).get("creationTimestamp") or "", reverse=True):
+        for container in pod.get("status", {}).get("containerStatuses") or []:
+            message = (container.get("state", {}).get("terminated") or {}).get("message")
+            if not message:
+                continue
+            try:
+                summary = json.loads(message)
+            except ValueError:
+                continue
+            if isinstance(summary, dict):
+                return summary
+    return None
+
+
+def _waiting_problem(pods: list[dict[str, Any]], now: datetime) -> str | None:
+    for pod in pods:
+        created = parse_time(pod.get("metadata", {}).get("creationTimestamp"))
+        for container in pod.get("status", {}).get("containerStatuses") or []:
+            waiting = container.get("state", {}).get("waiting")
+            if not waiting:
+                continue
+            reason = str(waiting.get("reason") or "Waiting")
+            detail = f": {waiting['message']}" if waiting.get("message") else ""
+            if reason not in _STARTING:
+                return f"pod {pod['metadata'].get('name')} {reason}{detail}"
+            if created and now - created > STUCK_CREATING_AFTER:
+                return (
+                    f"pod {pod['metadata'].get('name')} still {reason} after "
+                    f"{int((now - created).total_seconds() // 60)}m (a missing Secret or ConfigMap?)"
+                )
+    return None
+
+
+def _finished(job: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    for condition in job.get("status", {}).get("conditions") or []:
+        if condition.get("status") == "True" and condition.get("type") in ("Complete", "Failed"):
+            return str(condition["type"]), condition
+    return None
+
+
+def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> Run:
+    """What one Job of a sync did (or is doing)."""
+    metadata = job.get("metadata", {})
+    status = job.get("status", {})
+    summary = read_summary(pods)
+    counts = {key: int(summary[key]) for key in COUNT_KEYS if isinstance(summary.get(key), int)} if summary else None
+    finished = _finished(job)
+    completion = status.get("completionTime")
+    problem: str | None = None
+    if finished is None:
+        result, message = "Running", None
+        problem = _waiting_problem(pods, now)
+        message = problem
+    elif finished[0] == "Complete":
+        result = str(summary.get("result")) if summary and summary.get("result") else "Succeeded"
+        message = None
+    else:
+        condition = finished[1]
+        result = (
+            str(summary.get("result"))
+            if summary and summary.get("result") in ("PartiallyFailed", "Failed")
+            else "Failed"
+        )
+        completion = completion or condition.get("lastTransitionTime")
+        reason = condition.get("reason") or "Failed"
+        errors = summary.get("errors") if summary else None
+        first_error = f": {errors[0]}" if isinstance(errors, list) and errors else ""
+        pod_problem = _waiting_problem(pods, now)
+        message = f"{reason}{first_error}" + (f" ({pod_problem})" if pod_problem else "")
+        problem = f"{result}: {message}"
+    return Run(
+        job_name=str(metadata.get("name")),
+        trigger=str((metadata.get("labels") or {}).get(LABEL_TRIGGER, "Scheduled")),
+        created=parse_time(metadata.get("creationTimestamp")) or now,
+        start_time=status.get("startTime"),
+        completion_time=completion,
+        result=result,
+        message=message[:1024] if message else None,
+        counts=counts or None,
+        problem=problem,
+    )
+
+
+def latest_run(jobs: list[dict[str, Any]], pods_by_job: dict[str, list[dict[str, Any]]], now: datetime) -> Run | None:
+    if not jobs:
+        return None
+    newest = max(
+        jobs,
+        key=lambda j: (j.get("metadata", {}).get("creationTimestamp") or "", j.get("metadata", {}).get("name") or ""),
+    )
+    return read_run(newest, pods_by_job.get(newest["metadata"]["name"], []), now)
+
+
+def last_success(jobs: list[dict[str, Any]]) -> str | None:
+    """The completion time of the newest Job that completed (scheduled or on demand)."""
+    times = [job.get("status", {}).get("completionTime") for job in jobs if (_finished(job) or ("",))[0] == "Complete"]
+    return max((t for t in times if isinstance(t, str)), default=None)

@@ -1,0 +1,196 @@
+"""The status of an ErpSyncSchedule, rebuilt from the world on every pass (a pure function).
+
+Inputs are what exists (CronJobs, Jobs, Pods), the plan, and how the pass went; the previous
+status is read only to keep what must not move by itself: lastTransitionTime of unchanged
+conditions, a next-run time that is still ahead, and the last handled sync-now token.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from erpsync.api.vocabulary import SYNC_NAMES
+from erpsync.controller.conditions import (
+    HEALTHY,
+    READY,
+    RECONCILING,
+    STALLED,
+    Condition,
+    merge_conditions,
+    timestamp,
+)
+from erpsync.controller.runs import Run, last_success, latest_run, parse_time
+from erpsync.planning.cron import interval, next_runs
+from erpsync.planning.plan import PlannedSync, SchedulePlan
+
+OVERDUE_GRACE: Final = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a reconcile pass went."""
+
+    state: Literal["Reconciled", "Progressing", "Retrying", "Stalled"]
+    message: str = ""
+
+
+@dataclass
+class Observed:
+    """What exists for one schedule."""
+
+    cron_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # managed, by name
+    unmanaged_cron_jobs: list[str] = field(default_factory=list)
+    jobs_by_sync: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    pods_by_job: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _sync_status(
+    planned: PlannedSync, observed: Observed, previous: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any], Run | None]:
+    jobs = observed.jobs_by_sync.get(planned.sync, [])
+    run = latest_run(jobs, observed.pods_by_job, now)
+    cron_job = observed.cron_jobs.get(planned.cron_job_name or "") if planned.cron_job_name else None
+    cron_status = (cron_job or {}).get("status") or {}
+    status: dict[str, Any] = {
+        "frequency": planned.frequency,
+        "timeZone": planned.time_zone,
+        "suspended": planned.suspended,
+    }
+    if planned.schedule:
+        status["schedule"] = planned.schedule
+        status["cronJob"] = planned.cron_job_name
+        next_run = _next_run(planned, previous, cron_status, now)
+        if next_run:
+            status["nextRunTime"] = next_run
+    for key in ("lastScheduleTime", "lastSuccessfulTime"):
+        if cron_status.get(key):
+            status[key] = cron_status[key]
+    success = max(filter(None, (cron_status.get("lastSuccessfulTime"), last_success(jobs))), default=None)
+    if success:
+        status["lastSuccessfulTime"] = success
+    if run:
+        status["lastRun"] = run.as_status()
+    return status, run
+
+
+def _next_run(planned: PlannedSync, previous: dict[str, Any], cron_status: dict[str, Any], now: datetime) -> str | None:
+    if planned.suspended or not planned.schedule:
+        return None
+    kept = previous.get("nextRunTime")
+    kept_time = parse_time(kept)
+    unchanged = (
+        previous.get("schedule") == planned.schedule
+        and previous.get("timeZone") == planned.time_zone
+        and previous.get("lastScheduleTime") == cron_status.get("lastScheduleTime")
+    )
+    if kept_time and unchanged and kept_time > now:
+        return str(kept)  # still ahead: not refreshed by the clock alone
+    runs = next_runs(planned.schedule, planned.time_zone, now, 1)
+    return timestamp(runs[0]) if runs else None
+
+
+def _health(
+    plan_syncs: tuple[PlannedSync, ...],
+    statuses: dict[str, dict[str, Any]],
+    runs: dict[str, Run | None],
+    observed: Observed,
+    now: datetime,
+) -> Condition:
+    problems: list[str] = []
+    for planned in plan_syncs:
+        if not planned.schedule or planned.suspended:
+            continue  # only enabled syncs count
+        run = runs.get(planned.sync)
+        if run and run.problem:
+            problems.append(f"{planned.sync}: {run.problem}")
+            continue
+        period = interval(planned.frequency)
+        cron_job = observed.cron_jobs.get(planned.cron_job_name or "")
+        since = parse_time(statuses[planned.sync].get("lastSuccessfulTime")) or parse_time(
+            (cron_job or {}).get("metadata", {}).get("creationTimestamp")
+        )
+        if period and since and now - since > 2 * period + OVERDUE_GRACE:
+            hours = int((now - since).total_seconds() // 3600)
+            problems.append(f"{planned.sync}: overdue, no successful run for {hours}h (runs {planned.frequency})")
+    if problems:
+        reason = "RunFailed" if any(": overdue" not in problem for problem in problems) else "RunOverdue"
+        return Condition(HEALTHY, "False", reason, "; ".join(problems))
+    return Condition(HEALTHY, "True", "RunsHealthy", "no enabled sync has a failed or overdue run")
+
+
+def build_status(
+    *,
+    generation: int,
+    plan: SchedulePlan | None,
+    observed: Observed,
+    outcome: Outcome,
+    previous: dict[str, Any],
+    handled_sync_now: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The status to write. `plan` is None when the current generation is invalid (Stalled)."""
+    previous_syncs: dict[str, Any] = previous.get("syncs") or {}
+    syncs: dict[str, Any] = {}
+    runs: dict[str, Run | None] = {}
+    if plan is not None:
+        for planned in plan.syncs:
+            syncs[planned.sync], runs[planned.sync] = _sync_status(
+                planned, observed, previous_syncs.get(planned.sync) or {}, now
+            )
+    else:
+        syncs = {name: value for name, value in previous_syncs.items() if name in SYNC_NAMES}
+    conditions = _conditions(plan, observed, outcome, syncs, runs, now)
+    handled_generation = (
+        generation if outcome.state in ("Reconciled", "Stalled") else int(previous.get("observedGeneration", -1))
+    )
+    status: dict[str, Any] = {
+        "observedGeneration": handled_generation,
+        "conditions": merge_conditions(previous.get("conditions") or [], conditions, generation, now),
+        "syncs": syncs,
+    }
+    successes = [s["lastSuccessfulTime"] for s in syncs.values() if s.get("lastSuccessfulTime")]
+    if successes:
+        status["lastSyncTime"] = max(successes)
+    if handled_sync_now:
+        status["lastHandledSyncNow"] = handled_sync_now
+    if observed.unmanaged_cron_jobs:
+        status["unmanagedCronJobs"] = sorted(observed.unmanaged_cron_jobs)
+    return status
+
+
+def _conditions(
+    plan: SchedulePlan | None,
+    observed: Observed,
+    outcome: Outcome,
+    syncs: dict[str, Any],
+    runs: dict[str, Run | None],
+    now: datetime,
+) -> list[Condition]:
+    conditions: list[Condition] = []
+    if outcome.state == "Stalled":
+        conditions += [
+            Condition(READY, "False", "InvalidSpec", outcome.message),
+            Condition(STALLED, "True", "InvalidSpec", outcome.message),
+        ]
+    elif outcome.state in ("Progressing", "Retrying"):
+        reason = "Progressing" if outcome.state == "Progressing" else "ProgressingWithRetry"
+        conditions += [
+            Condition(READY, "Unknown", reason, outcome.message),
+            Condition(RECONCILING, "True", reason, outcome.message),
+        ]
+    else:
+        conditions.append(Condition(READY, "True", "Succeeded", _ready_message(plan, observed)))
+    if plan is not None:
+        conditions.append(_health(plan.syncs, {s: syncs[s] for s in syncs}, runs, observed, now))
+    return conditions
+
+
+def _ready_message(plan: SchedulePlan | None, observed: Observed) -> str:
+    scheduled = [p for p in plan.syncs if p.schedule] if plan else []
+    message = f"{len(scheduled)} CronJob{'s' if len(scheduled) != 1 else ''} in sync"
+    suspended = [p.sync for p in scheduled if p.suspended]
+    if suspended:
+        message += f"; suspended: {', '.join(suspended)}"
+    if observed.unmanaged_cron_jobs:
+        message += f"; left alone (another controller owns them): {', '.join(sorted(observed.unmanaged_cron_jobs))}"
+    return message

@@ -1,0 +1,121 @@
+"""What the operator knows of the cluster: an in-memory copy of the objects it watches.
+
+Fed by kopf's raw watch events (and by the answers to the operator's own writes), like an
+informer cache, so a reconcile pass reads no list from the API. An event whose resourceVersion
+was already seen is dropped: watch restarts re-send every object as ADDED.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from erpsync.controller.status import Observed
+from erpsync.planning.cronjobs import LABEL_SCHEDULE, LABEL_SYNC
+from erpsync.planning.names import label_value
+
+Kind = Literal["schedules", "cronjobs", "jobs", "pods"]
+ScheduleKey = tuple[str, str]  # (namespace, name)
+OWNER_KIND: Final = "ErpSyncSchedule"
+
+
+def _version(body: dict[str, Any]) -> int | None:
+    try:
+        return int(body.get("metadata", {}).get("resourceVersion"))
+    except (TypeError, ValueError):
+        return None
+
+
+def controller_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    for reference in body.get("metadata", {}).get("ownerReferences") or []:
+        if reference.get("controller"):
+            return dict(reference)
+    return None
+
+
+@dataclass
+class World:
+    objects: dict[Kind, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    # children of each schedule, by (namespace, schedule label value): kind -> names
+    children: dict[tuple[str, str], dict[Kind, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
+
+    def apply(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> bool:
+        """Record a watch event; False when it tells nothing new (an echo or a replay)."""
+        metadata = body.get("metadata", {})
+        key = (str(metadata.get("namespace", "")), str(metadata.get("name", "")))
+        store = self.objects[kind]
+        if event_type == "DELETED":
+            existed = store.pop(key, None) is not None
+            self._unlink(kind, key, body)
+            return existed
+        known = store.get(key)
+        version, known_version = _version(body), _version(known) if known else None
+        if known is not None and version is not None and known_version is not None and version <= known_version:
+            return False
+        store[key] = body
+        if kind != "schedules":
+            self._link(kind, key, body)
+        return True
+
+    def _group(self, body: dict[str, Any]) -> tuple[str, str] | None:
+        metadata = body.get("metadata", {})
+        schedule = (metadata.get("labels") or {}).get(LABEL_SCHEDULE)
+        return (str(metadata.get("namespace", "")), schedule) if schedule else None
+
+    def _link(self, kind: Kind, key: tuple[str, str], body: dict[str, Any]) -> None:
+        group = self._group(body)
+        if group is not None:
+            self.children[group][kind].add(key[1])
+
+    def _unlink(self, kind: Kind, key: tuple[str, str], body: dict[str, Any]) -> None:
+        group = self._group(body)
+        if group is not None and group in self.children:
+            self.children[group][kind].discard(key[1])
+
+    def schedule(self, key: ScheduleKey) -> dict[str, Any] | None:
+        return self.objects["schedules"].get(key)
+
+    def schedule_keys(self) -> list[ScheduleKey]:
+        return list(self.objects["schedules"])
+
+    def owner_schedule(self, body: dict[str, Any]) -> ScheduleKey | None:
+        """The schedule a CronJob, Job or Pod belongs to, from its labels."""
+        group = self._group(body)
+        if group is None:
+            return None
+        namespace, value = group
+        for candidate_namespace, name in self.objects["schedules"]:
+            if candidate_namespace == namespace and label_value(name) == value:
+                return namespace, name
+        return None
+
+    def observe(self, schedule: dict[str, Any]) -> tuple[Observed, list[dict[str, Any]]]:
+        """What exists for a schedule, and the CronJobs with its labels and no controller (to adopt)."""
+        metadata = schedule["metadata"]
+        namespace, uid = metadata["namespace"], metadata.get("uid")
+        names = self.children.get((namespace, label_value(metadata["name"])), {})
+        observed = Observed()
+        orphans: list[dict[str, Any]] = []
+        for name in sorted(names.get("cronjobs", ())):
+            cron_job = self.objects["cronjobs"].get((namespace, name))
+            if cron_job is None:
+                continue
+            owner = controller_of(cron_job)
+            if owner is None:
+                orphans.append(cron_job)
+            elif owner.get("uid") == uid:
+                observed.cron_jobs[name] = cron_job
+            else:
+                observed.unmanaged_cron_jobs.append(name)
+        for name in sorted(names.get("jobs", ())):
+            job = self.objects["jobs"].get((namespace, name))
+            if job is not None:
+                sync = (job["metadata"].get("labels") or {}).get(LABEL_SYNC, "")
+                observed.jobs_by_sync.setdefault(sync, []).append(job)
+        for name in sorted(names.get("pods", ())):
+            pod = self.objects["pods"].get((namespace, name))
+            owner = controller_of(pod) if pod else None
+            if pod is not None and owner is not None and owner.get("kind") == "Job":
+                observed.pods_by_job.setdefault(str(owner.get("name")), []).append(pod)
+        return observed, orphans
