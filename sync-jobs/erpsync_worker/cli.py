@@ -1,0 +1,117 @@
+"""`erp-sync-worker`: run one sync (or check the configuration) and report through the exit code.
+
+Exit 0 when nothing failed, 2 when some items failed, 1 when the run failed. Every run ends with
+one JSON summary line on stdout and in the termination-message file.
+"""
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+import click
+
+from erpsync_worker import __version__
+from erpsync_worker.config import ConfigError, WorkerConfig, load_config
+from erpsync_worker.erp.connector import ErpError, SqlConnector, load_queries
+from erpsync_worker.logs import configure
+from erpsync_worker.procore.client import ProcoreClient, ProcoreError
+from erpsync_worker.summary import Summary
+from erpsync_worker.syncs import invoice_payments, job_costs, jobs, vendors
+from erpsync_worker.syncs.common import SyncContext
+
+SYNCS: Final[dict[str, Callable[[SyncContext], None]]] = {
+    "vendors": vendors.run,
+    "jobs": jobs.run,
+    "job-costs": job_costs.run,
+    "invoice-payments": invoice_payments.run,
+}
+logger = logging.getLogger("erpsync_worker")
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json for machines, text for people.",
+)
+
+
+def _secrets(config: WorkerConfig) -> list[str]:
+    return [config.client_id.value, config.client_secret.value, config.database_url.value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="erp-sync-worker")
+def main() -> None:
+    """Sync ERP data into Procore (configured by environment; see docs/erp-connector.md)."""
+
+
+@main.command()
+@click.argument("sync", type=click.Choice(list(SYNCS)))
+@click.option("--dry-run", is_flag=True, help="Read both sides and say what would change; write nothing.")
+@log_format_option
+def run(sync: str, dry_run: bool, log_format: str) -> None:
+    """Run one sync."""
+    summary = Summary(sync=sync, dry_run=dry_run)
+    termination = Path(os.environ.get("TERMINATION_MESSAGE_PATH", "").strip() or "/dev/termination-log")
+    try:
+        config = load_config()
+    except ConfigError as error:
+        configure(log_format, [])
+        click.echo(f"erp-sync-worker: {error}", err=True)
+        summary.fatal = str(error)
+        summary.publish(termination)
+        sys.exit(summary.exit_code)
+    redactor = configure(log_format, _secrets(config))
+    client = ProcoreClient(config)
+    try:
+        connector = SqlConnector(config.database_url.value, load_queries(config.queries_file))
+        logger.info("starting %s sync%s for company %s", sync, " (dry run)" if dry_run else "", config.company_id)
+        SYNCS[sync](SyncContext(config, client, connector, summary, dry_run))
+        connector.close()
+    except (ProcoreError, ErpError) as error:
+        summary.fatal = redactor.redact(str(error))
+        logger.error("%s sync failed: %s", sync, summary.fatal)
+    except Exception as error:  # the summary must still be written
+        summary.fatal = redactor.redact(f"internal error: {type(error).__name__}: {error}")
+        logger.exception("%s sync failed", sync)
+    finally:
+        client.close()
+    summary.requests = client.requests
+    summary.extra["throttledSeconds"] = round(client.throttle.slept, 3)
+    summary.publish(config.termination_message_path)
+    logger.info("%s sync %s", sync, summary.result, extra={"summary": summary.as_dict()})
+    sys.exit(summary.exit_code)
+
+
+@main.command()
+@log_format_option
+def check(log_format: str) -> None:
+    """Get a Procore token and open the ERP database; say clearly what failed."""
+    try:
+        config = load_config()
+    except ConfigError as error:
+        click.echo(f"configuration: {error}", err=True)
+        sys.exit(1)
+    redactor = configure(log_format, _secrets(config))
+    failures = 0
+    client = ProcoreClient(config)
+    try:
+        client.token()
+        click.echo(f"procore: ok (token from {config.login_url} for company {config.company_id})")
+    except ProcoreError as error:
+        failures += 1
+        click.echo(f"procore: {redactor.redact(str(error))}", err=True)
+    finally:
+        client.close()
+    try:
+        connector = SqlConnector(config.database_url.value, load_queries(config.queries_file))
+        connector.check()
+        connector.close()
+        click.echo("erp: ok (database reachable)")
+    except ErpError as error:
+        failures += 1
+        click.echo(f"erp: {redactor.redact(str(error))}", err=True)
+    sys.exit(1 if failures else 0)

@@ -1,0 +1,1 @@
+"""The ERP side: canonical views read through SQLAlchemy."""

@@ -1,0 +1,1 @@
+"""The Procore REST API client of the workers."""

@@ -1,0 +1,226 @@
+"""One client for all of Procore: OAuth, company header, throttling, retries, pagination, /sync.
+
+- OAuth 2 client credentials (form-encoded, as OAuth 2 specifies); the token is reused until
+  shortly before `expires_in` and renewed once on a 401.
+- `Procore-Company-Id` on every call; the token is only ever sent to the API host.
+- Throttling by `X-Rate-Limit-*`; on 429 wait for the reset (or Retry-After), on 503 for
+  Retry-After; 5xx and timeouts are retried with bounded exponential backoff and jitter, but only
+  for requests that are safe to repeat (GETs and /sync upserts keyed by origin_id). A POST is
+  never repeated here: its caller looks for the record first.
+- Pagination follows `Link: rel="next"`; /sync calls go in batches and their per-item errors
+  (in an HTTP 200) are returned to the caller.
+"""
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+
+from erpsync_worker.config import WorkerConfig
+from erpsync_worker.procore.throttle import Throttle
+
+logger = logging.getLogger("erpsync_worker.procore")
+
+TOKEN_RENEW_MARGIN: Final = 120.0  # seconds before expiry at which a token is renewed
+MAX_ATTEMPTS: Final = 6
+BACKOFF_BASE: Final = 0.5
+BACKOFF_CAP: Final = 30.0
+PER_PAGE: Final = 1000
+_LINK: Final = re.compile(r'<([^>]+)>\s*;\s*rel="?([a-z]+)"?')
+
+
+class ProcoreError(Exception):
+    """A request Procore refused or that could not be completed."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AmbiguousWrite(ProcoreError):
+    """A write whose outcome is unknown (timeout or 5xx): look before writing again."""
+
+
+@dataclass
+class SyncAnswer:
+    entities: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+@dataclass
+class ProcoreClient:
+    config: WorkerConfig
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    timeout: float = 30.0
+    http: httpx.Client | None = None
+    requests: int = 0
+    _token: str | None = field(default=None, repr=False)
+    _token_expires: float = 0.0
+    throttle: Throttle = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.throttle = Throttle(self.clock, self.sleep)
+        if self.http is None:
+            verify: str | bool = str(self.config.ca_bundle) if self.config.ca_bundle else True
+            self.http = httpx.Client(timeout=self.timeout, verify=verify, follow_redirects=False)
+        self._api_host = urlsplit(self.config.api_url).netloc
+
+    def close(self) -> None:
+        assert self.http is not None
+        self.http.close()
+
+    # --- authentication -----------------------------------------------------------------------
+
+    def token(self) -> str:
+        if self._token is None or self.clock() >= self._token_expires - TOKEN_RENEW_MARGIN:
+            self._fetch_token()
+        assert self._token is not None
+        return self._token
+
+    def _fetch_token(self) -> None:
+        assert self.http is not None
+        self.requests += 1
+        try:
+            response = self.http.post(
+                f"{self.config.login_url}/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.config.client_id.value,
+                    "client_secret": self.config.client_secret.value,
+                },
+            )
+        except httpx.HTTPError as error:
+            raise ProcoreError(f"token request to {self.config.login_url} failed: {type(error).__name__}") from error
+        if response.status_code != 200:
+            raise ProcoreError(
+                f"token request refused: HTTP {response.status_code} {_short(response)}", response.status_code
+            )
+        answer = response.json()
+        self._token = str(answer["access_token"])
+        self._token_expires = self.clock() + float(answer.get("expires_in", 900))
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: object = None,
+        repeatable: bool,
+    ) -> httpx.Response:
+        """One API call with throttling and retries; `repeatable` says whether it is safe to resend."""
+        assert self.http is not None
+        url = path_or_url if path_or_url.startswith("http") else f"{self.config.api_url}{path_or_url}"
+        if urlsplit(url).netloc != self._api_host:
+            raise ProcoreError(f"refusing to send the token to another host: {urlsplit(url).netloc}")
+        renewed = False
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.throttle.before_request()
+            headers = {"Authorization": f"Bearer {self.token()}", "Procore-Company-Id": str(self.config.company_id)}
+            self.requests += 1
+            try:
+                response = self.http.request(method, url, params=params, json=json, headers=headers)
+            except (httpx.TimeoutException, httpx.TransportError) as error:
+                if not repeatable:
+                    raise AmbiguousWrite(f"{method} {_path(url)}: {type(error).__name__}; outcome unknown") from error
+                if attempt == MAX_ATTEMPTS:
+                    raise ProcoreError(
+                        f"{method} {_path(url)}: {type(error).__name__} after {attempt} tries"
+                    ) from error
+                self._backoff(attempt)
+                continue
+            self.throttle.observe(response.headers)
+            status = response.status_code
+            if status == 401 and not renewed:
+                renewed = True
+                self._token = None
+                continue
+            if status == 429:
+                self.throttle.wait_until_reset(_retry_after(response))
+                continue
+            if status == 503 or status >= 500:
+                if not repeatable:
+                    raise AmbiguousWrite(f"{method} {_path(url)}: HTTP {status}; outcome unknown", status)
+                if attempt == MAX_ATTEMPTS:
+                    raise ProcoreError(f"{method} {_path(url)}: HTTP {status} after {attempt} tries", status)
+                retry_after = _retry_after(response)
+                if status == 503 and retry_after is not None:
+                    self.sleep(retry_after)
+                else:
+                    self._backoff(attempt)
+                continue
+            if status >= 400:
+                raise ProcoreError(f"{method} {_path(url)}: HTTP {status} {_short(response)}", status)
+            return response
+        raise ProcoreError(f"{method} {_path(url)}: gave up after {MAX_ATTEMPTS} tries")
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        self.sleep(random.uniform(delay / 2, delay))  # jitter spreads retries; not security
+
+    def get_all(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list, page after page, following `Link: rel="next"`."""
+        url: str | None = path
+        query: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
+        while url is not None:
+            response = self.request("GET", url, params=query, repeatable=True)
+            items = response.json()
+            if not isinstance(items, list):
+                raise ProcoreError(f"GET {_path(url)}: expected a list, got {type(items).__name__}")
+            yield from items
+            url = _next_link(response.headers.get("Link", ""))
+            query = None  # the next link carries the query
+
+    def sync(
+        self,
+        path: str,
+        items: Sequence[dict[str, Any]],
+        batch_size: int,
+        envelope: Callable[[list[dict[str, Any]]], dict[str, Any]],
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[tuple[list[dict[str, Any]], SyncAnswer]]:
+        """PATCH a /sync endpoint in batches; yields each batch with Procore's answer."""
+        for start in range(0, len(items), batch_size):
+            batch = list(items[start : start + batch_size])
+            response = self.request("PATCH", path, params=params, json=envelope(batch), repeatable=True)
+            answer = response.json()
+            if not isinstance(answer, dict):
+                raise ProcoreError(f"PATCH {path}: expected an object with entities and errors")
+            yield batch, SyncAnswer(list(answer.get("entities") or []), list(answer.get("errors") or []))
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A create; never repeated here (AmbiguousWrite tells the caller to look first)."""
+        answer = self.request("POST", path, json=body, repeatable=False).json()
+        return answer if isinstance(answer, dict) else {}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _next_link(header: str) -> str | None:
+    for match in _LINK.finditer(header):
+        if match.group(2) == "next":
+            return match.group(1)
+    return None
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _short(response: httpx.Response) -> str:
+    return response.text[:200].replace("\n", " ")

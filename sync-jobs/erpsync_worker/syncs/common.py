@@ -1,0 +1,171 @@
+"""What every sync shares: its context, the index of what Procore holds, and batched upserts.
+
+Counting needs the Procore side read first (a /sync answer does not say created or updated). To
+keep memory flat for large lists, the index holds, per origin_id, only the Procore id and a
+4-byte digest of each field we send, not the records.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from erpsync_worker.config import WorkerConfig
+from erpsync_worker.erp.connector import ErpConnector
+from erpsync_worker.erp.rows import Payload
+from erpsync_worker.procore.client import ProcoreClient
+from erpsync_worker.summary import Summary
+
+logger = logging.getLogger("erpsync_worker")
+_ABSENT: Final = b"\x00\x00\x00\x00"
+PROGRESS_EVERY: Final = 10_000
+
+
+@dataclass
+class SyncContext:
+    config: WorkerConfig
+    procore: ProcoreClient
+    erp: ErpConnector
+    summary: Summary
+    dry_run: bool = False
+
+
+def _digest(value: object) -> bytes:
+    if value is None:
+        return _ABSENT
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=4).digest()
+
+
+@dataclass
+class ProcoreIndex:
+    """What Procore holds, by origin_id: the record id and per-field digests of `fields`."""
+
+    fields: tuple[str, ...]
+    ids: dict[str, int] = field(default_factory=dict)
+    digests: dict[str, bytes] = field(default_factory=dict)
+
+    def add(self, record: dict[str, Any], normalize: Callable[[str, Any], Any] = lambda _, v: v) -> None:
+        origin_id = record.get("origin_id")
+        if origin_id in (None, ""):
+            return
+        key = str(origin_id)
+        self.ids[key] = int(record["id"])
+        self.digests[key] = b"".join(_digest(normalize(name, record.get(name))) for name in self.fields)
+
+    def compare(self, payload: Payload) -> str:
+        """created, updated or unchanged: only the fields we send are compared."""
+        known = self.digests.get(payload.origin_id)
+        if known is None:
+            return "created"
+        for position, name in enumerate(self.fields):
+            sent = payload.fields.get(name)
+            if sent is not None and known[position * 4 : position * 4 + 4] != _digest(sent):
+                return "updated"
+        return "unchanged"
+
+
+def error_text(entry: dict[str, Any]) -> str:
+    """One line from a per-item error of a /sync answer: {"origin_id": .., "errors": {field: [..]}}."""
+    problems = entry.get("errors")
+    if isinstance(problems, dict):
+        return "; ".join(
+            f"{name} {', '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+            for name, messages in problems.items()
+        )
+    return str(problems or entry.get("message") or "refused")
+
+
+def upsert(
+    ctx: SyncContext,
+    *,
+    what: str,
+    path: str,
+    index: ProcoreIndex,
+    payloads: Iterable[Payload | None],
+    envelope: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    params: dict[str, Any] | None = None,
+    on_entity: Callable[[dict[str, Any]], None] = lambda entity: None,
+) -> None:
+    """Send the payloads that differ from Procore through a /sync endpoint, in batches, and count."""
+    batch: list[tuple[Payload, str]] = []
+    for payload in payloads:
+        if payload is None:
+            continue  # a row that failed its checks (already counted)
+        change = index.compare(payload)
+        if change == "unchanged":
+            ctx.summary.unchanged += 1
+            continue
+        batch.append((payload, change))
+        if len(batch) >= ctx.config.batch_size:
+            _flush(ctx, what, path, batch, envelope, params, on_entity)
+            batch = []
+    if batch:
+        _flush(ctx, what, path, batch, envelope, params, on_entity)
+
+
+def _flush(
+    ctx: SyncContext,
+    what: str,
+    path: str,
+    batch: list[tuple[Payload, str]],
+    envelope: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    params: dict[str, Any] | None,
+    on_entity: Callable[[dict[str, Any]], None],
+) -> None:
+    if ctx.dry_run:
+        for payload, change in batch:
+            logger.info(
+                "dry run: would %s %s %s",
+                "create" if change == "created" else "update",
+                what,
+                payload.origin_id,
+                extra={"origin_id": payload.origin_id, "change": change},
+            )
+            _count(ctx.summary, change)
+        return
+    items = [payload.fields for payload, _ in batch]
+    for _, answer in ctx.procore.sync(path, items, len(items), envelope, params):
+        refused = {str(entry.get("origin_id")): entry for entry in answer.errors}
+        for payload, change in batch:
+            entry = refused.get(payload.origin_id)
+            if entry is not None:
+                ctx.summary.failed += 1
+                message = f"{what} {payload.origin_id}: {error_text(entry)}"
+                ctx.summary.error(message)
+                logger.warning("Procore refused %s", message)
+            else:
+                _count(ctx.summary, change)
+        for entity in answer.entities:
+            on_entity(entity)
+    logger.info("sent %d %s", len(batch), what, extra={"progress": ctx.summary.as_dict()})
+
+
+def _count(summary: Summary, change: str) -> None:
+    if change == "created":
+        summary.created += 1
+    else:
+        summary.updated += 1
+
+
+def read_rows(ctx: SyncContext, view: str) -> Iterator[dict[str, Any]]:
+    """Rows of a view, counted as read, with progress on long runs."""
+    for row in ctx.erp.rows(view):
+        ctx.summary.read += 1
+        if ctx.summary.read % PROGRESS_EVERY == 0:
+            logger.info("read %d rows of %s", ctx.summary.read, view)
+        yield row
+
+
+def fail_row(ctx: SyncContext, message: str) -> None:
+    ctx.summary.failed += 1
+    ctx.summary.error(message)
+    logger.warning("invalid ERP row: %s", message)
+
+
+def skip(ctx: SyncContext, message: str) -> None:
+    ctx.summary.skipped += 1
+    ctx.summary.error(message)
+    logger.info("skipped: %s", message)

@@ -1,0 +1,260 @@
+"""Job costs: standard and/or project cost codes, then job-to-date costs per linked project.
+
+- Standard cost codes go into the company's ERP standard cost code list (created with the ERP
+  connection); project cost codes into each linked project (cost_codes/sync).
+- A code's parent must exist first: codes are sent level by level, parents before children.
+- Job-to-date costs go through erp_job_costs/sync, which Procore opens to ERP partners only. It
+  has no read, so those lines are sent on every run (an idempotent upsert by cost code and cost
+  type) and counted apart, as `jobCostLinesSent`; created/updated/unchanged count cost codes.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any, Final
+
+from erpsync_worker.erp.rows import Payload, RowError, money, money_text, required_text, text, without_nulls
+from erpsync_worker.syncs.common import (
+    ProcoreIndex,
+    SyncContext,
+    error_text,
+    fail_row,
+    logger,
+    read_rows,
+    skip,
+    upsert,
+)
+from erpsync_worker.syncs.jobs import procore_projects
+
+CODE_FIELDS: Final = ("code", "name", "parent_id")
+COST_COLUMNS: Final = {  # ERP column -> Procore field
+    "job_to_date_cost": "job_to_date_cost",
+    "job_to_date_units": "job_to_date_units",
+    "committed_cost": "committed_costs",
+    "original_estimate": "original_estimate",
+    "revised_estimate": "estimate",
+}
+
+
+def _project_origin(job_id: str, row: dict[str, Any]) -> str:
+    # origin_id is unique in the whole company: the job makes a project's code unique.
+    return f"{job_id}/{row.get('code')}"
+
+
+def _levels(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by depth in their parent tree, so parents are sent before their children."""
+    by_code = {str(row.get("code")): row for row in rows}
+    depth: dict[str, int] = {}
+
+    def depth_of(code: str, seen: frozenset[str] = frozenset()) -> int:
+        if code in depth:
+            return depth[code]
+        parent = text(by_code[code], "parent_code")
+        level = 0 if parent is None or parent not in by_code or parent in seen else 1 + depth_of(parent, seen | {code})
+        depth[code] = level
+        return level
+
+    levels: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for code in by_code:
+        levels[depth_of(code)].append(by_code[code])
+    return [levels[level] for level in sorted(levels)]
+
+
+def _code_payload(
+    row: dict[str, Any], origin_id: str, index: ProcoreIndex, ids_by_code: dict[str, int], origin_of: dict[str, str]
+) -> Payload:
+    what = f"cost code {origin_id}"
+    code = required_text(row, "code", what)
+    fields: dict[str, Any] = {"origin_id": origin_id, "code": code, "name": required_text(row, "name", what)}
+    parent = text(row, "parent_code")
+    if parent is not None:
+        parent_id = index.ids.get(origin_of.get(parent, "")) or ids_by_code.get(parent)
+        if parent_id is None:
+            raise RowError(f"{what}: parent_code {parent} is neither in the ERP nor in Procore")
+        fields["parent_id"] = parent_id
+    if origin_id not in index.ids and code in ids_by_code:
+        fields["id"] = ids_by_code[code]  # an existing code without origin_id: link it to the ERP's
+    return Payload(origin_id, without_nulls(fields))
+
+
+def _sync_codes(
+    ctx: SyncContext,
+    *,
+    what: str,
+    path: str,
+    index: ProcoreIndex,
+    ids_by_code: dict[str, int],
+    rows: list[dict[str, Any]],
+    origin: Callable[[dict[str, Any]], str],
+    envelope: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    params: dict[str, Any] | None,
+) -> None:
+    origin_of = {str(row.get("code")): origin(row) for row in rows}
+
+    def remember(entity: dict[str, Any]) -> None:
+        if entity.get("origin_id"):
+            index.ids[str(entity["origin_id"])] = int(entity["id"])
+
+    for level in _levels(rows):
+
+        def payloads(level: list[dict[str, Any]] = level) -> Iterator[Payload | None]:
+            for row in level:
+                try:
+                    yield _code_payload(row, origin(row), index, ids_by_code, origin_of)
+                except RowError as error:
+                    fail_row(ctx, str(error))
+                    yield None
+
+        upsert(
+            ctx,
+            what=what,
+            path=path,
+            index=index,
+            payloads=payloads(),
+            envelope=envelope,
+            params=params,
+            on_entity=remember,
+        )
+
+
+def _sync_standard_codes(ctx: SyncContext, rows: list[dict[str, Any]]) -> None:
+    company = ctx.config.company_id
+    lists = list(ctx.procore.get_all("/rest/v1.0/standard_cost_code_lists", {"company_id": company}))
+    erp_list = next((item for item in lists if item.get("is_erp_list")), None)
+    if erp_list is None:
+        for row in rows:
+            skip(
+                ctx,
+                f"standard cost code {row.get('code')}: Procore has no ERP standard cost code list "
+                "(it is created with the company's ERP connection)",
+            )
+        return
+    list_id = int(erp_list["id"])
+    index, ids_by_code = ProcoreIndex(CODE_FIELDS), {}
+    params = {"company_id": company, "standard_cost_code_list_id": list_id}
+    for record in ctx.procore.get_all("/rest/v1.0/standard_cost_codes", params):
+        index.add(record)
+        if not record.get("origin_id"):
+            ids_by_code[str(record.get("code"))] = int(record["id"])
+    _sync_codes(
+        ctx,
+        what="standard cost code",
+        path="/rest/v1.0/standard_cost_codes/sync",
+        index=index,
+        ids_by_code=ids_by_code,
+        rows=rows,
+        origin=lambda row: f"std/{row.get('code')}",
+        envelope=lambda updates: {"company_id": company, "standard_cost_code_list_id": list_id, "updates": updates},
+        params=None,
+    )
+
+
+def _project_code_index(ctx: SyncContext, project_id: int) -> tuple[ProcoreIndex, dict[str, int]]:
+    index, ids_by_code = ProcoreIndex(CODE_FIELDS), {}
+    for record in ctx.procore.get_all("/rest/v1.0/cost_codes", {"project_id": project_id}):
+        index.add(record)
+        if not record.get("origin_id"):
+            ids_by_code[str(record.get("code"))] = int(record["id"])
+    return index, ids_by_code
+
+
+def _sync_job_costs(
+    ctx: SyncContext, job_id: str, rows: list[dict[str, Any]], code_ids: dict[str, int], cost_types: dict[str, int]
+) -> None:
+    updates: list[dict[str, Any]] = []
+    for row in rows:
+        what = f"job cost {job_id}/{row.get('cost_code')}/{row.get('cost_type')}"
+        try:
+            code = required_text(row, "cost_code", what)
+            cost_type = required_text(row, "cost_type", what)
+            amounts = {field: money(row, column, what) for column, field in COST_COLUMNS.items()}
+        except RowError as error:
+            fail_row(ctx, str(error))
+            continue
+        code_id = code_ids.get(code)
+        type_id = cost_types.get(cost_type.lower())
+        if code_id is None or type_id is None:
+            skip(ctx, f"{what}: {'cost code' if code_id is None else 'cost type'} not in Procore")
+            continue
+        updates.append(
+            {
+                "cost_code_id": code_id,
+                "line_item_type_id": type_id,
+                **{k: money_text(v) for k, v in amounts.items() if v is not None},
+            }
+        )
+    if not updates:
+        return
+    sent = ctx.summary.extra.setdefault("jobCostLinesSent", 0)
+    if ctx.dry_run:
+        logger.info("dry run: would send %d job cost lines for job %s", len(updates), job_id)
+        ctx.summary.extra["jobCostLinesSent"] = sent + len(updates)
+        return
+    company = ctx.config.company_id
+    for batch, answer in ctx.procore.sync(
+        "/rest/v1.0/erp_job_costs/sync",
+        updates,
+        ctx.config.batch_size,
+        lambda items: {"company_id": company, "job_origin_id": job_id, "updates": items},
+    ):
+        ctx.summary.extra["jobCostLinesSent"] += len(batch) - len(answer.errors)
+        for entry in answer.errors:
+            ctx.summary.failed += 1
+            ctx.summary.error(f"job cost {job_id}/{entry.get('cost_code_id')}: {error_text(entry)}")
+
+
+def run(ctx: SyncContext) -> None:
+    projects = procore_projects(ctx)
+    codes_by_job: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for row in read_rows(ctx, "erpsync_cost_codes"):
+        codes_by_job[text(row, "job_id")].append(row)
+    if ctx.config.cost_codes in ("Standard", "StandardAndProject"):
+        _sync_standard_codes(ctx, codes_by_job.pop(None, []))
+    else:
+        codes_by_job.pop(None, None)
+    costs_by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in read_rows(ctx, "erpsync_job_costs"):
+        job = text(row, "job_id")
+        if job is None:
+            fail_row(ctx, f"job cost {row.get('cost_code')}: job_id is missing")
+        else:
+            costs_by_job[job].append(row)
+    company = ctx.config.company_id
+    cost_types: dict[str, int] = {}
+    if costs_by_job:
+        for item in ctx.procore.get_all("/rest/v1.0/line_item_types", {"company_id": company}):
+            for key in (item.get("code"), item.get("name")):
+                if key:
+                    cost_types.setdefault(str(key).lower(), int(item["id"]))
+    for job_id in sorted(set(codes_by_job) | set(costs_by_job), key=str):
+        assert job_id is not None
+        project_id = projects.ids.get(job_id)
+        if project_id is None:
+            for row in codes_by_job.get(job_id, []) + costs_by_job.get(job_id, []):
+                skip(
+                    ctx, f"job {job_id}: no Procore project is linked to it ({row.get('code') or row.get('cost_code')})"
+                )
+            continue
+        index, ids_by_code = _project_code_index(ctx, project_id)
+        if ctx.config.cost_codes in ("Project", "StandardAndProject") and codes_by_job.get(job_id):
+            _sync_codes(
+                ctx,
+                what="cost code",
+                path="/rest/v1.0/cost_codes/sync",
+                index=index,
+                ids_by_code=ids_by_code,
+                rows=codes_by_job[job_id],
+                origin=partial(_project_origin, job_id),
+                envelope=lambda updates: {"updates": updates},
+                params={"project_id": project_id},
+            )
+        code_ids = {
+            **ids_by_code,
+            **{
+                origin.split("/", 1)[1]: code_id
+                for origin, code_id in index.ids.items()
+                if origin.startswith(f"{job_id}/")
+            },
+        }
+        if costs_by_job.get(job_id):
+            _sync_job_costs(ctx, job_id, costs_by_job[job_id], code_ids, cost_types)
