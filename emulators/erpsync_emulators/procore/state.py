@@ -7,9 +7,10 @@ parser never produces a float here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 # Procore ids "may exceed what can be stored in a 32-bit integer": start above 2**32 so a client
@@ -20,6 +21,12 @@ JsonObject = dict[str, Any]
 
 
 def iso_timestamp(unix_seconds: float) -> str:
+    return _iso_second(int(unix_seconds))
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(unix_seconds: int) -> str:
+    # Cached: records written in one batch share their second, and listings format thousands of them.
     return datetime.fromtimestamp(unix_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -43,13 +50,21 @@ class Record:
         return value if isinstance(value, str) else None
 
 
+# How many filtered views a table remembers between two writes.
+MAX_CACHED_VIEWS = 16
+
+
 @dataclass
 class Table:
-    """Records of one kind, in creation order, with the company-wide `origin_id` index Procore enforces."""
+    """Records of one kind, in creation order, with the company-wide `origin_id` index Procore enforces.
+
+    Change records through `insert` and `update` only: they also invalidate the cached views.
+    """
 
     kind: str
     _records: dict[int, Record] = field(default_factory=dict)
     _by_origin_id: dict[tuple[int, str], int] = field(default_factory=dict)
+    _views: dict[Hashable, list[Record]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -71,6 +86,19 @@ class Table:
     def where(self, predicate: Callable[[Record], bool]) -> list[Record]:
         return [record for record in self._records.values() if predicate(record)]
 
+    def view(self, key: Hashable, predicate: Callable[[Record], bool]) -> list[Record]:
+        """`where(predicate)`, remembered under `key` until the next write.
+
+        A client paging through 100,000 vendors asks for the same filtered list a hundred times; the
+        key must name everything the predicate depends on.
+        """
+        cached = self._views.get(key)
+        if cached is None:
+            if len(self._views) >= MAX_CACHED_VIEWS:
+                self._views.clear()
+            cached = self._views[key] = self.where(predicate)
+        return cached
+
     def insert(self, record: Record) -> Record:
         if record.id in self._records:
             raise ValueError(f"{self.kind} {record.id} already exists")
@@ -78,6 +106,7 @@ class Table:
         if origin_id is not None and self.origin_id_taken(record.company_id, origin_id):
             raise ValueError(f"{self.kind} origin_id {origin_id!r} is already used in company {record.company_id}")
         self._records[record.id] = record
+        self._views.clear()
         if origin_id is not None:
             self._by_origin_id[(record.company_id, origin_id)] = record.id
         return record
@@ -85,6 +114,7 @@ class Table:
     def update(self, record: Record, changes: JsonObject, now: float) -> Record:
         """Apply changes; the caller has checked that a new origin_id is free in the company."""
         old_origin_id = record.origin_id
+        self._views.clear()
         record.fields.update(changes)
         record.updated_at = now
         new_origin_id = record.origin_id
@@ -98,6 +128,7 @@ class Table:
     def clear(self) -> None:
         self._records.clear()
         self._by_origin_id.clear()
+        self._views.clear()
 
 
 class ProcoreState:

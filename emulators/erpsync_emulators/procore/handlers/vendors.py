@@ -48,16 +48,17 @@ def _is_active(record: Record) -> bool:
 
 def _list(ctx: RequestContext, company_id: int, active: bool) -> ApiResponse:
     check_company_id(ctx, company_id)
-    search = ctx.query.get("filters[search]")
-    vendors = ctx.state.vendors.where(
-        lambda vendor: (
-            vendor.company_id == company_id
-            and _is_active(vendor) == active
-            and origin_id_matches(ctx, vendor)
-            and id_matches(ctx, vendor)
-            and (search is None or search.lower() in str(vendor.fields.get("name", "")).lower())
-        )
+    # Vendor lists are the large ones (the benchmark pages through 100,000): narrow with the cheap
+    # tests first, then apply the optional filters to what is left.
+    vendors = ctx.state.vendors.view(
+        ("company", company_id, "active", active),
+        lambda vendor: vendor.company_id == company_id and _is_active(vendor) == active,
     )
+    search = ctx.query.get("filters[search]")
+    if search is not None:
+        vendors = [vendor for vendor in vendors if search.lower() in str(vendor.fields.get("name", "")).lower()]
+    if "filters[origin_id]" in ctx.query or "filters[id]" in ctx.query:
+        vendors = [vendor for vendor in vendors if origin_id_matches(ctx, vendor) and id_matches(ctx, vendor)]
     return paginate(ctx, vendors, present_vendor)
 
 
