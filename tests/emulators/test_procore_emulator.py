@@ -17,7 +17,7 @@ import pytest
 
 from erpsync_emulators.procore import EmulatorConfig, FaultResponse, ManualClock, ProcoreEmulator, SeedError
 from erpsync_emulators.procore.handlers import ROUTES
-from erpsync_emulators.procore.schema import load_operation
+from erpsync_emulators.procore.schema import OperationSchema, load_operation
 
 from .conftest import COMPANY_ID, Answer, EmulatorFactory, ProcoreClient, request_token
 
@@ -403,6 +403,17 @@ def test_every_route_has_a_schema_for_its_method_and_path() -> None:
         assert (schema.method, schema.path) == (route.method, route.template)
 
 
+def test_schemas_with_keywords_the_validator_does_not_know_are_refused() -> None:
+    document = {
+        "operationId": "Example",
+        "method": "POST",
+        "path": "/example",
+        "requestBody": {"schema": {"type": "object", "properties": {"a": {"oneOf": [{"type": "string"}]}}}},
+    }
+    with pytest.raises(ValueError, match="oneOf"):
+        OperationSchema(document)
+
+
 def test_vendored_schemas_equal_the_shared_reference() -> None:
     if not SHARED_SCHEMAS.is_dir():
         pytest.skip(f"{SHARED_SCHEMAS} is not there")
@@ -441,6 +452,7 @@ def test_vendor_sync_creates_updates_and_reports_per_item_errors(client: Procore
 
 def test_deactivated_vendors_move_to_the_inactive_list(emulator: ProcoreEmulator, client: ProcoreClient) -> None:
     sync_vendors(client, {"origin_id": "V1", "name": "Stays"}, {"origin_id": "V2", "name": "Goes"})
+    assert len(client.get(VENDORS, {"company_id": COMPANY_ID}).body) == 2  # a listing before the change
     sync_vendors(client, {"origin_id": "V2", "is_active": False})
     active = client.get(VENDORS, {"company_id": COMPANY_ID}).body
     inactive = client.get(f"/rest/v1.0/companies/{COMPANY_ID}/vendors/inactive").body
