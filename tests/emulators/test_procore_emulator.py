@@ -258,6 +258,7 @@ def test_injected_429_and_500(emulator: ProcoreEmulator, client: ProcoreClient, 
     assert throttled.header("X-Rate-Limit-Remaining") == "0"
     assert client.get(VENDORS, {"company_id": COMPANY_ID}).status == 500
     assert client.get(VENDORS, {"company_id": COMPANY_ID}).status == 200
+    assert [fired.response for fired in emulator.fired_faults()] == ["429", "500"]
 
 
 def test_faults_match_method_and_path_patterns(emulator: ProcoreEmulator, client: ProcoreClient) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from .app import ProcoreApp
 from .clock import Clock, SystemClock
 from .config import DEFAULT_CLIENT_ID, EmulatorConfig
-from .faults import Fault, FaultResponse
+from .faults import Fault, FaultResponse, FiredFault
 from .request_log import RequestLog
 from .seed import Seeder
 from .state import ProcoreState
@@ -194,6 +194,10 @@ class ProcoreEmulator:
             hang_seconds=hang_seconds,
         )
         return self.app.faults.arm(fault)
+
+    def fired_faults(self) -> list[FiredFault]:
+        """Faults that answered a request, oldest first."""
+        return self.app.faults.fired()
 
     def clear_faults(self) -> None:
         self.app.faults.clear()
