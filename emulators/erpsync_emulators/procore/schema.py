@@ -234,7 +234,7 @@ def _convert_scalar(schema: dict[str, Any], value: str) -> Any:
         converted = value == "true"
     else:
         converted = value
-        if schema.get("format") == "date" and not _DATE.match(value):
+        if schema.get("format") == "date" and not _is_date(value):
             raise ValueError(f"must be a date (YYYY-MM-DD), got {value!r}")
     enum = schema.get("enum")
     if enum is not None and converted not in enum:
