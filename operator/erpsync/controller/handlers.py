@@ -15,9 +15,10 @@ import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller import metrics
+from erpsync.controller.events import EventPoster
 from erpsync.controller.kubeapi import KubeApi
 from erpsync.controller.queue import ReconcileQueue
-from erpsync.controller.reconcile import EventType, Reconciler
+from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.runs import parse_time
 from erpsync.controller.world import Kind, ScheduleKey, World
 from erpsync.planning.cronjobs import MANAGED_BY
@@ -43,6 +44,7 @@ class OperatorState:
     queue: ReconcileQueue[ScheduleKey] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     settings: kopf.OperatorSettings | None = None
+    events: EventPoster | None = None
 
 
 def _login(state: OperatorState) -> kopf.ConnectionInfo | None:
@@ -51,10 +53,6 @@ def _login(state: OperatorState) -> kopf.ConnectionInfo | None:
     return kopf.login_with_service_account(settings=state.settings) or kopf.login_with_kubeconfig(
         settings=state.settings
     )
-
-
-def _emit(body: dict[str, Any], type_: EventType, reason: str, message: str) -> None:
-    kopf.event(kopf.Body(cast(kopf.RawBody, body)), type=type_, reason=reason, message=message)
 
 
 def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
@@ -73,7 +71,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         state.settings = settings
         settings.persistence.finalizer = "erpsync.io/finalizer"  # never added: no handler needs one
-        settings.posting.level = logging.INFO
+        settings.posting.enabled = False  # the operator posts its own Events (events.py)
         settings.watching.connect_timeout = 10
         settings.networking.request_timeout = 30
 
@@ -81,7 +79,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
             return _login(state)
 
         state.api = state.api or KubeApi(relogin)
-        reconciler = Reconciler(state.world, state.api, _emit, state.config.worker_image)
+        state.events = EventPoster(state.api)
+        reconciler = Reconciler(state.world, state.api, state.events, state.config.worker_image)
         state.queue = ReconcileQueue(lambda key: _reconcile(reconciler, key), workers=state.config.workers)
         state.queue.start()
         state.tasks.append(asyncio.create_task(_resync(state), name="resync"))

@@ -6,7 +6,7 @@ differs, not even status.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -16,6 +16,7 @@ from erpsync.api.profiles import PROFILES
 from erpsync.api.validation import validate_object
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, PLURAL, SYNC_NAMES
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, repair_patch
+from erpsync.controller.events import EventType
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resource
 from erpsync.controller.status import Observed, Outcome, build_status
 from erpsync.controller.sync_now import build_sync_now_job, pending_request
@@ -32,8 +33,7 @@ STATUS_KEYS: Final = (
     "unmanagedCronJobs",
 )
 
-EventType = Literal["Normal", "Warning"]
-EventSink = Callable[[dict[str, Any], EventType, str, str], None]
+EventSink = Callable[[dict[str, Any], EventType, str, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class _Pass:
             message = "; ".join(str(problem) for problem in validated.problems)
             outcome = Outcome("Stalled", message[:2000])
             if self.status.get("observedGeneration") != generation or _stalled_message(self.status) != outcome.message:
-                self.reconciler.emit(self.body, "Warning", "InvalidSpec", outcome.message[:1000])
+                await self.reconciler.emit(self.body, "Warning", "InvalidSpec", outcome.message[:1000])
             await self._write_status(None, observed, outcome, self.status.get("lastHandledSyncNow"), now)
             return PassResult(outcome, self.writes)
         schedule = validated.schedule
@@ -157,7 +157,7 @@ class _Pass:
         try:
             self._record("cronjobs", await self.reconciler.api.create(CRONJOBS, self.metadata["namespace"], body))
             self.writes += 1
-            self.reconciler.emit(
+            await self.reconciler.emit(
                 self.body, "Normal", "CronJobCreated", f"created CronJob {name} ({manifest['spec']['schedule']})"
             )
         except ApiError as error:
@@ -180,7 +180,7 @@ class _Pass:
                 "cronjobs", await self.reconciler.api.merge_patch(CRONJOBS, self.metadata["namespace"], name, patch)
             )
             self.writes += 1
-            self.reconciler.emit(self.body, "Normal", "CronJobUpdated", f"{verb} CronJob {name}")
+            await self.reconciler.emit(self.body, "Normal", "CronJobUpdated", f"{verb} CronJob {name}")
         except ApiError as error:
             if error.status != 404:  # 404: deleted meanwhile; its DELETED event brings the next pass
                 errors.append(f"patching CronJob {name}: {error}")
@@ -189,7 +189,9 @@ class _Pass:
         try:
             await self.reconciler.api.delete(CRONJOBS, self.metadata["namespace"], name)
             self.writes += 1
-            self.reconciler.emit(self.body, "Normal", "CronJobDeleted", f"deleted CronJob {name} (no longer planned)")
+            await self.reconciler.emit(
+                self.body, "Normal", "CronJobDeleted", f"deleted CronJob {name} (no longer planned)"
+            )
         except ApiError as error:
             if error.status != 404:
                 errors.append(f"deleting CronJob {name}: {error}")
@@ -200,7 +202,7 @@ class _Pass:
         if request is None:
             return handled
         if request.refused:
-            self.reconciler.emit(
+            await self.reconciler.emit(
                 self.body,
                 "Warning",
                 "SyncNowRefused",
@@ -215,7 +217,7 @@ class _Pass:
             try:
                 self._record("jobs", await self.reconciler.api.create(JOBS, self.metadata["namespace"], job))
                 self.writes += 1
-                self.reconciler.emit(
+                await self.reconciler.emit(
                     self.body, "Normal", "SyncNowStarted", f"started Job {job['metadata']['name']} ({sync})"
                 )
             except ApiError as error:

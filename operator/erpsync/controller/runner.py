@@ -1,5 +1,6 @@
 """Starting the operator: kopf's event loop with the operator's registry and settings."""
 
+import logging
 from collections.abc import Collection
 
 import kopf
@@ -20,6 +21,9 @@ def run_operator(
     verbose: bool,
 ) -> None:
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL)
+    if not verbose:
+        # kopf logs every handler call on every watch event at INFO; ours say what changed.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     state = OperatorState(
         OperatorConfig(worker_image=worker_image, resync_seconds=resync_seconds, metrics_port=metrics_port)
     )
