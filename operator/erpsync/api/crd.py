@@ -153,8 +153,13 @@ def _structural(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, 
             result["enum"] = [value]
         else:
             result[key] = value
-    if result.get("type") == "object" and "properties" in result:
-        _default_nested_objects(result, node.get("properties", {}))
+    if result.get("type") == "object":
+        # pydantic words a map's size bound as a length when the map has a before-validator.
+        for length, size in (("maxLength", "maxProperties"), ("minLength", "minProperties")):
+            if length in result:
+                result[size] = result.pop(length)
+        if "properties" in result:
+            _default_nested_objects(result, node.get("properties", {}))
     return result
 
 

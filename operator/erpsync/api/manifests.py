@@ -52,6 +52,8 @@ def load_documents(text: str, source: str) -> list[Document]:
         bodies = list(yaml.load_all(text, Loader=_StrictLoader))
     except yaml.YAMLError as error:
         raise ManifestError(f"{source}: not valid YAML: {error}".replace("\n", " ")) from error
+    except (ValueError, RecursionError) as error:  # a 5,000-digit integer, 1,000 levels of nesting
+        raise ManifestError(f"{source}: cannot be read: {type(error).__name__}: {str(error)[:200]}") from error
     documents: list[Document] = []
     for index, body in enumerate(bodies):
         if body is None:

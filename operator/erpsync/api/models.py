@@ -7,11 +7,12 @@ the API are accepted.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Final, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -44,7 +45,8 @@ from erpsync.api.vocabulary import (
 DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DAILY_TIME_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-HTTP_URL_PATTERN: Final = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
+# ASCII whitespace spelled out: `\s` also matches Unicode spaces in Python but not in RE2.
+HTTP_URL_PATTERN: Final = r"^https?://[^\t\n\v\f\r /?#]+([/?#][^\t\n\v\f\r ]*)?$"
 # A Kubernetes resource quantity ("500m", "1Gi", "0.5").
 _DECIMAL: Final = r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
 QUANTITY_PATTERN: Final = rf"^(\+|-)?{_DECIMAL}(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?{_DECIMAL}))?$"
@@ -64,10 +66,27 @@ class ApiModel(BaseModel):
         serialize_by_alias=True,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_null_fields(cls, data: Any) -> Any:
+        # The API server prunes nulls of non-nullable fields before defaulting: `suspend: null`
+        # means "not set". Only declared fields: an unknown field is refused even when null.
+        if isinstance(data, dict):
+            declared = {info.alias or name for name, info in cls.model_fields.items()}
+            return {key: value for key, value in data.items() if value is not None or key not in declared}
+        return data
+
+
+def _drop_null_entries(value: Any) -> Any:
+    # Map values (nodeSelector, resource limits) are pruned the same way when null.
+    if isinstance(value, dict):
+        return {key: item for key, item in value.items() if item is not None}
+    return value
+
 
 DnsSubdomain = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)]
 HttpUrl = Annotated[str, StringConstraints(min_length=8, max_length=2048, pattern=HTTP_URL_PATTERN)]
-DailyTime = Annotated[str, StringConstraints(min_length=5, max_length=5, pattern=DAILY_TIME_PATTERN)]
+DailyTime = Annotated[str, StringConstraints(max_length=5, pattern=DAILY_TIME_PATTERN)]
 
 
 def _known_zone(name: str) -> str:
@@ -93,8 +112,18 @@ Quantity = Annotated[
             "x-kubernetes-int-or-string": True,
             "anyOf": [{"type": "integer"}, {"type": "string"}],
             "pattern": QUANTITY_PATTERN,
+            "maxLength": 64,
         }
     ),
+]
+
+
+# Maps: null entries pruned (as the API server does), size bounded (keeps CEL cost estimates low).
+ResourceList = Annotated[dict[str, Quantity], BeforeValidator(_drop_null_entries), Field(max_length=16)]
+NodeSelector = Annotated[
+    dict[str, Annotated[str, StringConstraints(max_length=63)]],
+    BeforeValidator(_drop_null_entries),
+    Field(max_length=32),
 ]
 
 
@@ -207,8 +236,8 @@ class Toleration(ApiModel):
 class ResourceRequirements(ApiModel):
     """CPU and memory for the worker container."""
 
-    limits: dict[str, Quantity] | None = Field(default=None, max_length=16)
-    requests: dict[str, Quantity] | None = Field(default=None, max_length=16)
+    limits: ResourceList | None = None
+    requests: ResourceList | None = None
 
 
 class WorkerSettings(ApiModel):
@@ -222,9 +251,7 @@ class WorkerSettings(ApiModel):
     )
     image_pull_policy: ImagePullPolicy | None = None
     resources: ResourceRequirements | None = None
-    node_selector: dict[str, Annotated[str, StringConstraints(max_length=63)]] | None = Field(
-        default=None, max_length=32
-    )
+    node_selector: NodeSelector | None = None
     tolerations: list[Toleration] | None = Field(default=None, max_length=32)
     concurrency_policy: ConcurrencyPolicy = Field(
         default="Forbid", description="What the CronJob does when a run is due while the previous one runs."
@@ -383,17 +410,50 @@ class ErpSyncScheduleStatus(StatusModel):
     )
 
 
-class ObjectMeta(BaseModel):
-    """The part of metadata the API reads; the rest is kept as is."""
+# Label keys are an optional DNS-subdomain prefix and "/" and a name; values are short names.
+_QUALIFIED_NAME: Final = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+LABEL_KEY_PATTERN: Final = rf"^({DNS_SUBDOMAIN_PATTERN[1:-1]}/)?{_QUALIFIED_NAME}$"
+LABEL_VALUE_PATTERN: Final = rf"^({_QUALIFIED_NAME})?$"
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=317, pattern=LABEL_KEY_PATTERN)]
+LabelValue = Annotated[str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN)]
 
-    model_config = ConfigDict(extra="allow", strict=True)
+
+class ObjectMeta(BaseModel):
+    """metadata, checked as the API server checks it (unknown fields refused); the operator reads name,
+    namespace, uid and generation."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
 
     name: DnsSubdomain
+    generate_name: str | None = None
     namespace: Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)] = "default"
+    self_link: str | None = None
     uid: str | None = None
+    resource_version: str | None = None
     generation: int | None = None
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] | None = None
+    creation_timestamp: str | None = None
+    deletion_timestamp: str | None = None
+    deletion_grace_period_seconds: int | None = None
+    labels: dict[LabelKey, LabelValue] | None = None
+    annotations: dict[LabelKey, str] | None = None
+    owner_references: list[dict[str, Any]] | None = None
+    finalizers: list[str] | None = None
+    managed_fields: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_null_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            declared = {info.alias or name for name, info in cls.model_fields.items()}
+            return {key: value for key, value in data.items() if value is not None or key not in declared}
+        return data
 
 
 class ErpSyncSchedule(BaseModel):
@@ -409,7 +469,7 @@ class ErpSyncSchedule(BaseModel):
     )
 
     api_version: str = f"{API_GROUP}/{API_VERSION}"
-    kind: str = KIND
+    kind: Literal["ErpSyncSchedule"] = KIND
     metadata: ObjectMeta
     spec: ErpSyncScheduleSpec
     status: dict[str, Any] | None = None

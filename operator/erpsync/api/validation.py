@@ -72,23 +72,18 @@ def show(value: object) -> str:
     """A value as the user wrote it (JSON-like), cut to a readable length."""
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)
-    except (TypeError, ValueError):  # pragma: no cover - default=str makes this unreachable
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):  # a 5,000-digit integer, a self-nested list
+        return f"<{type(value).__name__}>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def drop_nulls(value: object) -> object:
-    """Drop null-valued fields, as the API server prunes nulls of non-nullable fields before defaulting."""
-    if isinstance(value, dict):
-        return {key: drop_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [drop_nulls(item) for item in value]
-    return value
-
-
 def is_schedule(body: object) -> bool:
-    """Whether a manifest document is meant as an ErpSyncSchedule (other kinds are not ours)."""
-    return isinstance(body, dict) and body.get("kind") == KIND
+    """Whether a manifest document is meant for this API: kind ErpSyncSchedule, or any apiVersion of
+    the erpsync.io group (so a misspelt kind is refused, not skipped). Other documents are not ours."""
+    if not isinstance(body, dict):
+        return False
+    api_version = body.get("apiVersion")
+    return body.get("kind") == KIND or (isinstance(api_version, str) and api_version.split("/")[0] == API_GROUP)
 
 
 def validate_object(body: object) -> Validated:
@@ -101,21 +96,22 @@ def validate_object(body: object) -> Validated:
         problems.append(
             Problem("apiVersion", f"{show(body.get('apiVersion'))} is not served; allowed: {API_VERSION_STRING}")
         )
+    if body.get("kind") != KIND:
+        problems.append(Problem("kind", f"{show(body.get('kind'))} is not served; allowed: {KIND}"))
     for key in body:
         if key not in TOP_LEVEL_FIELDS:
             allowed = ", ".join(sorted(TOP_LEVEL_FIELDS))
             problems.append(Problem(_path((key,)), f"unknown field {show(key)}; allowed: {allowed}"))
-    cleaned = drop_nulls({k: v for k, v in body.items() if k in TOP_LEVEL_FIELDS and k != "status"})
-    assert isinstance(cleaned, dict)
-    cleaned.setdefault("apiVersion", API_VERSION_STRING)
-    cleaned.setdefault("kind", KIND)
+    # Nulls of known fields mean "not set" (the API server prunes them); the models do the same below.
+    known = {k: v for k, v in body.items() if k in TOP_LEVEL_FIELDS and k != "status" and v is not None}
+    known["apiVersion"], known["kind"] = API_VERSION_STRING, KIND
     try:
-        schedule = ErpSyncSchedule.model_validate(cleaned)
+        schedule = ErpSyncSchedule.model_validate(known)
     except ValidationError as error:
         problems.extend(_problems_of(error))
         schedule = None
-    except (TypeError, ValueError, RecursionError) as error:  # defensive: input pydantic cannot even walk
-        problems.append(Problem("(document)", f"cannot be read: {error}"))
+    except (TypeError, ValueError, RecursionError) as error:  # input pydantic cannot even walk
+        problems.append(Problem("(document)", f"cannot be read: {type(error).__name__}"))
         schedule = None
     if problems:
         return Validated(namespace, name, None, tuple(sorted(set(problems))))
@@ -135,10 +131,11 @@ def _identity(body: object) -> tuple[str, str]:
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
+    """`spec.syncs.vendors.frequency`, `spec.worker.tolerations[0].key`: the API server's form."""
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+    return text or '""'  # an empty top-level key still needs a visible name
 
 
 def _problems_of(error: ValidationError) -> list[Problem]:
@@ -216,7 +213,7 @@ def _sexagesimal_message(value: int) -> str:
             f"got the number {value} (YAML 1.1 reads an unquoted {hours}:{minutes:02d} as {value}); "
             f'allowed: a quoted "HH:MM" string, such as at: "{hours:02d}:{minutes:02d}"'
         )
-    return f'got the number {value}; allowed: a quoted "HH:MM" string, such as at: "04:30"'
+    return f'got the number {show(value)}; allowed: a quoted "HH:MM" string, such as at: "04:30"'
 
 
 def _unwrap(annotation: Any) -> Any:
