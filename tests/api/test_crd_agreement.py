@@ -1,0 +1,363 @@
+"""The CRD (as the API server applies it) and the models (`validate_object`) agree on every spec.
+
+Each case is judged twice: by `tests.support.apiserver_crd.CrdEvaluator` on the committed CRD (nulls
+pruned, defaults applied, unknown fields refused as under kubectl's strict field validation, the
+openAPIV3Schema and the CEL rules), and by `erpsync.api.validation.validate_object`, which is what
+`erp-sync validate` and the operator use. They must agree on the verdict; every field the models
+name must be one the CRD names too; and when the only refusals are the ERP-profile rules, the CRD's
+messageExpression texts must be exactly the models' messages, field for field.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from erpsync.api.validation import validate_object
+from erpsync.api.vocabulary import ERP_NAMES, FREQUENCIES, SYNC_NAMES
+from tests.support.apiserver_crd import CrdEvaluator, Evaluation, child_path, parse_field_path
+from tests.support.specs import CRD_FILE, full_schedule, mutated_schedules, schedule, with_value, without
+
+EVALUATOR: Final = CrdEvaluator.from_file(CRD_FILE)
+_ABSENT: Final = object()
+
+
+def _rule_field_paths() -> frozenset[str]:
+    """Every field path a CEL rule of the CRD can name (`spec.syncs.vendors.frequency`, ...)."""
+    paths: set[str] = set()
+
+    def walk(schema: dict[str, Any], path: str) -> None:
+        for rule in schema.get("x-kubernetes-validations", ()):
+            target = path
+            for part in parse_field_path(rule.get("fieldPath", "")):
+                target = child_path(target, part)
+            paths.add(target)
+        for name, sub in (schema.get("properties") or {}).items():
+            walk(sub, child_path(path, name))
+
+    walk(dict(EVALUATOR.schema), "")
+    return frozenset(paths)
+
+
+RULE_FIELD_PATHS: Final = _rule_field_paths()
+
+
+def _describe(evaluation: Evaluation) -> str:
+    return "; ".join(f"{f.path}: {f.message}" for f in evaluation.failures) or "accepted"
+
+
+def disagreements(body: dict[str, Any]) -> list[str]:
+    """How the CRD and the models disagree about `body` (empty when they agree)."""
+    evaluation = EVALUATOR.evaluate_detailed(body)
+    problems = validate_object(body).problems
+    model = "; ".join(str(problem) for problem in problems) or "accepted"
+    found: list[str] = []
+    if evaluation.allowed != (not problems):
+        found.append(f"verdicts differ:\n  CRD:    {_describe(evaluation)}\n  models: {model}")
+        return found
+    for problem in problems:
+        if problem.field in evaluation.paths:
+            continue
+        if problem.field == "metadata" and "metadata.name" in evaluation.paths:
+            # Exception: the CRD's schema does not require metadata; the server reports the
+            # missing name (`metadata.name: Required value`) where the models report `metadata`.
+            continue
+        if not evaluation.rules_checked and problem.field in RULE_FIELD_PATHS:
+            # Exception: after a blocking error (type, required, enum, size) the server skips the
+            # CEL rules, so it cannot name the profile-rule fields the models still report.
+            continue
+        found.append(f"the models name {problem.field!r}, the CRD does not:\n  CRD:    {_describe(evaluation)}")
+    only_rules = evaluation.rules and not (
+        evaluation.type_meta or evaluation.unknown_fields or evaluation.metadata or evaluation.schema
+    )
+    if only_rules:
+        crd_messages = {(failure.path, failure.message) for failure in evaluation.rules}
+        model_messages = {(problem.field, problem.message) for problem in problems}
+        if crd_messages != model_messages:
+            found.append(
+                "profile-rule messages differ:\n"
+                f"  CRD only:    {sorted(crd_messages - model_messages)}\n"
+                f"  models only: {sorted(model_messages - crd_messages)}"
+            )
+    return found
+
+
+# --- Enumeration: every profile x every sync x every frequency, with and without `at` -----------------
+
+# `at` variants: absent, valid, malformed (a string the pattern refuses) and the integer PyYAML makes
+# of an unquoted 06:15.
+AT_VALUES: Final[tuple[object, ...]] = (_ABSENT, "06:15", "24:00", 375)
+
+
+@pytest.mark.parametrize("erp", ERP_NAMES)
+def test_every_sync_frequency_and_at_of_a_profile(erp: str) -> None:
+    failures: list[str] = []
+    judged = 0
+    for sync in SYNC_NAMES:
+        for frequency in (_ABSENT, *FREQUENCIES):
+            for at in AT_VALUES:
+                settings: dict[str, Any] = {}
+                if frequency is not _ABSENT:
+                    settings["frequency"] = frequency
+                if at is not _ABSENT:
+                    settings["at"] = at
+                body = schedule(erp, syncs={sync: settings})
+                judged += 1
+                failures += [f"{sync} {settings}: {text}" for text in disagreements(body)]
+    assert judged == len(SYNC_NAMES) * (len(FREQUENCIES) + 1) * len(AT_VALUES)
+    assert not failures, "\n".join(failures)
+
+
+def test_the_enumeration_exercises_both_verdicts_and_the_profile_messages() -> None:
+    # A corpus where everything is accepted (or everything refused) would prove nothing.
+    accepted = EVALUATOR.evaluate_detailed(schedule("ViewpointSpectrum", syncs={"vendors": {"frequency": "Daily"}}))
+    refused = EVALUATOR.evaluate_detailed(
+        schedule("ViewpointSpectrum", syncs={"vendors": {"frequency": "Every2Hours"}})
+    )
+    assert accepted.allowed
+    assert refused.rules == (
+        (
+            "spec.syncs.vendors.frequency",
+            "Every2Hours is not offered by ViewpointSpectrum; allowed: Hourly, Every4Hours, Daily, Never",
+        ),
+    )
+    at_refused = EVALUATOR.evaluate_detailed(schedule("Generic", syncs={"vendors": {"at": "06:15"}}))
+    assert at_refused.rules == (
+        ("spec.syncs.vendors.at", "06:15 is only allowed when the frequency is Daily; the frequency is Hourly"),
+    )
+
+
+# --- Mutations of a valid spec --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    body: dict[str, Any]
+    allowed: bool  # the API server's verdict, stated by hand so that both sides cannot be wrong together
+
+
+def _set(path: tuple[str | int, ...], value: Any, allowed: bool, base: dict[str, Any] | None = None) -> Case:
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else f"{shown[:32]}...({len(shown)} chars)"
+    label = ".".join(str(part) for part in path) + "=" + shown
+    return Case(label, with_value(base if base is not None else schedule(), path, value), allowed)
+
+
+def _drop(path: tuple[str | int, ...], allowed: bool = False) -> Case:
+    return Case("without " + ".".join(str(part) for part in path), without(full_schedule(), path), allowed)
+
+
+FULL: Final = full_schedule()
+TOLERATION: Final = {"key": "dedicated", "operator": "Exists"}
+
+MUTATIONS: Final[list[Case]] = [
+    Case("valid minimal", schedule(), True),
+    Case("valid full", FULL, True),
+    # Unknown fields at several depths (and fields of the wrong place or spelling).
+    _set(("extra",), 1, False),
+    _set(("spec", "extra"), "x", False),
+    _set(("spec", "procore", "extra"), True, False),
+    _set(("spec", "procore", "credentialsSecretRef", "namespace"), "other", False),
+    _set(("spec", "erpConnection", "secretRef", "key"), "url", False),
+    _set(("spec", "syncs", "vendors", "createProjects"), True, False),
+    _set(("spec", "syncs", "vendors", "costCodes"), "Standard", False),
+    _set(("spec", "syncs", "payments"), {}, False),
+    _set(("spec", "worker", "tolerations"), [{**TOLERATION, "extra": 1}], False),
+    _set(("spec", "worker", "resources", "claims"), [], False),
+    _set(("spec", "time_zone"), "UTC", False),
+    _set(("spec", "procore", "company_id"), 42, False),
+    _set(("spec", "syncs", "jobs", "Frequency"), "Hourly", False),
+    # An unknown field is unknown whatever its value, null included (pruning runs before null pruning).
+    _set(("spec", "extra"), None, False),
+    _set(("spec", "syncs", "jobs", "extra"), None, False),
+    # ObjectMeta has a fixed set of fields; kubectl's strict validation refuses others.
+    _set(("metadata", "extra"), "x", False),
+    # Missing required fields.
+    _drop(("spec",)),
+    _drop(("spec", "erp")),
+    _drop(("spec", "procore")),
+    _drop(("spec", "procore", "companyId")),
+    _drop(("spec", "procore", "credentialsSecretRef")),
+    _drop(("spec", "procore", "credentialsSecretRef", "name")),
+    _drop(("spec", "erpConnection")),
+    _drop(("spec", "erpConnection", "secretRef")),
+    _drop(("spec", "erpConnection", "secretRef", "name")),
+    _drop(("spec", "erpConnection", "queriesConfigMapRef", "name")),
+    _drop(("apiVersion",)),
+    _drop(("metadata", "name")),
+    _drop(("metadata",)),
+    _drop(("spec", "syncs"), allowed=True),
+    _drop(("spec", "worker"), allowed=True),
+    _drop(("spec", "timeZone"), allowed=True),
+    # Wrong types: the API server is strict, and so must the models be.
+    _set(("spec", "suspend"), "yes", False),
+    _set(("spec", "suspend"), 1, False),
+    _set(("spec", "syncs", "vendors", "suspend"), "true", False),
+    _set(("spec", "procore", "companyId"), "42", False),
+    _set(("spec", "procore", "companyId"), 42.0, False),
+    _set(("spec", "procore", "companyId"), True, False),
+    _set(("spec", "procore", "companyId"), [42], False),
+    _set(("spec", "erp"), 5, False),
+    _set(("spec", "erp"), {"name": "Generic"}, False),
+    _set(("spec", "timeZone"), 0, False),
+    _set(("spec", "syncs"), [], False),
+    _set(("spec", "syncs", "vendors"), "Hourly", False),
+    _set(("spec", "syncs", "vendors", "frequency"), "hourly", False),
+    _set(("spec", "syncs", "vendors", "frequency"), 1, False),
+    _set(("spec", "syncs", "invoicePayments", "at"), 750, False),
+    _set(("spec", "syncs", "invoicePayments", "at"), True, False),
+    _set(("spec", "syncs", "jobs", "createProjects"), "false", False),
+    _set(("spec", "syncs", "jobCosts", "costCodes"), "All", False),
+    _set(("spec", "procore", "environment"), "Staging", False),
+    _set(("spec", "worker", "concurrencyPolicy"), "Never", False),
+    _set(("spec", "worker", "imagePullPolicy"), "Never", True),
+    _set(("spec", "worker", "tolerations"), TOLERATION, False),
+    _set(("spec", "worker", "tolerations"), [None], False),
+    _set(("spec", "worker", "tolerations"), ["dedicated"], False),
+    _set(("spec", "worker", "nodeSelector"), {"disk": 1}, False),
+    _set(("spec", "worker", "nodeSelector"), ["disk"], False),
+    _set(("spec", "worker", "resources", "limits"), {"cpu": 0.5}, False),
+    _set(("spec", "worker", "resources", "limits"), {"cpu": True}, False),
+    _set(("spec", "worker", "resources", "limits"), {"cpu": "abc"}, False),
+    _set(("spec", "worker", "resources", "limits"), {"cpu": "1GB"}, False),
+    _set(("spec", "worker", "resources", "limits"), {"cpu": 2, "memory": "1.5Gi"}, True),
+    _set(("spec", "worker", "resources", "limits"), {"cpu": "-1", "memory": "1e3"}, True),
+    # Time zones: the CRD's enum (tzdata 2026.6) and the models' list.
+    _set(("spec", "timeZone"), "America/New_York", True),
+    _set(("spec", "timeZone"), "Etc/GMT+5", True),
+    _set(("spec", "timeZone"), "EST5EDT", True),
+    _set(("spec", "timeZone"), "US/Pacific", True),
+    _set(("spec", "timeZone"), "Factory", False),
+    _set(("spec", "timeZone"), "utc", False),
+    _set(("spec", "timeZone"), "America/Nowhere", False),
+    _set(("spec", "timeZone"), " UTC", False),
+    _set(("spec", "timeZone"), "", False),
+    _set(("spec", "timeZone"), "+02:00", False),
+    # Secret and ConfigMap names: DNS subdomains.
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "a", True),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "a.b-c", True),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "a" * 253, True),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "a" * 254, False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "Procore", False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "-procore", False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "procore-", False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "procore_credentials", False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "a..b", False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "", False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "procore\n", False),
+    _set(("spec", "procore", "credentialsSecretRef", "name"), "prôcore", False),
+    _set(("spec", "erpConnection", "secretRef", "name"), "erp database", False),
+    _set(("spec", "erpConnection", "queriesConfigMapRef", "name"), "Queries", False),
+    # Integers and their ranges.
+    _set(("spec", "procore", "companyId"), 1, True),
+    _set(("spec", "procore", "companyId"), 2**63 - 1, True),
+    _set(("spec", "procore", "companyId"), 0, False),
+    _set(("spec", "procore", "companyId"), -1, False),
+    _set(("spec", "procore", "companyId"), 2**63, False),
+    _set(("spec", "procore", "companyId"), 2**100, False),
+    _set(("spec", "worker", "backoffLimit"), 100, True),
+    _set(("spec", "worker", "backoffLimit"), 101, False),
+    _set(("spec", "worker", "backoffLimit"), -1, False),
+    _set(("spec", "worker", "successfulJobsHistoryLimit"), 101, False),
+    _set(("spec", "worker", "failedJobsHistoryLimit"), -1, False),
+    _set(("spec", "worker", "startingDeadlineSeconds"), -1, False),
+    _set(("spec", "worker", "startingDeadlineSeconds"), 0, True),
+    _set(("spec", "worker", "activeDeadlineSeconds"), 0, False),
+    _set(("spec", "worker", "activeDeadlineSeconds"), 1, True),
+    _set(("spec", "worker", "tolerations"), [{"operator": "Exists", "tolerationSeconds": -(2**63)}], False),
+    _set(("spec", "worker", "tolerations"), [{"operator": "Exists", "tolerationSeconds": 2**63 - 1}], True),
+    # Strings, lists and maps and their bounds.
+    _set(("spec", "worker", "image"), "", False),
+    _set(("spec", "worker", "image"), "x" * 513, False),
+    _set(("spec", "procore", "apiUrl"), "ftp://files.example.com", False),
+    _set(("spec", "procore", "apiUrl"), "https://api.example.com/rest/v1.0", True),
+    _set(("spec", "procore", "apiUrl"), "https://api example.com", False),
+    # RE2's \s (the API server's) is ASCII only: a no-break space is not a space to it.
+    _set(("spec", "procore", "apiUrl"), "https://api\u00a0example.com", True),
+    _set(("spec", "procore", "loginUrl"), "http://", False),
+    _set(("spec", "worker", "nodeSelector"), {"disk": "x" * 64}, False),
+    _set(("spec", "worker", "nodeSelector"), {f"k{i}": "v" for i in range(33)}, False),
+    _set(("spec", "worker", "nodeSelector"), {f"k{i}": "v" for i in range(32)}, True),
+    _set(("spec", "worker", "tolerations"), [TOLERATION] * 33, False),
+    _set(("spec", "worker", "tolerations"), [{"key": "k" * 317}], False),
+    _set(("spec", "worker", "resources", "limits"), {f"r{i}": 1 for i in range(17)}, False),
+    _set(("spec", "worker", "resources", "limits"), {"memory": "1" * 64}, True),
+    _set(("spec", "worker", "resources", "limits"), {"memory": "1" * 65}, False),  # quantities are at most 64
+    # Null values: pruned (or defaulted) by the API server, dropped by the models.
+    _set(("spec", "timeZone"), None, True),
+    _set(("spec", "suspend"), None, True),
+    _set(("spec", "syncs"), None, True),
+    _set(("spec", "syncs", "vendors"), None, True),
+    _set(("spec", "syncs", "vendors", "frequency"), None, True),
+    _set(("spec", "syncs", "invoicePayments", "at"), None, True),
+    _set(("spec", "worker"), None, True),
+    _set(("spec", "worker", "resources"), None, True),
+    _set(("spec", "worker", "nodeSelector"), {"disk": None}, True),
+    _set(("spec", "procore", "environment"), None, True, FULL),
+    _set(("spec", "erp"), None, False),
+    _set(("spec", "procore", "companyId"), None, False),
+    _set(("spec",), None, False),
+    _set(("metadata", "name"), None, False),
+    # `at`: "HH:MM" only, and only on an effectively Daily sync.
+    _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": "23:59"}, True),
+    _set(("spec", "syncs", "invoicePayments"), {"at": "00:00"}, True),  # Generic's payments default: Daily
+    _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": "6:15"}, False),
+    _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": "06:15:00"}, False),
+    _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": " 06:15"}, False),
+    _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": "06h15"}, False),
+    _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": ""}, False),
+    _set(("spec", "syncs", "vendors"), {"frequency": "Hourly", "at": "06:15"}, False),
+    _set(("spec", "syncs", "vendors"), {"at": "06:15"}, False),  # Generic's vendors default: Hourly
+    _set(("spec", "syncs", "jobCosts"), {"at": "06:15"}, True, schedule("NetSuite")),
+    # Several profile refusals at once, and a profile refusal beside a non-blocking schema error.
+    _set(
+        ("spec", "syncs"),
+        {"vendors": {"frequency": "Hourly"}, "jobs": {"frequency": "Daily"}, "invoicePayments": {"at": "12:00"}},
+        False,
+        schedule("SageIntacct"),
+    ),
+    _set(
+        ("spec", "syncs", "vendors", "frequency"),
+        "Hourly",
+        False,
+        _set(("spec", "worker", "backoffLimit"), 101, False).body,
+    ),
+    # Metadata, apiVersion, kind and status.
+    _set(("metadata", "name"), "Acme", False),
+    _set(("metadata", "name"), "a" * 254, False),
+    _set(("metadata", "name"), 5, False),
+    _set(("metadata", "namespace"), "Bad_NS", False),
+    _set(("metadata", "namespace"), "n" * 64, False),
+    _set(("metadata", "labels"), {"app.kubernetes.io/name": "erp-sync"}, True),
+    _set(("metadata", "labels"), {"app": 1}, False),
+    _set(("metadata", "labels"), {"app": "not a label value"}, False),
+    _set(("apiVersion",), "erpsync.io/v1", False),
+    _set(("kind",), "ErpSyncSchedules", False),
+    # Status is dropped on create (status subresource): whatever it holds does not matter.
+    _set(("status",), {"observedGeneration": "x", "anything": [1]}, True),
+]
+
+
+def test_the_mutation_ids_are_unique() -> None:
+    ids = [case.id for case in MUTATIONS]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+@pytest.mark.parametrize("case", MUTATIONS, ids=[case.id for case in MUTATIONS])
+def test_a_mutated_spec(case: Case) -> None:
+    evaluation = EVALUATOR.evaluate_detailed(case.body)
+    assert evaluation.allowed == case.allowed, f"the API server's verdict is not as stated: {_describe(evaluation)}"
+    found = disagreements(case.body)
+    assert not found, "\n".join(found)
+
+
+# --- Property: mutations drawn by hypothesis --------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_schedules())
+def test_hypothesis_mutations_of_valid_specs(body: dict[str, Any]) -> None:
+    found = disagreements(body)
+    assert not found, "\n".join(found)

@@ -1,0 +1,431 @@
+"""The committed CRD: generated, structural, accepted by the API server, and cheap for it to run.
+
+Each check is a function returning the defects it finds, so the `..._can_fail` tests below can
+prove on planted defects that the checks are not vacuous.
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any, Final
+
+import celpy
+import pytest
+import yaml
+
+from erpsync.api.crd import render_crd
+from erpsync.api.validation import validate_object
+from tests.support.apiserver_crd import CrdEvaluator, parse_field_path, schema_failures
+from tests.support.specs import CRD_FILE, EXAMPLES
+
+CRD_TEXT: Final = CRD_FILE.read_text(encoding="utf-8")
+CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_TEXT)
+VERSION: Final[dict[str, Any]] = CRD["spec"]["versions"][0]
+ROOT: Final[dict[str, Any]] = VERSION["schema"]["openAPIV3Schema"]
+SPEC: Final[dict[str, Any]] = ROOT["properties"]["spec"]
+STATUS: Final[dict[str, Any]] = ROOT["properties"]["status"]
+TZDATA_VERSION: Final = "2026.6"
+
+Node = tuple[str, Mapping[str, Any]]
+
+
+def nodes(schema: Mapping[str, Any], path: str = "") -> Iterator[Node]:
+    """Every schema node reachable through properties, items and additionalProperties, with its path."""
+    yield path, schema
+    for name, sub in (schema.get("properties") or {}).items():
+        yield from nodes(sub, f"{path}.properties[{name}]")
+    if isinstance(schema.get("items"), Mapping):
+        yield from nodes(schema["items"], f"{path}.items")
+    if isinstance(schema.get("additionalProperties"), Mapping):
+        yield from nodes(schema["additionalProperties"], f"{path}.additionalProperties")
+
+
+def _int_or_string_branches(schema: Mapping[str, Any]) -> bool:
+    return schema.get("anyOf") == [{"type": "integer"}, {"type": "string"}]
+
+
+def test_the_committed_crd_is_the_generated_one() -> None:
+    assert render_crd() == CRD_TEXT, f"{CRD_FILE.name} is out of date with the models: run `make crd` and commit it"
+
+
+# --- Structural schema ------------------------------------------------------------------------------
+
+FORBIDDEN_KEYS: Final = frozenset(
+    {
+        "$ref",
+        "definitions",
+        "dependencies",
+        "deprecated",
+        "discriminator",
+        "id",
+        "patternProperties",
+        "readOnly",
+        "writeOnly",
+        "xml",
+        "title",
+        "additionalItems",
+        "$schema",
+    }
+)
+
+
+def structural_defects(schema: Mapping[str, Any]) -> list[str]:
+    defects: list[str] = []
+    for path, node in nodes(schema):
+        where = path or "(root)"
+        int_or_string = bool(node.get("x-kubernetes-int-or-string"))
+        if "type" not in node and not int_or_string and not node.get("x-kubernetes-preserve-unknown-fields"):
+            defects.append(f"{where}: no type")
+        if int_or_string and ("type" in node or not _int_or_string_branches(node)):
+            defects.append(f"{where}: int-or-string needs anyOf [integer, string] and no type")
+        if "anyOf" in node and not int_or_string:
+            defects.append(f"{where}: anyOf outside an int-or-string node")
+        if node.get("type") == "array" and not isinstance(node.get("items"), Mapping):
+            defects.append(f"{where}: an array without an items schema")
+        if "additionalProperties" in node:
+            if "properties" in node:
+                defects.append(f"{where}: additionalProperties beside properties")
+            if not isinstance(node["additionalProperties"], Mapping):
+                defects.append(
+                    f"{where}: additionalProperties: {node['additionalProperties']} (only a schema is structural)"
+                )
+        for key in sorted(FORBIDDEN_KEYS & set(node)):
+            defects.append(f"{where}: forbidden key {key}")
+        if node.get("uniqueItems") is True:
+            defects.append(f"{where}: uniqueItems: true")
+        if node.get("type") == "null":
+            defects.append(f"{where}: type null")
+    return defects
+
+
+def test_the_schema_is_structural() -> None:
+    assert structural_defects(ROOT) == []
+
+
+def test_the_structural_check_can_fail() -> None:
+    planted = {
+        "type": "object",
+        "properties": {
+            "a": {"properties": {}},
+            "b": {"type": "object", "properties": {"c": {"type": "string"}}, "additionalProperties": False},
+            "d": {"type": "string", "title": "D"},
+            "e": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "f": {"x-kubernetes-int-or-string": True},
+            "g": {"type": "object", "$ref": "#/definitions/x"},
+        },
+    }
+    assert len(structural_defects(planted)) == 7
+
+
+# --- What the API server checks when the CRD is created --------------------------------------------
+
+SUPPORTED_REASONS: Final = frozenset(
+    {"FieldValueRequired", "FieldValueForbidden", "FieldValueInvalid", "FieldValueDuplicate"}
+)
+
+
+def _valid_field_path(schema: Mapping[str, Any], field_path: str) -> bool:
+    node: Mapping[str, Any] = schema
+    try:
+        parts = parse_field_path(field_path)
+    except ValueError:
+        return False
+    for part in parts:
+        if isinstance(part, int):
+            if not isinstance(node.get("items"), Mapping):
+                return False
+            node = node["items"]
+        elif part in (node.get("properties") or {}):
+            node = node["properties"][part]
+        elif isinstance(node.get("additionalProperties"), Mapping):
+            node = node["additionalProperties"]
+        else:
+            return False
+    return True
+
+
+def rule_defects(schema: Mapping[str, Any]) -> list[str]:
+    """What apiextensions' ValidateCustomResourceDefinitionOpenAPISchema refuses in x-kubernetes-validations."""
+    defects: list[str] = []
+    for path, node in nodes(schema):
+        for index, rule in enumerate(node.get("x-kubernetes-validations") or ()):
+            where = f"{path or '(root)'}.x-kubernetes-validations[{index}]"
+            if not str(rule.get("rule", "")).strip():
+                defects.append(f"{where}.rule: empty")
+            if "message" in rule and (not rule["message"].strip() or re.search(r"[\r\n]", rule["message"])):
+                defects.append(f"{where}.message: empty or with line breaks")
+            if "messageExpression" in rule and not rule["messageExpression"].strip():
+                defects.append(f"{where}.messageExpression: empty")
+            if "reason" in rule and rule["reason"] not in SUPPORTED_REASONS:
+                defects.append(
+                    f"{where}.reason: Unsupported value: {rule['reason']!r}; "
+                    f"supported values: {sorted(SUPPORTED_REASONS)}"
+                )
+            if "fieldPath" in rule and not _valid_field_path(node, rule["fieldPath"]):
+                defects.append(f"{where}.fieldPath: {rule['fieldPath']!r} is not a valid path")
+        if node.get("x-kubernetes-list-type") == "map":
+            items = node.get("items") or {}
+            for key in node.get("x-kubernetes-list-map-keys") or ():
+                prop = (items.get("properties") or {}).get(key)
+                if prop is None:
+                    defects.append(f"{path}: list-map key {key} is not an item property")
+                elif key not in items.get("required", ()) and "default" not in prop:
+                    defects.append(f"{path}: list-map key {key} must be required or have a default")
+    return defects
+
+
+def test_the_api_server_accepts_the_validation_rules() -> None:
+    assert rule_defects(ROOT) == []
+
+
+def default_defects(schema: Mapping[str, Any]) -> list[str]:
+    """ValidateDefaults: every default must validate against its own node's schema, required fields included."""
+    defects: list[str] = []
+    for path, node in nodes(schema):
+        if "default" in node:
+            for failure in schema_failures(node, node["default"]):
+                defects.append(f"{path}.default{'.' + failure.path if failure.path else ''}: {failure.message}")
+    return defects
+
+
+def test_every_default_is_valid_against_its_own_schema() -> None:
+    # The API server refuses a CRD whose default values do not validate, e.g.
+    # `...properties[status].properties[syncs].properties[vendors].default.frequency: Required value`.
+    assert default_defects(ROOT) == []
+
+
+def test_the_api_server_checks_can_fail() -> None:
+    planted = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "object", "required": ["b"], "properties": {"b": {"type": "string"}}, "default": {}},
+            "c": {"type": "integer", "default": "x"},
+        },
+        "x-kubernetes-validations": [
+            {"rule": "true", "reason": "FieldValueNotSupported"},
+            {"rule": "true", "fieldPath": ".nope"},
+            {"rule": "true", "message": "two\nlines"},
+        ],
+    }
+    assert len(rule_defects(planted)) == 3
+    assert len(default_defects(planted)) == 2
+
+
+# --- Patterns and CEL -------------------------------------------------------------------------------
+
+LOOKAROUND: Final = re.compile(r"\(\?<?[=!]")
+BACKREFERENCE: Final = re.compile(r"\\[1-9]|\(\?P=|\\k<|\\g<")
+
+
+def pattern_defects(schema: Mapping[str, Any]) -> list[str]:
+    defects: list[str] = []
+    for path, node in nodes(schema):
+        pattern = node.get("pattern")
+        if pattern is None:
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            defects.append(f"{path}: {pattern!r} does not compile: {error}")
+        if LOOKAROUND.search(pattern):
+            defects.append(f"{path}: {pattern!r} has a lookaround (RE2 has none)")
+        if BACKREFERENCE.search(pattern):
+            defects.append(f"{path}: {pattern!r} has a backreference (RE2 has none)")
+    return defects
+
+
+def test_every_pattern_compiles_and_is_re2() -> None:
+    assert pattern_defects(ROOT) == []
+    assert sum(1 for _, node in nodes(ROOT) if "pattern" in node) >= 5  # the check saw the patterns
+
+
+def test_the_pattern_check_can_fail() -> None:
+    planted = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string", "pattern": "^(?!x)a$"},
+            "b": {"type": "string", "pattern": "(?<=a)b"},
+            "c": {"type": "string", "pattern": r"(a)\1"},
+            "d": {"type": "string", "pattern": "(unclosed"},
+        },
+    }
+    assert len(pattern_defects(planted)) == 4
+
+
+def expressions(schema: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(where, kind, text) of every rule and messageExpression."""
+    for path, node in nodes(schema):
+        for index, rule in enumerate(node.get("x-kubernetes-validations") or ()):
+            yield f"{path}[{index}]", "rule", rule["rule"]
+            if "messageExpression" in rule:
+                yield f"{path}[{index}]", "messageExpression", rule["messageExpression"]
+
+
+def test_every_rule_and_message_expression_compiles_with_celpy() -> None:
+    environment = celpy.Environment()
+    compiled = 0
+    for where, kind, text in expressions(ROOT):
+        try:
+            environment.program(environment.compile(text))
+        except Exception as error:  # celpy's parse errors have no common base worth naming here
+            pytest.fail(f"{where} {kind} does not compile: {error}\n{text}")
+        compiled += 1
+    assert compiled == 16  # 8 rules, each with a messageExpression
+
+
+HAS_CALL: Final = re.compile(r"has\(\s*self((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\)")
+
+
+def has_guard_defects(text: str, established: str = "") -> list[str]:
+    """`has(self.a.b.c)` must follow `has(self.a)` and `has(self.a.b)` (earlier in the text, or in `established`).
+
+    On the API server `has(self.a.b)` is an error when `a` is absent (cel-python says false).
+    """
+    defects: list[str] = []
+    for match in HAS_CALL.finditer(text):
+        names = match.group(1).lstrip(".").split(".")
+        before = established + " " + text[: match.start()]
+        for depth in range(1, len(names)):
+            prefix = "self." + ".".join(names[:depth])
+            if not re.search(rf"has\(\s*{re.escape(prefix)}\s*\)", before):
+                defects.append(f"has(self.{'.'.join(names)}) without a preceding has({prefix})")
+    return defects
+
+
+def test_has_is_guarded_one_level_at_a_time() -> None:
+    defects: list[str] = []
+    for _, node in nodes(ROOT):
+        for rule in node.get("x-kubernetes-validations") or ():
+            defects += has_guard_defects(rule["rule"])
+            # A messageExpression runs only when its rule is false; the rule's guards hold there.
+            defects += has_guard_defects(rule.get("messageExpression", ""), established=rule["rule"])
+    assert defects == []
+
+
+def test_the_has_guard_check_can_fail() -> None:
+    assert has_guard_defects("has(self.a.b.c)") == [
+        "has(self.a.b.c) without a preceding has(self.a)",
+        "has(self.a.b.c) without a preceding has(self.a.b)",
+    ]
+    assert has_guard_defects("has(self.a.b) || has(self.a)") == ["has(self.a.b) without a preceding has(self.a)"]
+    assert has_guard_defects("!has(self.a) || !has(self.a.b) || has(self.a.b.c)") == []
+    assert has_guard_defects("has(self.a.b)", established="!has(self.a)") == []
+
+
+# --- Bounds for the CEL cost estimate -------------------------------------------------------------
+
+
+def bound_defects(schema: Mapping[str, Any]) -> list[str]:
+    defects: list[str] = []
+    for path, node in nodes(schema):
+        is_string = node.get("type") == "string" or bool(node.get("x-kubernetes-int-or-string"))
+        if is_string and "maxLength" not in node and "enum" not in node:
+            defects.append(f"{path}: a string without maxLength or enum")
+        if node.get("type") == "array" and "maxItems" not in node:
+            defects.append(f"{path}: an array without maxItems")
+        if isinstance(node.get("additionalProperties"), Mapping) and "maxProperties" not in node:
+            defects.append(f"{path}: a map without maxProperties")
+    return defects
+
+
+def test_every_string_list_and_map_of_the_spec_is_bounded() -> None:
+    assert bound_defects(SPEC) == []
+
+
+def test_the_bound_check_can_fail() -> None:
+    planted = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "array", "items": {"type": "string", "enum": ["x"]}},
+            "c": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 1}},
+            "d": {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]},
+        },
+    }
+    assert len(bound_defects(planted)) == 4
+
+
+# --- Status, printer columns, names -----------------------------------------------------------------
+
+
+def test_status_defaults_and_keeps_unknown_fields() -> None:
+    assert STATUS["default"] == {"observedGeneration": -1}
+    assert STATUS["x-kubernetes-preserve-unknown-fields"] is True
+    assert VERSION["subresources"] == {"status": {}}
+
+
+def test_printer_columns() -> None:
+    columns = {column["name"]: column for column in VERSION["additionalPrinterColumns"]}
+    assert list(columns) == ["ERP", "Payments", "Ready", "Last Sync", "Age", "Status"]
+    assert [column.get("priority", 0) for column in columns.values()] == [0, 0, 0, 0, 0, 1]
+    assert columns["ERP"]["jsonPath"] == ".spec.erp"
+    assert columns["Payments"]["jsonPath"] == ".status.syncs.invoicePayments.frequency"
+    assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
+    assert columns["Status"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].message'
+    assert (columns["Last Sync"]["jsonPath"], columns["Last Sync"]["type"]) == (".status.lastSyncTime", "date")
+    assert (columns["Age"]["jsonPath"], columns["Age"]["type"]) == (".metadata.creationTimestamp", "date")
+
+
+def test_names() -> None:
+    names = CRD["spec"]["names"]
+    assert CRD["metadata"]["name"] == "erpsyncschedules.erpsync.io"
+    assert (names["kind"], names["plural"], names["singular"]) == (
+        "ErpSyncSchedule",
+        "erpsyncschedules",
+        "erpsyncschedule",
+    )
+    assert names["shortNames"] == ["erpsync"]
+    assert names["categories"] == ["erpsync"]
+    assert CRD["spec"]["scope"] == "Namespaced"
+    assert [(v["name"], v["served"], v["storage"]) for v in CRD["spec"]["versions"]] == [("v1alpha1", True, True)]
+
+
+# --- Time zones -----------------------------------------------------------------------------------
+
+
+def _tzdata_zone_files() -> set[str]:
+    """Every TZif file of the installed tzdata package, as a zone name (read independently of the product)."""
+    names: set[str] = set()
+
+    def walk(directory: Any, prefix: str) -> None:
+        for entry in directory.iterdir():
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif not entry.name.startswith("__"):
+                with entry.open("rb") as handle:
+                    if handle.read(4) == b"TZif":
+                        names.add(prefix + entry.name)
+
+    walk(resources.files("tzdata").joinpath("zoneinfo"), "")
+    return names
+
+
+def test_the_time_zone_enum_is_the_zone_list_of_the_pinned_tzdata() -> None:
+    assert metadata.version("tzdata") == TZDATA_VERSION
+    listed = set(resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
+    assert listed == _tzdata_zone_files()
+    enum = SPEC["properties"]["timeZone"]["enum"]
+    assert enum == sorted(enum) and len(enum) == len(set(enum))
+    # "Factory" is tzdata's "no zone configured" placeholder, deliberately left out.
+    assert set(enum) == listed - {"Factory"}
+
+
+# --- Examples ---------------------------------------------------------------------------------------
+
+EXAMPLE_FILES: Final = sorted(EXAMPLES.glob("*.yaml"))
+EVALUATOR: Final = CrdEvaluator(CRD)
+
+
+def test_there_is_one_example_per_profile() -> None:
+    erps = sorted(yaml.safe_load(path.read_text(encoding="utf-8"))["spec"]["erp"] for path in EXAMPLE_FILES)
+    assert erps == sorted(SPEC["properties"]["erp"]["enum"])
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[path.name for path in EXAMPLE_FILES])
+def test_every_example_validates_against_the_committed_crd_and_the_models(path: Path) -> None:
+    for body in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        if body is None:
+            continue
+        assert EVALUATOR.evaluate(body) == []
+        assert validate_object(body).problems == ()
