@@ -15,8 +15,8 @@ import click
 
 from erpsync_worker import __version__
 from erpsync_worker.config import ConfigError, WorkerConfig, load_config
-from erpsync_worker.erp.connector import ErpError, SqlConnector, load_queries
-from erpsync_worker.logs import configure
+from erpsync_worker.erp.connector import ErpConnector, ErpError, SqlConnector, load_queries
+from erpsync_worker.logs import Redactor, configure
 from erpsync_worker.procore.client import ProcoreClient, ProcoreError
 from erpsync_worker.summary import Summary
 from erpsync_worker.syncs import invoice_payments, job_costs, jobs, vendors
@@ -48,39 +48,50 @@ def main() -> None:
     """Sync ERP data into Procore (configured by environment; see docs/erp-connector.md)."""
 
 
+def perform(
+    sync: str, config: WorkerConfig, client: ProcoreClient, connector: ErpConnector | None = None, dry_run: bool = False
+) -> Summary:
+    """One run of one sync; every failure ends up in the summary, never as an exception."""
+    summary = Summary(sync=sync, dry_run=dry_run)
+    redact = Redactor(_secrets(config)).redact
+    try:
+        connector = connector or SqlConnector(config.database_url.value, load_queries(config.queries_file))
+        logger.info("starting %s sync%s for company %s", sync, " (dry run)" if dry_run else "", config.company_id)
+        SYNCS[sync](SyncContext(config, client, connector, summary, dry_run))
+    except (ProcoreError, ErpError) as error:
+        summary.fatal = redact(str(error))
+        logger.error("%s sync failed: %s", sync, summary.fatal)
+    except Exception as error:  # the summary must still be written
+        summary.fatal = redact(f"internal error: {type(error).__name__}: {error}")
+        logger.exception("%s sync failed", sync)
+    finally:
+        if connector is not None:
+            connector.close()
+    summary.requests = client.requests
+    summary.extra["throttledSeconds"] = round(client.throttle.slept, 3)
+    return summary
+
+
 @main.command()
 @click.argument("sync", type=click.Choice(list(SYNCS)))
 @click.option("--dry-run", is_flag=True, help="Read both sides and say what would change; write nothing.")
 @log_format_option
 def run(sync: str, dry_run: bool, log_format: str) -> None:
     """Run one sync."""
-    summary = Summary(sync=sync, dry_run=dry_run)
-    termination = Path(os.environ.get("TERMINATION_MESSAGE_PATH", "").strip() or "/dev/termination-log")
     try:
         config = load_config()
     except ConfigError as error:
         configure(log_format, [])
         click.echo(f"erp-sync-worker: {error}", err=True)
-        summary.fatal = str(error)
-        summary.publish(termination)
+        summary = Summary(sync=sync, dry_run=dry_run, fatal=str(error))
+        summary.publish(Path(os.environ.get("TERMINATION_MESSAGE_PATH", "").strip() or "/dev/termination-log"))
         sys.exit(summary.exit_code)
-    redactor = configure(log_format, _secrets(config))
+    configure(log_format, _secrets(config))
     client = ProcoreClient(config)
     try:
-        connector = SqlConnector(config.database_url.value, load_queries(config.queries_file))
-        logger.info("starting %s sync%s for company %s", sync, " (dry run)" if dry_run else "", config.company_id)
-        SYNCS[sync](SyncContext(config, client, connector, summary, dry_run))
-        connector.close()
-    except (ProcoreError, ErpError) as error:
-        summary.fatal = redactor.redact(str(error))
-        logger.error("%s sync failed: %s", sync, summary.fatal)
-    except Exception as error:  # the summary must still be written
-        summary.fatal = redactor.redact(f"internal error: {type(error).__name__}: {error}")
-        logger.exception("%s sync failed", sync)
+        summary = perform(sync, config, client, dry_run=dry_run)
     finally:
         client.close()
-    summary.requests = client.requests
-    summary.extra["throttledSeconds"] = round(client.throttle.slept, 3)
     summary.publish(config.termination_message_path)
     logger.info("%s sync %s", sync, summary.result, extra={"summary": summary.as_dict()})
     sys.exit(summary.exit_code)

@@ -203,6 +203,17 @@ def _sync_job_costs(
             ctx.summary.error(f"job cost {job_id}/{entry.get('cost_code_id')}: {error_text(entry)}")
 
 
+def _cost_types(ctx: SyncContext, project_id: int) -> dict[str, int]:
+    """The project's cost types (line item types), by lowercased code and name."""
+    types: dict[str, int] = {}
+    params = {"company_id": ctx.config.company_id, "project_id": project_id}
+    for item in ctx.procore.get_all("/rest/v1.0/line_item_types", params):
+        for key in (item.get("code"), item.get("name")):
+            if key:
+                types.setdefault(str(key).lower(), int(item["id"]))
+    return types
+
+
 def run(ctx: SyncContext) -> None:
     projects = procore_projects(ctx)
     codes_by_job: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
@@ -219,13 +230,6 @@ def run(ctx: SyncContext) -> None:
             fail_row(ctx, f"job cost {row.get('cost_code')}: job_id is missing")
         else:
             costs_by_job[job].append(row)
-    company = ctx.config.company_id
-    cost_types: dict[str, int] = {}
-    if costs_by_job:
-        for item in ctx.procore.get_all("/rest/v1.0/line_item_types", {"company_id": company}):
-            for key in (item.get("code"), item.get("name")):
-                if key:
-                    cost_types.setdefault(str(key).lower(), int(item["id"]))
     for job_id in sorted(set(codes_by_job) | set(costs_by_job), key=str):
         assert job_id is not None
         project_id = projects.ids.get(job_id)
@@ -257,4 +261,4 @@ def run(ctx: SyncContext) -> None:
             },
         }
         if costs_by_job.get(job_id):
-            _sync_job_costs(ctx, job_id, costs_by_job[job_id], code_ids, cost_types)
+            _sync_job_costs(ctx, job_id, costs_by_job[job_id], code_ids, _cost_types(ctx, project_id))
