@@ -45,6 +45,9 @@ class World:
             **overrides,
         }
 
+    def _sleep(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
     def config(self, **overrides: str) -> WorkerConfig:
         return load_config(self.env(**overrides))
 
