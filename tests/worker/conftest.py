@@ -53,9 +53,7 @@ class World:
 
     def run(self, sync: str, dry_run: bool = False, timeout: float = 5.0, **overrides: str) -> Summary:
         """Run a sync in-process; the worker waits on the emulator's clock, so throttling costs no time."""
-        client = ProcoreClient(
-            self.config(**overrides), clock=self.clock.now, sleep=self._sleep, timeout=timeout
-        )
+        client = ProcoreClient(self.config(**overrides), clock=self.clock.now, sleep=self._sleep, timeout=timeout)
         try:
             return perform(sync, self.config(**overrides), client, dry_run=dry_run)
         finally:
