@@ -312,6 +312,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
             )
         return response
 
+    async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        # Skip KubernetesEmulator._handle: it writes every create/patch/delete into `objects` by plain
+        # JSON merging before any reaction runs. The store does that here, with the API's rules.
+        return await super(kmock.KubernetesEmulator, self)._handle(request)
+
     def _resource_names(self, parsed: ParsedPath) -> tuple[str, ...]:
         if not parsed.plural:
             return ()

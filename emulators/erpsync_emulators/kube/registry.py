@@ -41,6 +41,14 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _drop_empty_metadata(obj: Obj) -> None:
+    """Empty maps and lists in metadata are omitted by a real server (Go `omitempty`): so here too."""
+    md = obj["metadata"]
+    for field in ("labels", "annotations", "finalizers", "ownerReferences", "managedFields"):
+        if field in md and not md[field]:
+            del md[field]
+
+
 def _initial_status(meta: ResourceMeta) -> dict[str, Any] | None:
     """Status a new object starts with: none for CRs, the kind's zero value for built-ins."""
     if meta.custom:
@@ -127,6 +135,7 @@ class Registry:
             raise errors.internal("resourceVersion should not be set on objects to be created")
         if not md.get("name") and md.get("generateName"):
             md["name"] = self._generated_name(meta, namespace, str(md["generateName"]))
+        _drop_empty_metadata(obj)
         self._validate(meta, obj)
         name = md["name"]
         if meta.namespaced:
@@ -263,8 +272,7 @@ class Registry:
                             )
                         ],
                     )
-            if not cand_md.get("finalizers"):
-                cand_md.pop("finalizers", None)
+            _drop_empty_metadata(new)
             self._validate(meta, new)
 
         if meta.tracks_generation and _spec_view(meta, new) != _spec_view(meta, current):
@@ -274,15 +282,16 @@ class Registry:
         if dry_run:
             return new
 
-        stored = self.store.replace(meta.resource, new)
-        new_md = stored["metadata"]
-        if meta.resource == CRDS and subresource is None:
-            self.on_crd_change(stored, True)
+        new_md = new["metadata"]
         if new_md.get("deletionTimestamp") and not new_md.get("finalizers") and meta.resource != NAMESPACES:
-            final = self.store.remove(meta.resource, (new_md.get("namespace"), name))
+            # The write that removes the last finalizer deletes the object: one DELETED event, no MODIFIED.
+            final = self.store.remove(meta.resource, (new_md.get("namespace"), name), final=new)
             self._after_removal(meta, final)
             return final
-        if new_md.get("ownerReferences") != cur_md.get("ownerReferences"):
+        stored = self.store.replace(meta.resource, new)
+        if meta.resource == CRDS and subresource is None:
+            self.on_crd_change(stored, True)
+        if stored["metadata"].get("ownerReferences") != cur_md.get("ownerReferences"):
             self.on_garbage()
         return stored
 

@@ -124,9 +124,10 @@ class Store:
         self._publish(resource, Event(rv, "MODIFIED", obj, old))
         return obj
 
-    def remove(self, resource: kmock.resource, key: Key) -> Obj:
+    def remove(self, resource: kmock.resource, key: Key, final: Obj | None = None) -> Obj:
+        """Remove an object; `final` is its last state when the removing write also changed it."""
         old = self._live[resource].pop(key)
-        final = {**old, "metadata": dict(old["metadata"])}
+        final = {**(final or old), "metadata": dict((final or old)["metadata"])}
         rv = self._stamp(final)  # a real server's DELETED event carries the deletion's resourceVersion
         self._uids.pop(old["metadata"]["uid"], None)
         self.mirror[resource, key[0], key[1]].delete()
