@@ -120,6 +120,7 @@ def test_namespaces_are_served_and_seeded(k8s: kubernetes.client.ApiClient, kube
     manifest = kubectl("create", "namespace", "extra", "--dry-run=client", "-o", "yaml").stdout
     kubectl("apply", "--validate=false", "-f", "-", stdin=manifest)
     assert http.get("/api/v1/namespaces/extra").status == 200
+    assert http.get("/api/v1/namespaces/extra/status").data["status"]["phase"] == "Active"
     assert "extra" in kubectl("get", "ns").stdout
 
 
@@ -270,6 +271,11 @@ def test_status_subresource_is_kept_apart_both_ways(kubectl: Kubectl, http: Http
     labels = http.patch(f"{ESS}/alpha/status", {"metadata": {"labels": {"x": "y"}}}).data
     assert "labels" not in labels["metadata"]
 
+    again = http.patch(f"{ESS}/alpha", {"spec": {"erp": "Cmic"}, "status": {"phase": "Overwritten"}}).data
+    assert again["spec"]["erp"] == "Cmic" and again["status"] == {"phase": "Ready"}  # status survives main writes
+    replaced = {**again, "status": None}
+    assert http.put(f"{ESS}/alpha", replaced).data["status"] == {"phase": "Ready"}
+
     kubectl(
         "patch", "erpsync", "alpha", "-n", "erp", "--subresource=status", "--type=merge", "-p", '{"status":{"n":1}}'
     )
@@ -351,6 +357,8 @@ def test_lists_carry_kind_api_version_and_resource_version(http: Http, kubectl: 
 
 
 def test_watch_is_json_and_resumes_from_a_resource_version(server: EmulatorServer, http: Http) -> None:
+    with Watch(server.url, ESS) as first:  # the first request this emulator serves: no header set before
+        assert first.headers["Content-Type"] == "application/json"  # KMock sent application/octet-stream
     http.post(ESS, schedule("alpha"))
     middle = http.post(ESS, schedule("beta")).data["metadata"]["resourceVersion"]
     http.post(ESS, schedule("gamma"))

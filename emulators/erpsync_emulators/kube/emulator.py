@@ -20,6 +20,7 @@ import json
 import logging
 import time
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 CONTROL_PREFIX = "/_emulator/"
+# Every resource response sets exactly these headers: KMock merges a reaction's headers into the reaction
+# itself from one request to the next, so a header set once would otherwise stick to later responses.
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _PROTOBUF = "application/vnd.kubernetes.protobuf"
 _PROTOBUF_MESSAGE = (
@@ -121,7 +124,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         if self.builtins:
-            self.resources.load_bundled()
+            with warnings.catch_warnings():  # KMock 0.8 reads its bundle with a deprecated importlib call
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.resources.load_bundled()
         for resource, info in _MINIMAL_RESOURCES.items():
             if resource not in self.resources:
                 self.resources[resource] = info
