@@ -324,6 +324,10 @@ def test_lists_filter_by_label_and_field_selectors(
     assert names("!tier") == {"c", "d"}
     assert names("app!=erp") == {"c", "d"}
     assert names("") == {"a", "b", "c", "d"}
+    http.patch(f"{CM}/d", {"metadata": {"labels": {"app": "erp"}}})
+    http.patch(f"{CM}/a", {"metadata": {"labels": {"app": None}}})
+    assert names("app=erp") == {"b", "d"}  # selectors follow label changes
+    assert names("app in (erp, other)") == {"b", "c", "d"}
     by_name = core.list_namespaced_config_map("erp", field_selector="metadata.name=c").items
     assert _names(by_name) == {"c"}
     everywhere = core.list_config_map_for_all_namespaces(field_selector="metadata.namespace=erp").items

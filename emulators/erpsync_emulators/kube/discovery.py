@@ -112,7 +112,8 @@ class ResourceCatalog:
 
     resources: kmock.ResourcesArray
     _custom: dict[kmock.resource, str] = attrs.field(factory=dict)  # resource -> listKind
-    _cache: dict[tuple[str, str, str], ResourceMeta | None] = attrs.field(factory=dict)
+    _cache: dict[tuple[str, str, str], ResourceMeta] = attrs.field(factory=dict)
+    _all: list[ResourceMeta] | None = None  # cached: the garbage collector asks by kind for every reference
 
     def register_crd(self, crd: Mapping[str, Any]) -> list[ResourceMeta]:
         served = crd_resources(crd)
@@ -120,7 +121,7 @@ class ResourceCatalog:
         for resource, info in served.items():
             self.resources[resource] = info
             self._custom[resource] = list_kind or f"{info.kind}List"
-        self._cache.clear()
+        self.invalidate()
         return [meta for resource in served if (meta := self.get(resource)) is not None]
 
     def unregister_crd(self, crd: Mapping[str, Any]) -> list[kmock.resource]:
@@ -131,15 +132,23 @@ class ResourceCatalog:
             del self._custom[resource]
             if resource in self.resources:
                 del self.resources[resource]
-        self._cache.clear()
+        self.invalidate()
         return gone
+
+    def invalidate(self) -> None:
+        """Forget cached answers (call after changing `resources` directly)."""
+        self._cache.clear()
+        self._all = None
 
     def get(self, resource: kmock.resource | None) -> ResourceMeta | None:
         if resource is None or resource.group is None or resource.version is None or resource.plural is None:
             return None
         key = (resource.group, resource.version, resource.plural)
         if key not in self._cache:
-            self._cache[key] = self._build(resource)
+            meta = self._build(resource)
+            if meta is None:
+                return None  # not cached: the resource may be declared later
+            self._cache[key] = meta
         return self._cache[key]
 
     def _build(self, resource: kmock.resource) -> ResourceMeta | None:
@@ -163,7 +172,9 @@ class ResourceCatalog:
         )
 
     def all(self) -> list[ResourceMeta]:
-        return [meta for key in list(self.resources) if (meta := self.get(kmock.resource(key))) is not None]
+        if self._all is None or len(self._all) != len(self.resources):
+            self._all = [meta for key in list(self.resources) if (meta := self.get(kmock.resource(key))) is not None]
+        return self._all
 
     def by_kind(self, group: str, kind: str) -> list[ResourceMeta]:
         return [meta for meta in self.all() if meta.group == group and meta.kind == kind]

@@ -38,7 +38,7 @@ from erpsync_emulators.kube.discovery import ResourceCatalog, ResourceMeta
 from erpsync_emulators.kube.faults import Fault, Faults
 from erpsync_emulators.kube.gc import GarbageCollector
 from erpsync_emulators.kube.paths import ParsedPath, guess_action, parse_path
-from erpsync_emulators.kube.registry import CRDS, NAMESPACES, Registry
+from erpsync_emulators.kube.registry import CRDS, NAMESPACES, GcTarget, Registry
 from erpsync_emulators.kube.selectors import FieldSelector, LabelSelector, SelectorError
 from erpsync_emulators.kube.stats import LoggedRequest, RequestStats, k8s_verb
 from erpsync_emulators.kube.store import Obj, Store
@@ -120,6 +120,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     faults: Faults = attrs.field(init=False)
     unexpected_errors: collections.deque[str] = attrs.field(init=False)
     _gc_scheduled: bool = attrs.field(init=False, default=False)
+    _gc_targets: set[GcTarget] = attrs.field(init=False, factory=set)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -205,21 +206,23 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     # Garbage collection and CRDs ----------------------------------------------------------------------
 
-    def _schedule_gc(self) -> None:
-        if self._gc_scheduled:
+    def _schedule_gc(self, targets: list[GcTarget]) -> None:
+        self._gc_targets.update(targets)
+        if self._gc_scheduled or not self._gc_targets:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.collector.run()  # not serving yet (seeding): collect right away
+            self._run_gc()  # not serving yet (seeding): collect right away
             return
         self._gc_scheduled = True
-        loop.call_soon(self._run_gc)
+        loop.call_soon(self._run_gc)  # after the response, as the real collector runs apart from the API
 
     def _run_gc(self) -> None:
+        targets, self._gc_targets = self._gc_targets, set()
         self._gc_scheduled = False
         try:
-            self.collector.run()
+            self.collector.run(targets)
         except Exception:
             self.unexpected_errors.append(traceback.format_exc())
             logger.exception("Garbage collection failed")
@@ -546,7 +549,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _list(self, meta: ResourceMeta, namespace: str | None, params: Mapping[str, str]) -> dict[str, Any]:
         labels, fields = self._selectors(meta, params)
         flt = WatchFilter(namespace, None, labels, fields)
-        items = [obj for obj in self.store.objects_of(meta.resource, namespace) if flt.matches(obj)]
+        candidates = self.store.objects_of(meta.resource, namespace, labels.indexable())
+        items = [obj for obj in candidates if flt.matches(obj)]
         list_meta: dict[str, Any] = {"resourceVersion": str(self.store.rv)}
         if token := params.get("continue"):
             after = _decode_continue(token)

@@ -17,6 +17,7 @@ resolve it either).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -24,7 +25,7 @@ import kmock
 
 from erpsync_emulators.kube import errors
 from erpsync_emulators.kube.discovery import ResourceMeta
-from erpsync_emulators.kube.registry import FOREGROUND, NAMESPACES, ORPHAN, Registry
+from erpsync_emulators.kube.registry import FOREGROUND, NAMESPACES, ORPHAN, GcTarget, Registry
 from erpsync_emulators.kube.store import Obj
 
 _MAX_PASSES = 100  # a chain deeper than this would be a bug in the emulator, not a real hierarchy
@@ -42,15 +43,21 @@ class GarbageCollector:
     def _meta(self, resource: kmock.resource) -> ResourceMeta | None:
         return self.registry.catalog.get(resource)
 
-    def run(self) -> None:
+    def run(self, targets: Iterable[GcTarget] | None = None) -> None:
+        """Look at `targets` (what a change may have left as garbage), or sweep everything until nothing
+        changes. Changes made here report their own targets, which the emulator collects next."""
+        if targets is not None:
+            self.passes += 1
+            self._pass([(res, obj) for res, key in targets if (obj := self.registry.store.get(res, key)) is not None])
+            return
         for _ in range(_MAX_PASSES):
             self.passes += 1
-            if not self._pass():
+            if not self._pass(list(self.registry.store.all_objects())):
                 return
 
-    def _pass(self) -> bool:
+    def _pass(self, objects: list[tuple[kmock.resource, Obj]]) -> bool:
         progress = False
-        for resource, obj in list(self.registry.store.all_objects()):
+        for resource, obj in objects:
             meta = self._meta(resource)
             if meta is None:
                 continue

@@ -24,8 +24,9 @@ import kmock
 
 from erpsync_emulators.kube import errors, validation
 from erpsync_emulators.kube.discovery import ResourceCatalog, ResourceMeta
-from erpsync_emulators.kube.store import Obj, Store
+from erpsync_emulators.kube.store import Key, Obj, Store
 
+GcTarget = tuple[kmock.resource, Key]
 NAMESPACES = kmock.resource("", "v1", "namespaces")
 CRDS = kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 
@@ -75,9 +76,9 @@ def _spec_view(meta: ResourceMeta, obj: Obj) -> Any:
 class Registry:
     store: Store
     catalog: ResourceCatalog
-    # Called after a committed change that may leave garbage: an object removed, owner references
-    # changed, or a deletion waiting on its dependents.
-    on_garbage: Callable[[], None] = lambda: None
+    # Called after a committed change that may leave garbage: an object removed or a deletion waiting on
+    # its dependents (target None: look at everything), or one object's owner references set (that object).
+    on_garbage: Callable[[list[GcTarget]], None] = lambda targets: None
     on_crd_change: Callable[[Obj, bool], None] = lambda crd, served: None
 
     # Helpers ----------------------------------------------------------------------------------------
@@ -106,11 +107,8 @@ class Registry:
             raise errors.invalid(meta.kind, meta.group, obj.get("metadata", {}).get("name") or "", causes)
 
     def dependents_of(self, uid: str) -> list[tuple[kmock.resource, Obj]]:
-        return [
-            (resource, obj)
-            for resource, obj in self.store.all_objects()
-            if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or ())
-        ]
+        found = [(resource, self.store.get(resource, key)) for resource, key in self.store.dependents(uid)]
+        return [(resource, obj) for resource, obj in found if obj is not None]
 
     # Create -----------------------------------------------------------------------------------------
 
@@ -164,7 +162,7 @@ class Registry:
         if meta.resource == CRDS:
             self.on_crd_change(stored, True)
         if md.get("ownerReferences"):
-            self.on_garbage()  # its owners may already be gone
+            self.on_garbage([(meta.resource, (md.get("namespace"), name))])  # its owners may already be gone
         return stored
 
     def _generated_name(self, meta: ResourceMeta, namespace: str | None, prefix: str) -> str:
@@ -292,7 +290,7 @@ class Registry:
         if meta.resource == CRDS and subresource is None:
             self.on_crd_change(stored, True)
         if stored["metadata"].get("ownerReferences") != cur_md.get("ownerReferences"):
-            self.on_garbage()
+            self.on_garbage([(meta.resource, (cur_md.get("namespace"), name))])
         return stored
 
     # Delete -----------------------------------------------------------------------------------------
@@ -342,7 +340,7 @@ class Registry:
             if dry_run:
                 return marked, False
             stored = self.store.replace(meta.resource, marked)
-            self.on_garbage()
+            self.on_garbage([(meta.resource, (md.get("namespace"), name))])  # orphan, foreground, namespace
             return stored, False
         if dry_run:
             return current, True
@@ -351,6 +349,16 @@ class Registry:
         return final, True
 
     def _after_removal(self, meta: ResourceMeta, final: Obj) -> None:
+        """What may be garbage now: the dependents, owners waiting for their dependents (foreground), and
+        the namespace if it is being emptied."""
         if meta.resource == CRDS:
             self.on_crd_change(final, False)
-        self.on_garbage()
+        md = final["metadata"]
+        targets = self.store.dependents(md["uid"])
+        for ref in md.get("ownerReferences") or ():
+            if (owner := self.store.by_uid(str(ref.get("uid")))) is not None:
+                owner_md = owner[1]["metadata"]
+                targets.append((owner[0], (owner_md.get("namespace"), owner_md["name"])))
+        if md.get("namespace"):
+            targets.append((NAMESPACES, (None, md["namespace"])))
+        self.on_garbage(targets)

@@ -117,6 +117,10 @@ class LabelSelector:
         labels = labels or {}
         return all(req.matches(labels) for req in self.requirements)
 
+    def indexable(self) -> list[tuple[str, frozenset[str]]]:
+        """The requirements a label index can answer (`k=v`, `k in (...)`): label and accepted values."""
+        return [(req.key, req.values) for req in self.requirements if req.op in ("=", "in")]
+
 
 def _path_getter(path: str) -> Callable[[Mapping[str, Any]], str | None]:
     keys = path.split(".")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import attrs
@@ -65,16 +65,37 @@ class Store:
     _journal: dict[kmock.resource, list[Event]] = attrs.field(factory=dict)
     _floor: dict[kmock.resource, int] = attrs.field(factory=dict)  # events at or below were trimmed
     _subscribers: dict[kmock.resource, set[Subscription]] = attrs.field(factory=dict)
+    # Indexes, so that an operator listing its children by label, or the garbage collector looking for
+    # the dependents of a removed owner, does not scan thousands of objects per request.
+    _dependents: dict[str, set[tuple[kmock.resource, Key]]] = attrs.field(factory=dict)  # by owner uid
+    _labels: dict[kmock.resource, dict[tuple[str, str], set[Key]]] = attrs.field(factory=dict)
 
     # Reading -----------------------------------------------------------------------------------------
 
     def get(self, resource: kmock.resource, key: Key) -> Obj | None:
         return self._live.get(resource, {}).get(key)
 
-    def objects_of(self, resource: kmock.resource, namespace: str | None = None) -> list[Obj]:
+    def objects_of(
+        self,
+        resource: kmock.resource,
+        namespace: str | None = None,
+        labels: Iterable[tuple[str, Iterable[str]]] = (),
+    ) -> list[Obj]:
+        """Objects sorted by namespace and name, narrowed to those with one of the values of each label
+        in `labels` (a pre-filter from the label index; the caller still applies the full selector)."""
         objects = self._live.get(resource, {})
-        keys = sorted((k for k in objects if namespace is None or k[0] == namespace), key=lambda k: (k[0] or "", k[1]))
+        candidates: Iterable[Key] = objects
+        index = self._labels.get(resource, {})
+        for label, values in labels:
+            matching = set().union(*(index.get((label, value), set()) for value in values))
+            candidates = matching if candidates is objects else set(candidates) & matching
+        keys = sorted(
+            (k for k in candidates if namespace is None or k[0] == namespace), key=lambda k: (k[0] or "", k[1])
+        )
         return [objects[k] for k in keys]
+
+    def dependents(self, uid: str) -> list[tuple[kmock.resource, Key]]:
+        return sorted(self._dependents.get(uid, ()), key=lambda dep: (str(dep[0]), dep[1][0] or "", dep[1][1]))
 
     def by_uid(self, uid: str) -> tuple[kmock.resource, Obj] | None:
         found = self._uids.get(uid)
@@ -99,10 +120,31 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(self.rv)
         return self.rv
 
+    def _index(self, resource: kmock.resource, key: Key, obj: Obj, add: bool) -> None:
+        meta = obj["metadata"]
+        for ref in meta.get("ownerReferences") or ():
+            dependents = self._dependents.setdefault(str(ref.get("uid")), set())
+            if add:
+                dependents.add((resource, key))
+            else:
+                dependents.discard((resource, key))
+                if not dependents:
+                    del self._dependents[str(ref.get("uid"))]
+        index = self._labels.setdefault(resource, {})
+        for label in (meta.get("labels") or {}).items():
+            keys = index.setdefault(label, set())
+            if add:
+                keys.add(key)
+            else:
+                keys.discard(key)
+                if not keys:
+                    del index[label]
+
     def insert(self, resource: kmock.resource, obj: Obj) -> Obj:
         rv = self._stamp(obj)
         key = key_of(obj)
         self._live.setdefault(resource, {})[key] = obj
+        self._index(resource, key, obj, add=True)
         self._uids[obj["metadata"]["uid"]] = (resource, key)
         mirror_key = (resource, key[0], key[1])
         if mirror_key in self.mirror:
@@ -117,6 +159,8 @@ class Store:
         old = self._live[resource][key]
         rv = self._stamp(obj)
         self._live[resource][key] = obj
+        self._index(resource, key, old, add=False)
+        self._index(resource, key, obj, add=True)
         history = self.mirror[resource, key[0], key[1]].history
         history.append(obj)
         if len(history) > self.history_size:
@@ -127,6 +171,7 @@ class Store:
     def remove(self, resource: kmock.resource, key: Key, final: Obj | None = None) -> Obj:
         """Remove an object; `final` is its last state when the removing write also changed it."""
         old = self._live[resource].pop(key)
+        self._index(resource, key, old, add=False)
         final = {**(final or old), "metadata": dict((final or old)["metadata"])}
         rv = self._stamp(final)  # a real server's DELETED event carries the deletion's resourceVersion
         self._uids.pop(old["metadata"]["uid"], None)
@@ -137,6 +182,7 @@ class Store:
     def drop_resource(self, resource: kmock.resource) -> None:
         """Forget a resource whose CRD was deleted (after its objects were removed with events)."""
         self._live.pop(resource, None)
+        self._labels.pop(resource, None)
         self.drop_watches(resource)
 
     # Events and watches ------------------------------------------------------------------------------
