@@ -118,7 +118,8 @@ class EmulatorServer:
         emulator = KubeEmulator(**self._options)
         async with emulator:  # KMock's live-stream feeder runs while the handler is entered
             # Cancel a handler when its client disconnects, so abandoned watches end at once.
-            server = aiohttp.web.Server(emulator, handler_cancellation=True)
+            # No access log: one line per request would cost more than serving many of them.
+            server = aiohttp.web.Server(emulator, handler_cancellation=True, access_log=None)
             runner = aiohttp.web.ServerRunner(server, shutdown_timeout=2.0)
             await runner.setup()
             site = aiohttp.web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
