@@ -174,7 +174,7 @@ def test_generate_name_and_name_validation(http: Http) -> None:
 # Update and patch ------------------------------------------------------------------------------------
 
 
-def test_stale_resource_version_is_a_conflict(http: Http) -> None:
+def test_stale_resource_version_is_a_conflict(k8s: kubernetes.client.ApiClient, http: Http) -> None:
     created = http.post(ESS, schedule("alpha")).data
     stale = created["metadata"]["resourceVersion"]
     moved = http.patch(f"{ESS}/alpha", {"metadata": {"labels": {"a": "1"}}}).data
@@ -190,6 +190,10 @@ def test_stale_resource_version_is_a_conflict(http: Http) -> None:
     replaced = copy.deepcopy(created)
     replaced["spec"]["erp"] = "Xero"
     assert http.put(f"{ESS}/alpha", replaced).status == 409
+    custom = kubernetes.client.CustomObjectsApi(k8s)
+    with pytest.raises(ApiException) as conflict:
+        custom.replace_namespaced_custom_object("erpsync.io", "v1alpha1", "erp", "erpsyncschedules", "alpha", replaced)
+    assert (conflict.value.status, _reason(conflict.value)) == (409, "Conflict")
     assert http.get(f"{ESS}/alpha").data["spec"]["erp"] == "Generic"  # nothing was written
 
     current = moved["metadata"]["resourceVersion"]
@@ -197,11 +201,14 @@ def test_stale_resource_version_is_a_conflict(http: Http) -> None:
     assert ok.status == 200 and ok.data["spec"]["erp"] == "Xero"
 
 
-def test_put_replaces_and_requires_a_resource_version_for_custom_resources(http: Http) -> None:
+def test_put_replaces_and_requires_a_resource_version_for_custom_resources(http: Http, kubectl: Kubectl) -> None:
     created = http.post(ESS, schedule("alpha", extra="field")).data
     unconditional = copy.deepcopy(created)
     del unconditional["metadata"]["resourceVersion"]
     assert http.put(f"{ESS}/alpha", unconditional).status == 422  # CRs allow no unconditional update
+    # kubectl replace fills in the current resourceVersion itself (as against a real server), so it works.
+    kubectl("replace", "--validate=false", "-f", "-", stdin=yaml.safe_dump(unconditional))
+    created = http.get(f"{ESS}/alpha").data
 
     replacement = copy.deepcopy(created)
     replacement["spec"] = {"erp": "Xero"}
@@ -244,7 +251,7 @@ def test_generation_moves_only_on_real_spec_changes(k8s: kubernetes.client.ApiCl
     assert suspended["metadata"]["uid"] == cj["metadata"]["uid"]
 
 
-def test_noop_patch_changes_nothing_and_sends_no_event(server: EmulatorServer, http: Http) -> None:
+def test_noop_patch_changes_nothing_and_sends_no_event(server: EmulatorServer, http: Http, kubectl: Kubectl) -> None:
     created = http.post(ESS, schedule("alpha", labels={"app": "erp"})).data
     rv = created["metadata"]["resourceVersion"]
     with Watch(server.url, ESS, resourceVersion=rv) as watch:
@@ -254,6 +261,10 @@ def test_noop_patch_changes_nothing_and_sends_no_event(server: EmulatorServer, h
         assert noop_json.data["metadata"]["resourceVersion"] == rv
         status_only_on_main = http.patch(f"{ESS}/alpha", {"status": {"ignored": True}})
         assert status_only_on_main.data["metadata"]["resourceVersion"] == rv
+        unchanged = kubectl(
+            "patch", "erpsync", "alpha", "-n", "erp", "--type=merge", "-p", '{"spec":{"erp":"Generic"}}'
+        )
+        assert "(no change)" in unchanged.stdout  # kubectl compares the object before and after
         real = http.patch(f"{ESS}/alpha", {"spec": {"erp": "Xero"}}).data
         event = watch.next()
         assert event is not None
@@ -296,6 +307,17 @@ def test_strategic_merge_is_a_merge_without_directive_keys(http: Http) -> None:
     assert patched["spec"]["schedule"] == "5 * * * *"
     assert not any(key.startswith("$") for key in json.dumps(patched).split('"') if key)
     assert http.patch(f"{CJ}/nightly", {"spec": {}}, "text/plain").status == 415
+
+
+def test_kubectl_patches_built_ins_with_strategic_merge(http: Http, kubectl: Kubectl) -> None:
+    http.post(CJ, cronjob("nightly"))
+    kubectl("patch", "cronjob", "nightly", "-n", "erp", "-p", '{"spec":{"suspend":true}}')  # strategic by default
+    patched = http.get(f"{CJ}/nightly").data
+    assert patched["spec"]["suspend"] is True and patched["metadata"]["generation"] == 2
+    kubectl("annotate", "cronjob", "nightly", "-n", "erp", "erpsync.io/sync-now=t1")
+    annotated = http.get(f"{CJ}/nightly").data
+    assert annotated["metadata"]["annotations"] == {"erpsync.io/sync-now": "t1"}
+    assert annotated["metadata"]["generation"] == 2
 
 
 # Lists and selectors --------------------------------------------------------------------------------
@@ -631,10 +653,18 @@ def test_counters_by_verb_and_resource(server: EmulatorServer, http: Http, kubec
     assert over_http["byVerb"]["patch"] == 2
 
 
-def test_fault_injection_answers_then_recovers(server: EmulatorServer, http: Http) -> None:
+def test_fault_injection_answers_then_recovers(
+    server: EmulatorServer, http: Http, k8s: kubernetes.client.ApiClient
+) -> None:
     http.post(ESS, schedule("alpha"))
     server.inject_fault("patch", "erpsyncschedules", 409, count=2)
     assert [http.patch(f"{ESS}/alpha", {"spec": {"erp": "Xero"}}).status for _ in range(3)] == [409, 409, 200]
+    server.inject_fault("list", "cronjobs.batch", 500)
+    batch = kubernetes.client.BatchV1Api(k8s)
+    with pytest.raises(ApiException) as failed:
+        batch.list_namespaced_cron_job("erp")
+    assert (failed.value.status, _reason(failed.value)) == (500, "InternalError")
+    assert batch.list_namespaced_cron_job("erp").items == []
     server.inject_fault("patch", "erpsyncschedules/status", 500)
     assert http.patch(f"{ESS}/alpha/status", {"status": {"a": 1}}).status == 500
     assert http.patch(f"{ESS}/alpha/status", {"status": {"a": 1}}).status == 200
