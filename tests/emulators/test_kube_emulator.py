@@ -171,6 +171,56 @@ def test_generate_name_and_name_validation(http: Http) -> None:
     assert upper.status == 422
 
 
+def test_cronjobs_and_jobs_are_defaulted_and_validated_as_on_a_cluster(http: Http, kubectl: Kubectl) -> None:
+    created = http.post(CJ, cronjob("nightly")).data
+    spec = created["spec"]
+    assert (spec["concurrencyPolicy"], spec["suspend"]) == ("Allow", False)
+    assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (3, 1)
+    assert spec["jobTemplate"]["metadata"] == {"creationTimestamp": None}
+    pod = spec["jobTemplate"]["spec"]["template"]
+    assert pod["metadata"] == {"creationTimestamp": None}
+    assert (pod["spec"]["dnsPolicy"], pod["spec"]["terminationGracePeriodSeconds"]) == ("ClusterFirst", 30)
+    (container,) = pod["spec"]["containers"]
+    assert container["terminationMessagePath"] == "/dev/termination-log"
+    assert (container["imagePullPolicy"], container["resources"]) == ("IfNotPresent", {})
+    # Removing a defaulted field is a no-op: it is defaulted again, as on a real server.
+    again = http.patch(f"{CJ}/nightly", {"spec": {"concurrencyPolicy": None}}).data
+    assert again["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+    def invalid(change: dict[str, Any]) -> int:
+        body = cronjob("broken")
+        body["spec"].update(change)
+        return http.post(CJ, body).status
+
+    assert invalid({"schedule": "CRON_TZ=UTC 0 * * * *"}) == 422
+    assert invalid({"schedule": "every hour"}) == 422
+    assert invalid({"timeZone": "Mars/Olympus_Mons"}) == 422
+    assert invalid({"timeZone": "America/Chicago"}) == 201
+    no_restart_policy = cronjob("no-restart-policy")
+    del no_restart_policy["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"]  # defaults to Always
+    assert http.post(CJ, no_restart_policy).status == 422
+
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "once"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i:latest"}], "restartPolicy": "Never"}}},
+    }
+    made = http.post(JOBS, job).data
+    uid = made["metadata"]["uid"]
+    assert made["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    assert made["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] == "once"
+    assert (made["spec"]["backoffLimit"], made["spec"]["completions"]) == (6, 1)
+    assert made["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Always"  # :latest
+    changed = http.patch(
+        f"{JOBS}/once", {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "j"}]}}}}
+    )
+    assert (changed.status, changed.reason) == (422, "Invalid")
+    assert http.patch(f"{JOBS}/once", {"spec": {"suspend": True}}).status == 200
+    shown = kubectl.json("get", "cronjob", "nightly", "-n", "erp")
+    assert shown["spec"]["concurrencyPolicy"] == "Allow"
+
+
 # Update and patch ------------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import kmock
 
-from erpsync_emulators.kube import errors, validation
+from erpsync_emulators.kube import defaults, errors, validation
 from erpsync_emulators.kube.discovery import ResourceCatalog, ResourceMeta
 from erpsync_emulators.kube.store import Key, Obj, Store
 
@@ -99,8 +99,11 @@ class Registry:
         if kind and kind != meta.kind:
             raise errors.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({meta.kind})")
 
-    def _validate(self, meta: ResourceMeta, obj: Obj) -> None:
+    def _validate(self, meta: ResourceMeta, obj: Obj, old: Obj | None = None) -> None:
         causes = validation.metadata_problems(meta.group, meta.plural, obj)
+        causes += validation.workload_problems(meta.group, meta.plural, obj)
+        if old is not None:
+            causes += validation.immutable_problems(meta.group, meta.plural, old, obj)
         if meta.resource == CRDS and (problem := validation.crd_name_problem(obj)):
             causes.append(("metadata.name", problem))
         if causes:
@@ -134,7 +137,10 @@ class Registry:
         if not md.get("name") and md.get("generateName"):
             md["name"] = self._generated_name(meta, namespace, str(md["generateName"]))
         _drop_empty_metadata(obj)
-        self._validate(meta, obj)
+        defaults.apply(meta.group, meta.plural, obj)
+        causes = validation.metadata_problems(meta.group, meta.plural, obj)
+        if causes:  # names first: the checks below need one
+            raise errors.invalid(meta.kind, meta.group, md.get("name") or "", causes)
         name = md["name"]
         if meta.namespaced:
             self._check_namespace_open(meta, str(namespace), name)
@@ -145,6 +151,9 @@ class Registry:
             md.pop(field, None)
         md["uid"] = str(uuid.uuid4())
         md["creationTimestamp"] = now_rfc3339()
+        if (meta.group, meta.plural) == ("batch", "jobs"):
+            defaults.job_selector(obj)
+        self._validate(meta, obj)
         if meta.tracks_generation:
             md["generation"] = 1
         if meta.has_status:
@@ -271,7 +280,8 @@ class Registry:
                         ],
                     )
             _drop_empty_metadata(new)
-            self._validate(meta, new)
+            defaults.apply(meta.group, meta.plural, new)
+            self._validate(meta, new, current)
 
         if meta.tracks_generation and _spec_view(meta, new) != _spec_view(meta, current):
             new["metadata"]["generation"] = int(cur_md.get("generation") or 0) + 1

@@ -1,16 +1,20 @@
 """The object-metadata validation every API server applies, whatever the kind.
 
 Generated names and labels are where operators most often break on a real cluster (a CronJob name over 52
-characters, a label value over 63): those are refused here with 422 as they would be there. Schemas of kinds
-and CRDs (openAPIV3Schema, CEL rules) are *not* checked; see docs/kube-emulator.md.
+characters, a label value over 63): those are refused here with 422 as they would be there, and so are the
+CronJob and Job specs a real server refuses (schedule, time zone, restart policy, containers, immutable
+Job fields). Other schemas (CRDs' openAPIV3Schema and CEL rules included) are *not* checked.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
+
+from croniter import croniter
 
 _DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_SUBDOMAIN_RE = re.compile(rf"^{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*$")
@@ -147,3 +151,94 @@ def crd_name_problem(crd: Mapping[str, Any]) -> str | None:
     if actual != expected:
         return f'Invalid value: "{actual}": must be spec.names.plural+"."+spec.group'
     return None
+
+
+_CRON_DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+_JOB_RESTART_POLICIES = ("OnFailure", "Never")
+_CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+
+
+def _pod_template_problems(field: str, template: Any, restart_policies: tuple[str, ...]) -> Causes:
+    spec = template.get("spec") if isinstance(template, Mapping) else None
+    if not isinstance(spec, Mapping):
+        return [(f"{field}.spec", "Required value")]
+    causes: Causes = []
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        causes.append((f"{field}.spec.containers", "Required value"))
+    else:
+        for index, container in enumerate(containers):
+            where = f"{field}.spec.containers[{index}]"
+            name = container.get("name") if isinstance(container, Mapping) else None
+            if not isinstance(name, str) or not _DNS1123_LABEL_RE.match(name) or len(name) > 63:
+                causes.append((f"{where}.name", f"Invalid value: {name!r}: must be a lowercase RFC 1123 label"))
+            if not isinstance(container, Mapping) or not container.get("image"):
+                causes.append((f"{where}.image", "Required value"))
+    policy = spec.get("restartPolicy")
+    if policy not in restart_policies:
+        supported = ", ".join(f'"{p}"' for p in restart_policies)
+        causes.append((f"{field}.spec.restartPolicy", f'Unsupported value: "{policy}": supported values: {supported}'))
+    return causes
+
+
+def _schedule_problem(schedule: Any) -> str | None:
+    if not isinstance(schedule, str) or not schedule.strip():
+        return "Required value"
+    if "TZ=" in schedule:
+        return f'Invalid value: "{schedule}": cannot use TZ or CRON_TZ in schedule, use timeZone field instead'
+    text = schedule.strip()
+    if text.startswith("@"):
+        return None if text in _CRON_DESCRIPTORS or text.startswith("@every ") else f'Invalid value: "{text}"'
+    fields = text.split()
+    if len(fields) != 5 or not croniter.is_valid(text):
+        return f'Invalid value: "{text}": unparseable cron schedule (5 fields expected)'
+    return None
+
+
+def _time_zone_problem(zone: Any) -> str | None:
+    if zone is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(str(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f'Invalid value: "{zone}": unknown time zone {zone}'
+    return None
+
+
+def workload_problems(group: str, plural: str, obj: Mapping[str, Any]) -> Causes:
+    """The spec checks of the CronJob and Job registries that an operator can trip over (after defaulting)."""
+    spec = obj.get("spec")
+    if (group, plural) not in {("batch", "cronjobs"), ("batch", "jobs")}:
+        return []
+    if not isinstance(spec, Mapping):
+        return [("spec", "Required value")]
+    if plural == "jobs":
+        return _pod_template_problems("spec.template", spec.get("template"), _JOB_RESTART_POLICIES)
+    causes: Causes = []
+    if problem := _schedule_problem(spec.get("schedule")):
+        causes.append(("spec.schedule", problem))
+    if problem := _time_zone_problem(spec.get("timeZone")):
+        causes.append(("spec.timeZone", problem))
+    if spec.get("concurrencyPolicy") not in _CONCURRENCY_POLICIES:
+        causes.append(("spec.concurrencyPolicy", f'Unsupported value: "{spec.get("concurrencyPolicy")}"'))
+    job_template = spec.get("jobTemplate")
+    job_spec = job_template.get("spec") if isinstance(job_template, Mapping) else None
+    if not isinstance(job_spec, Mapping):
+        causes.append(("spec.jobTemplate.spec", "Required value"))
+    else:
+        causes += _pod_template_problems(
+            "spec.jobTemplate.spec.template", job_spec.get("template"), _JOB_RESTART_POLICIES
+        )
+    return causes
+
+
+def immutable_problems(group: str, plural: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Causes:
+    """Fields a Job does not let change once created."""
+    if (group, plural) != ("batch", "jobs"):
+        return []
+    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+    return [
+        (f"spec.{field}", "Invalid value: field is immutable")
+        for field in ("selector", "template", "completionMode")
+        if old_spec.get(field) != new_spec.get(field)
+    ]
