@@ -43,6 +43,8 @@ CJ = "/apis/batch/v1/namespaces/erp/cronjobs"
 JOBS = "/apis/batch/v1/namespaces/erp/jobs"
 CM = "/api/v1/namespaces/erp/configmaps"
 REPO = Path(__file__).resolve().parents[2]
+NOW = "2026-01-01T00:00:00Z"
+OPEN_SCHEMA = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
 
 def _reason(exc: ApiException) -> str:
@@ -93,7 +95,7 @@ def test_crd_posted_to_apiextensions_becomes_served(http: Http, kubectl: Kubectl
             "group": "example.com",
             "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"]},
             "scope": "Namespaced",
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {}}}],
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": OPEN_SCHEMA}}],
         },
     }
     assert http.get("/apis/example.com/v1").status == 404
@@ -137,7 +139,7 @@ def test_create_fills_server_fields(k8s: kubernetes.client.ApiClient, http: Http
     assert meta["namespace"] == "erp"
     assert len(meta["uid"]) == 36 and meta["creationTimestamp"].endswith("Z")
     assert meta["generation"] == 1
-    assert "status" not in first
+    assert first["status"] == {"observedGeneration": -1}  # "made up" dropped; the CRD's status default
 
     bare = {"metadata": {"name": "beta"}, "spec": {"erp": "Generic"}}  # no apiVersion/kind: filled in
     second = http.post(ESS, bare).data
@@ -157,6 +159,20 @@ def test_create_fills_server_fields(k8s: kubernetes.client.ApiClient, http: Http
     assert "nowhere" in missing.data["message"]
     wrong_ns = http.post(CM, configmap("y", namespace="other"))
     assert wrong_ns.status == 400
+
+
+def test_custom_resources_are_pruned_and_defaulted_from_the_crd_schema(http: Http) -> None:
+    body = schedule("alpha", unknownField=1, syncs={"vendors": {"frequency": "Hourly", "typo": True}})
+    stored = http.post(ESS, body).data
+    spec = stored["spec"]
+    assert "unknownField" not in spec and "typo" not in spec["syncs"]["vendors"]  # pruned, as on a cluster
+    assert set(spec["syncs"]) == {"vendors", "jobs", "jobCosts", "invoicePayments"}  # each sync defaults to {}
+    assert spec["syncs"]["jobCosts"]["costCodes"] == "StandardAndProject"
+    assert (spec["suspend"], spec["worker"]["concurrencyPolicy"]) == (False, "Forbid")
+    unknown_status = http.patch(f"{ESS}/alpha/status", {"status": {"anything": {"kept": 1}}}).data
+    assert unknown_status["status"]["anything"] == {"kept": 1}  # status preserves unknown fields
+    removed = http.patch(f"{ESS}/alpha", {"spec": {"suspend": None}}).data  # defaulted again: no change
+    assert removed["metadata"]["resourceVersion"] == unknown_status["metadata"]["resourceVersion"]
 
 
 def test_generate_name_and_name_validation(http: Http) -> None:
@@ -252,7 +268,7 @@ def test_stale_resource_version_is_a_conflict(k8s: kubernetes.client.ApiClient, 
 
 
 def test_put_replaces_and_requires_a_resource_version_for_custom_resources(http: Http, kubectl: Kubectl) -> None:
-    created = http.post(ESS, schedule("alpha", extra="field")).data
+    created = http.post(ESS, schedule("alpha", procore={"companyId": 7})).data
     unconditional = copy.deepcopy(created)
     del unconditional["metadata"]["resourceVersion"]
     assert http.put(f"{ESS}/alpha", unconditional).status == 422  # CRs allow no unconditional update
@@ -261,10 +277,10 @@ def test_put_replaces_and_requires_a_resource_version_for_custom_resources(http:
     created = http.get(f"{ESS}/alpha").data
 
     replacement = copy.deepcopy(created)
-    replacement["spec"] = {"erp": "Xero"}
+    replacement["spec"] = {"erp": "Xero", "timeZone": "UTC"}
     replacement["metadata"]["creationTimestamp"] = "2000-01-01T00:00:00Z"  # system field: ignored
     replaced = http.put(f"{ESS}/alpha", replacement).data
-    assert replaced["spec"] == {"erp": "Xero"}  # a replace, not a merge: `extra` is gone
+    assert replaced["spec"]["erp"] == "Xero" and "procore" not in replaced["spec"]  # a replace, not a merge
     assert replaced["metadata"]["uid"] == created["metadata"]["uid"]
     assert replaced["metadata"]["creationTimestamp"] == created["metadata"]["creationTimestamp"]
     assert replaced["metadata"]["generation"] == 2
@@ -325,23 +341,23 @@ def test_noop_patch_changes_nothing_and_sends_no_event(server: EmulatorServer, h
 def test_status_subresource_is_kept_apart_both_ways(kubectl: Kubectl, http: Http) -> None:
     http.post(ESS, schedule("alpha"))
     main = http.patch(f"{ESS}/alpha", {"spec": {"erp": "Xero"}, "status": {"phase": "Ready"}}).data
-    assert main["spec"]["erp"] == "Xero" and "status" not in main
+    assert main["spec"]["erp"] == "Xero" and main["status"] == {"observedGeneration": -1}
 
     status = http.patch(f"{ESS}/alpha/status", {"spec": {"erp": "Cmic"}, "status": {"phase": "Ready"}}).data
-    assert status["spec"]["erp"] == "Xero" and status["status"] == {"phase": "Ready"}
+    assert status["spec"]["erp"] == "Xero" and status["status"] == {"observedGeneration": -1, "phase": "Ready"}
     labels = http.patch(f"{ESS}/alpha/status", {"metadata": {"labels": {"x": "y"}}}).data
     assert "labels" not in labels["metadata"]
 
     again = http.patch(f"{ESS}/alpha", {"spec": {"erp": "Cmic"}, "status": {"phase": "Overwritten"}}).data
-    assert again["spec"]["erp"] == "Cmic" and again["status"] == {"phase": "Ready"}  # status survives main writes
+    assert again["spec"]["erp"] == "Cmic" and again["status"]["phase"] == "Ready"  # status survives main writes
     replaced = {**again, "status": None}
-    assert http.put(f"{ESS}/alpha", replaced).data["status"] == {"phase": "Ready"}
+    assert http.put(f"{ESS}/alpha", replaced).data["status"]["phase"] == "Ready"
 
     kubectl(
         "patch", "erpsync", "alpha", "-n", "erp", "--subresource=status", "--type=merge", "-p", '{"status":{"n":1}}'
     )
     fetched = kubectl.json("get", "erpsync", "alpha", "-n", "erp")
-    assert fetched["status"] == {"phase": "Ready", "n": 1}
+    assert fetched["status"] == {"observedGeneration": -1, "phase": "Ready", "n": 1}
     assert http.get(f"{ESS}/alpha/status").data["status"]["n"] == 1
     assert http.patch(f"{CM}/none/status", {"status": {}}).status == 404
 
@@ -530,7 +546,13 @@ def test_kubectl_get_watch_and_wait_for_a_condition(server: EmulatorServer, kube
         text=True,
     )
     wait_for(lambda: server.watch_count() > 0, what="kubectl wait to watch")
-    ready = {"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Reconciled"}]}}
+    # kubectl wait also wants status.observedGeneration to have caught up (the CRD defaults it to -1).
+    ready = {
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": "True", "reason": "Reconciled", "lastTransitionTime": NOW}],
+        }
+    }
     http.patch(f"{ESS}/alpha/status", ready)
     out, err = waiter.communicate(timeout=15)
     assert waiter.returncode == 0, err

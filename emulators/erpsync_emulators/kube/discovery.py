@@ -112,15 +112,24 @@ class ResourceCatalog:
 
     resources: kmock.ResourcesArray
     _custom: dict[kmock.resource, str] = attrs.field(factory=dict)  # resource -> listKind
+    _schemas: dict[kmock.resource, Mapping[str, Any]] = attrs.field(factory=dict)  # openAPIV3Schema per version
     _cache: dict[tuple[str, str, str], ResourceMeta] = attrs.field(factory=dict)
     _all: list[ResourceMeta] | None = None  # cached: the garbage collector asks by kind for every reference
 
     def register_crd(self, crd: Mapping[str, Any]) -> list[ResourceMeta]:
         served = crd_resources(crd)
         list_kind = ((crd.get("spec") or {}).get("names") or {}).get("listKind")
+        schemas = {
+            version["name"]: (version.get("schema") or {}).get("openAPIV3Schema")
+            for version in (crd.get("spec") or {}).get("versions") or ()
+        }
         for resource, info in served.items():
             self.resources[resource] = info
             self._custom[resource] = list_kind or f"{info.kind}List"
+            if schema := schemas.get(resource.version):
+                self._schemas[resource] = schema
+            else:
+                self._schemas.pop(resource, None)
         self.invalidate()
         return [meta for resource in served if (meta := self.get(resource)) is not None]
 
@@ -130,6 +139,7 @@ class ResourceCatalog:
         gone = [res for res in list(self._custom) if res.group == spec.get("group") and res.plural == plural]
         for resource in gone:
             del self._custom[resource]
+            self._schemas.pop(resource, None)
             if resource in self.resources:
                 del self.resources[resource]
         self.invalidate()
@@ -170,6 +180,10 @@ class ResourceCatalog:
             verbs=frozenset(info.verbs),
             custom=custom,
         )
+
+    def schema(self, resource: kmock.resource) -> Mapping[str, Any] | None:
+        """The structural schema of a custom resource (None for built-ins and schemaless CRDs)."""
+        return self._schemas.get(resource)
 
     def all(self) -> list[ResourceMeta]:
         if self._all is None or len(self._all) != len(self.resources):

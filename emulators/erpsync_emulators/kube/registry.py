@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import kmock
 
-from erpsync_emulators.kube import defaults, errors, validation
+from erpsync_emulators.kube import defaults, errors, schemas, validation
 from erpsync_emulators.kube.discovery import ResourceCatalog, ResourceMeta
 from erpsync_emulators.kube.store import Key, Obj, Store
 
@@ -165,6 +165,7 @@ class Registry:
         if meta.resource == NAMESPACES:
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
             obj["status"] = {"phase": "Active"}
+        obj = schemas.normalise(obj, self.catalog.schema(meta.resource))
         if dry_run:
             return obj
         stored = self.store.insert(meta.resource, obj)
@@ -283,6 +284,7 @@ class Registry:
             defaults.apply(meta.group, meta.plural, new)
             self._validate(meta, new, current)
 
+        new = schemas.normalise(new, self.catalog.schema(meta.resource))
         if meta.tracks_generation and _spec_view(meta, new) != _spec_view(meta, current):
             new["metadata"]["generation"] = int(cur_md.get("generation") or 0) + 1
         if new == current:
