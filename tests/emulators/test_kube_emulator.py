@@ -839,4 +839,6 @@ def test_unexpected_errors_stay_empty_for_odd_requests(server: EmulatorServer, h
     assert http.request("POST", CM, raw_body=b"{not json").status == 400
     assert http.request("PUT", CM).status == 405
     assert http.get("/openapi/v2").status == 404
+    assert http.request("POST", "/_emulator/faults", raw_body=b"{").status == 400
+    assert http.post("/_emulator/faults", {"verb": "get"}).status == 400
     assert server.unexpected_errors() == []

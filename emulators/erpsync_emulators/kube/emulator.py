@@ -610,7 +610,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def _serve_control(self, raw: aiohttp.web.BaseRequest, body: bytes) -> aiohttp.web.StreamResponse:
         what = raw.path[len(CONTROL_PREFIX) :].strip("/")
-        data: dict[str, Any] = json.loads(body) if body else {}
+        try:
+            data: dict[str, Any] = json.loads(body) if body else {}
+        except ValueError as exc:
+            raise errors.bad_request(f"the body is not JSON: {exc}") from exc
         result: Any
         if what == "stats" and raw.method == "GET":
             result = {**self.request_counts(), "resourceVersion": self.store.rv, "watches": self.store.watch_count()}
@@ -618,6 +621,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
             self.stats.reset()
             result = {}
         elif what == "faults" and raw.method == "POST":
+            if not {"verb", "resource", "status"} <= set(data):
+                raise errors.bad_request("a fault needs verb, resource and status")
             fault = self.inject_fault(
                 data["verb"],
                 data["resource"],
