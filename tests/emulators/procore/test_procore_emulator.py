@@ -21,7 +21,7 @@ from erpsync_emulators.procore.schema import OperationSchema, load_operation
 
 from .conftest import COMPANY_ID, Answer, EmulatorFactory, ProcoreClient, request_token
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[3]
 SHARED_SCHEMAS = REPOSITORY.parent / "shared" / "reference" / "procore-openapi"
 VENDORED_SCHEMAS = REPOSITORY / "emulators" / "erpsync_emulators" / "procore" / "schemas"
 
