@@ -86,3 +86,21 @@ def repair_patch(existing: dict[str, Any], planned: dict[str, Any]) -> dict[str,
     if "spec" in body:
         patch["spec"] = body["spec"]
     return patch
+
+
+def merge_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch (RFC 7386) that turns `old` into `new`: nested objects recursively,
+    removed keys as null, lists and scalars replaced whole."""
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key, _MISSING)
+        if isinstance(value, dict) and isinstance(before, dict):
+            nested = merge_diff(before, value)
+            if nested:
+                patch[key] = nested
+        elif before != value:
+            patch[key] = value
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    return patch

@@ -15,7 +15,7 @@ from erpsync.api.models import ErpSyncSchedule
 from erpsync.api.profiles import PROFILES
 from erpsync.api.validation import validate_object
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, PLURAL, SYNC_NAMES
-from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, repair_patch
+from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, merge_diff, repair_patch
 from erpsync.controller.events import EventType
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resource
 from erpsync.controller.status import Observed, Outcome, build_status
@@ -240,7 +240,11 @@ class _Pass:
             handled_sync_now=handled,
             now=now,
         )
-        patch = {key: status.get(key) for key in STATUS_KEYS if status.get(key) != previous.get(key)}
+        # Only the keys the operator owns: kopf and others may keep their own records in status.
+        patch = merge_diff(
+            {key: previous[key] for key in STATUS_KEYS if previous.get(key) is not None},
+            {key: status[key] for key in STATUS_KEYS if status.get(key) is not None},
+        )
         if not patch:
             return
         answer = await self.reconciler.api.merge_patch(

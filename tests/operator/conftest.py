@@ -1,0 +1,195 @@
+"""End-to-end fixtures: the Kubernetes API emulator on loopback and the real operator process.
+
+The operator runs as `erp-sync operator` in a subprocess, with a kubeconfig pointing at the
+emulator, exactly as it runs from a laptop against a cluster.
+"""
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import kubernetes.client
+import pytest
+import yaml
+
+from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, load_manifests
+from tests.emulators.kube.helpers import Kubectl
+
+REPO = Path(__file__).resolve().parents[2]
+NAMESPACE = "erp-sync"
+GROUP, VERSION, PLURAL = "erpsync.io", "v1alpha1", "erpsyncschedules"
+OPERATOR = str(Path(sys.executable).with_name("erp-sync"))
+T = TypeVar("T")
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.05) -> T:
+    """Poll until `check` returns something truthy; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except kubernetes.client.ApiException as error:
+            last = error
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def example(name: str) -> dict[str, Any]:
+    (body,) = yaml.safe_load_all((REPO / "examples" / f"{name}.yaml").read_text())
+    return dict(body)
+
+
+@dataclass
+class Operator:
+    kubeconfig: Path
+    log: Path
+    args: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> "Operator":
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        handle = self.log.open("ab")
+        command = [
+            OPERATOR,
+            "operator",
+            "-n",
+            NAMESPACE,
+            "--standalone",
+            "--liveness",
+            "",
+            "--metrics-port",
+            "0",
+            "--log-format",
+            "text",
+            "--worker-image",
+            "registry.example/erp-sync:test",
+            *self.args,
+        ]
+        self.process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        self.starts += 1
+        return self
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@dataclass
+class Cluster:
+    server: EmulatorServer
+    api: kubernetes.client.ApiClient
+    kubectl: Kubectl
+    operator: Operator
+    created: list[str] = field(default_factory=list)
+
+    @property
+    def custom(self) -> kubernetes.client.CustomObjectsApi:
+        return kubernetes.client.CustomObjectsApi(self.api)
+
+    @property
+    def batch(self) -> kubernetes.client.BatchV1Api:
+        return kubernetes.client.BatchV1Api(self.api)
+
+    @property
+    def core(self) -> kubernetes.client.CoreV1Api:
+        return kubernetes.client.CoreV1Api(self.api)
+
+    def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+        body = copy.deepcopy(body)
+        body["metadata"]["namespace"] = NAMESPACE
+        created: dict[str, Any] = self.custom.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, body)
+        return created
+
+    def schedule(self, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, name)
+        return found
+
+    def patch_spec(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        patched: dict[str, Any] = self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, NAMESPACE, PLURAL, name, {"spec": spec}
+        )
+        return patched
+
+    def annotate(self, name: str, annotations: dict[str, str]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, NAMESPACE, PLURAL, name, {"metadata": {"annotations": annotations}}
+        )
+
+    def cron_jobs(self, schedule: str | None = None) -> dict[str, Any]:
+        selector = f"erpsync.io/schedule={schedule}" if schedule else "app.kubernetes.io/managed-by=erp-sync-operator"
+        items = self.batch.list_namespaced_cron_job(NAMESPACE, label_selector=selector).items
+        return {item.metadata.name: item for item in items}
+
+    def jobs(self, schedule: str) -> dict[str, Any]:
+        items = self.batch.list_namespaced_job(NAMESPACE, label_selector=f"erpsync.io/schedule={schedule}").items
+        return {item.metadata.name: item for item in items}
+
+    def condition(self, name: str, kind: str) -> dict[str, Any] | None:
+        status = self.schedule(name).get("status") or {}
+        return next((c for c in status.get("conditions") or [] if c["type"] == kind), None)
+
+    def ready(self, name: str) -> dict[str, Any] | None:
+        """The schedule when Ready=True for its current generation."""
+        body = self.schedule(name)
+        status = body.get("status") or {}
+        ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), None)
+        current = status.get("observedGeneration") == body["metadata"]["generation"]
+        return body if ready and ready["status"] == "True" and current else None
+
+    def writes(self) -> dict[str, int]:
+        counts = self.server.request_counts()["byVerbAndResource"]
+        return {
+            key: count
+            for key, count in counts.items()
+            if key.split()[0] in ("create", "update", "patch", "delete", "deletecollection")
+        }
+
+
+@pytest.fixture(scope="session")
+def crd() -> dict[str, Any]:
+    (doc,) = load_manifests(REPO / "crds" / "erpsyncschedules.erpsync.io.yaml")
+    return doc
+
+
+@pytest.fixture
+def cluster(crd: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    with EmulatorServer(crds=[crd], seed_namespaces=(*DEFAULT_NAMESPACES, NAMESPACE), bookmark_interval=1.0) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
+        configuration = kubernetes.client.Configuration()
+        configuration.host = server.url
+        marker = request.node.get_closest_marker("operator_args")
+        args = tuple(marker.args) if marker else ("--resync-interval", "300")
+        operator = Operator(kubeconfig, tmp_path / "operator.log", args)
+        with kubernetes.client.ApiClient(configuration) as api:
+            cluster = Cluster(server, api, Kubectl(kubeconfig, tmp_path / "kubectl-cache"), operator)
+            operator.start()
+            try:
+                yield cluster
+            finally:
+                operator.stop()
+                log = operator.output()
+                assert "Traceback" not in log, f"the operator hit an error:\n{log[-4000:]}"
+                assert server.unexpected_errors() == [], "the emulator hit an internal error"
