@@ -10,17 +10,17 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import kubernetes.client
 import pytest
 import yaml
 
 from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, load_manifests
-from tests.emulators.kube.helpers import Kubectl
+from tests.emulators.kube.helpers import Http, Kubectl
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "erp-sync"
@@ -32,16 +32,21 @@ T = TypeVar("T")
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.05) -> T:
     """Poll until `check` returns something truthy; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
-        try:
-            last = check()
-        except kubernetes.client.ApiException as error:
-            last = error
-        if last and not isinstance(last, Exception):
+        last = check()
+        if last:
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+SCHEDULES = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{PLURAL}"
+CRONJOBS = f"/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs"
+JOBS = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
+PODS = f"/api/v1/namespaces/{NAMESPACE}/pods"
+CONFIGMAPS = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
+MERGE = "application/merge-patch+json"
 
 
 def example(name: str) -> dict[str, Any]:
@@ -97,55 +102,56 @@ class Operator:
         return self.log.read_text(errors="replace")
 
 
+class ApiError(AssertionError):
+    def __init__(self, status: int, data: Any) -> None:
+        super().__init__(f"HTTP {status}: {data}")
+        self.status = status
+
+
 @dataclass
 class Cluster:
+    """The emulated cluster, driven over HTTP like any client; objects are plain JSON dicts."""
+
     server: EmulatorServer
-    api: kubernetes.client.ApiClient
+    http: Http
     kubectl: Kubectl
     operator: Operator
-    created: list[str] = field(default_factory=list)
 
-    @property
-    def custom(self) -> kubernetes.client.CustomObjectsApi:
-        return kubernetes.client.CustomObjectsApi(self.api)
-
-    @property
-    def batch(self) -> kubernetes.client.BatchV1Api:
-        return kubernetes.client.BatchV1Api(self.api)
-
-    @property
-    def core(self) -> kubernetes.client.CoreV1Api:
-        return kubernetes.client.CoreV1Api(self.api)
+    def call(self, method: str, path: str, body: Any = None, content_type: str = MERGE) -> dict[str, Any]:
+        reply = (
+            self.http.request(method, path, body, content_type)
+            if method == "PATCH"
+            else self.http.request(method, path, body)
+        )
+        if reply.status >= 400:
+            raise ApiError(reply.status, reply.data)
+        data: dict[str, Any] = reply.data or {}
+        return data
 
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         body = copy.deepcopy(body)
         body["metadata"]["namespace"] = NAMESPACE
-        created: dict[str, Any] = self.custom.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, body)
-        return created
+        return self.call("POST", SCHEDULES, body)
 
     def schedule(self, name: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, name)
-        return found
+        return self.call("GET", f"{SCHEDULES}/{name}")
 
     def patch_spec(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        patched: dict[str, Any] = self.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, NAMESPACE, PLURAL, name, {"spec": spec}
-        )
-        return patched
+        return self.call("PATCH", f"{SCHEDULES}/{name}", {"spec": spec})
 
     def annotate(self, name: str, annotations: dict[str, str]) -> None:
-        self.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, NAMESPACE, PLURAL, name, {"metadata": {"annotations": annotations}}
-        )
+        self.call("PATCH", f"{SCHEDULES}/{name}", {"metadata": {"annotations": annotations}})
 
-    def cron_jobs(self, schedule: str | None = None) -> dict[str, Any]:
+    def _list(self, path: str, selector: str) -> dict[str, dict[str, Any]]:
+        items = self.call("GET", f"{path}?labelSelector={urllib.parse.quote(selector)}")["items"]
+        return {item["metadata"]["name"]: item for item in items}
+
+    def cron_jobs(self, schedule: str | None = None) -> dict[str, dict[str, Any]]:
         selector = f"erpsync.io/schedule={schedule}" if schedule else "app.kubernetes.io/managed-by=erp-sync-operator"
-        items = self.batch.list_namespaced_cron_job(NAMESPACE, label_selector=selector).items
-        return {item.metadata.name: item for item in items}
+        return self._list(CRONJOBS, selector)
 
-    def jobs(self, schedule: str) -> dict[str, Any]:
-        items = self.batch.list_namespaced_job(NAMESPACE, label_selector=f"erpsync.io/schedule={schedule}").items
-        return {item.metadata.name: item for item in items}
+    def jobs(self, schedule: str) -> dict[str, dict[str, Any]]:
+        return self._list(JOBS, f"erpsync.io/schedule={schedule}")
 
     def condition(self, name: str, kind: str) -> dict[str, Any] | None:
         status = self.schedule(name).get("status") or {}
@@ -160,7 +166,7 @@ class Cluster:
         return body if ready and ready["status"] == "True" and current else None
 
     def writes(self) -> dict[str, int]:
-        counts = self.server.request_counts()["byVerbAndResource"]
+        counts: dict[str, int] = self.server.request_counts()["byVerbAndResource"]
         return {
             key: count
             for key, count in counts.items()
@@ -178,18 +184,17 @@ def crd() -> dict[str, Any]:
 def cluster(crd: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     with EmulatorServer(crds=[crd], seed_namespaces=(*DEFAULT_NAMESPACES, NAMESPACE), bookmark_interval=1.0) as server:
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
-        configuration = kubernetes.client.Configuration()
-        configuration.host = server.url
         marker = request.node.get_closest_marker("operator_args")
         args = tuple(marker.args) if marker else ("--resync-interval", "300")
         operator = Operator(kubeconfig, tmp_path / "operator.log", args)
-        with kubernetes.client.ApiClient(configuration) as api:
-            cluster = Cluster(server, api, Kubectl(kubeconfig, tmp_path / "kubectl-cache"), operator)
-            operator.start()
-            try:
-                yield cluster
-            finally:
-                operator.stop()
-                log = operator.output()
-                assert "Traceback" not in log, f"the operator hit an error:\n{log[-4000:]}"
-                assert server.unexpected_errors() == [], "the emulator hit an internal error"
+        http = Http(server.url)
+        cluster = Cluster(server, http, Kubectl(kubeconfig, tmp_path / "kubectl-cache"), operator)
+        operator.start()
+        try:
+            yield cluster
+        finally:
+            operator.stop()
+            http.close()
+            log = operator.output()
+            assert "Traceback" not in log, f"the operator hit an error:\n{log[-4000:]}"
+            assert server.unexpected_errors() == [], "the emulator hit an internal error"

@@ -1,10 +1,12 @@
 """The operator against the emulated API: reconcile, drift repair, invalid generations, suspend."""
 
+from typing import Any
+
 import pytest
 
 from erpsync.api.validation import validate_object
 from erpsync.planning.plan import plan_schedule
-from tests.operator.conftest import NAMESPACE, Cluster, example, wait_for
+from tests.operator.conftest import CONFIGMAPS, CRONJOBS, NAMESPACE, Cluster, example, wait_for
 
 EXAMPLES = ("generic", "quickbooks-desktop", "xero", "netsuite", "viewpoint-spectrum", "cmic", "sage-intacct")
 
@@ -14,29 +16,29 @@ def test_each_example_reaches_ready_with_the_planned_cronjobs(cluster: Cluster, 
     body = cluster.apply(example(name))
     schedule_name = body["metadata"]["name"]
     ready = wait_for(f"{schedule_name} Ready", lambda: cluster.ready(schedule_name))
-    plan = plan_schedule(
-        validate_object({**example(name), "metadata": {**example(name)["metadata"], "namespace": NAMESPACE}}).schedule,
-        "registry.example/erp-sync:test",
-    )  # type: ignore[arg-type]
+    validated = validate_object({**example(name), "metadata": {**example(name)["metadata"], "namespace": NAMESPACE}})
+    assert validated.schedule is not None
+    plan = plan_schedule(validated.schedule, "registry.example/erp-sync:test")
     planned = {p.cron_job_name: p for p in plan.syncs if p.cron_job_name}
     cron_jobs = cluster.cron_jobs(schedule_name)
     assert set(cron_jobs) == set(planned)
     for cron_job_name, cron_job in cron_jobs.items():
-        assert cron_job.spec.schedule == planned[cron_job_name].schedule
-        assert cron_job.spec.time_zone == planned[cron_job_name].time_zone
-        owner = cron_job.metadata.owner_references[0]
-        assert (owner.kind, owner.name, owner.uid, owner.controller) == (
+        assert cron_job["spec"]["schedule"] == planned[cron_job_name].schedule
+        assert cron_job["spec"]["timeZone"] == planned[cron_job_name].time_zone
+        owner = cron_job["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
             "ErpSyncSchedule",
             schedule_name,
             body["metadata"]["uid"],
             True,
         )
+        container = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == "registry.example/erp-sync:test"  # the operator's --worker-image
     status = ready["status"]
     for planned_sync in plan.syncs:
         assert status["syncs"][planned_sync.sync]["frequency"] == planned_sync.frequency
         assert status["syncs"][planned_sync.sync].get("cronJob") == planned_sync.cron_job_name
-    conditions = {c["type"]: c for c in status["conditions"]}
-    assert set(conditions) == {"Ready", "Healthy"}  # Reconciling and Stalled only while true
+    assert {c["type"] for c in status["conditions"]} == {"Ready", "Healthy"}  # Reconciling/Stalled only while true
 
 
 def test_frequency_change_patches_the_cronjob_in_place_and_never_removes_it(cluster: Cluster) -> None:
@@ -44,13 +46,13 @@ def test_frequency_change_patches_the_cronjob_in_place_and_never_removes_it(clus
     wait_for("Ready", lambda: cluster.ready("acme-generic"))
     before = cluster.cron_jobs("acme-generic")["acme-generic-vendors"]
     cluster.patch_spec("acme-generic", {"syncs": {"vendors": {"frequency": "Every4Hours"}}})
-    after = wait_for(
-        "patched schedule",
-        lambda: (
-            (cj := cluster.cron_jobs("acme-generic")["acme-generic-vendors"]) and "-23/4" in cj.spec.schedule and cj
-        ),
-    )
-    assert after.metadata.uid == before.metadata.uid
+
+    def vendors_patched() -> dict[str, Any] | None:
+        cron_job = cluster.cron_jobs("acme-generic")["acme-generic-vendors"]
+        return cron_job if "-23/4" in cron_job["spec"]["schedule"] else None
+
+    after = wait_for("patched schedule", vendors_patched)
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
     assert wait_for("Ready gen 2", lambda: cluster.ready("acme-generic"))["metadata"]["generation"] == 2
     cluster.patch_spec("acme-generic", {"syncs": {"jobCosts": {"frequency": "Never"}}})
     wait_for("job-costs CronJob gone", lambda: "acme-generic-job-costs" not in cluster.cron_jobs("acme-generic"))
@@ -61,109 +63,108 @@ def test_frequency_change_patches_the_cronjob_in_place_and_never_removes_it(clus
 def test_a_cronjob_deleted_or_edited_by_hand_is_put_back(cluster: Cluster) -> None:
     cluster.apply(example("generic"))
     wait_for("Ready", lambda: cluster.ready("acme-generic"))
-    schedule = cluster.cron_jobs("acme-generic")["acme-generic-jobs"].spec.schedule
-    cluster.batch.delete_namespaced_cron_job("acme-generic-jobs", NAMESPACE)
+    schedule = cluster.cron_jobs("acme-generic")["acme-generic-jobs"]["spec"]["schedule"]
+    cluster.call("DELETE", f"{CRONJOBS}/acme-generic-jobs")
     wait_for("recreated", lambda: "acme-generic-jobs" in cluster.cron_jobs("acme-generic"), timeout=10)
-    cluster.batch.patch_namespaced_cron_job(
-        "acme-generic-jobs", NAMESPACE, {"spec": {"schedule": "0 0 * * *", "suspend": True}}
-    )
-    restored = wait_for(
+    cluster.call("PATCH", f"{CRONJOBS}/acme-generic-jobs", {"spec": {"schedule": "0 0 * * *", "suspend": True}})
+    wait_for(
         "restored",
         lambda: (
             (cj := cluster.cron_jobs("acme-generic")["acme-generic-jobs"])
-            and cj.spec.schedule == schedule
-            and cj.spec.suspend is False
-            and cj
+            and cj["spec"]["schedule"] == schedule
+            and cj["spec"]["suspend"] is False
         ),
         timeout=10,
     )
-    assert restored.spec.schedule == schedule
 
 
 def test_an_invalid_generation_keeps_the_last_good_cronjobs_and_stalls(cluster: Cluster) -> None:
     cluster.apply(example("viewpoint-spectrum"))
     wait_for("Ready", lambda: cluster.ready("ridge-spectrum"))
-    before = {name: cj.spec.schedule for name, cj in cluster.cron_jobs("ridge-spectrum").items()}
+    before = {name: cj["spec"]["schedule"] for name, cj in cluster.cron_jobs("ridge-spectrum").items()}
     # What the CRD's CEL rules refuse (the emulator does not run them: as if they were bypassed).
     cluster.patch_spec(
         "ridge-spectrum", {"syncs": {"vendors": {"frequency": "Every2Hours"}, "jobs": {"suspend": True}}}
     )
-    stalled = wait_for("Stalled", lambda: (c := cluster.condition("ridge-spectrum", "Stalled")) and c)
+    stalled = wait_for("Stalled", lambda: cluster.condition("ridge-spectrum", "Stalled"))
     assert "spec.syncs.vendors.frequency: Every2Hours is not offered by ViewpointSpectrum" in stalled["message"]
     body = cluster.schedule("ridge-spectrum")
     assert body["status"]["observedGeneration"] == body["metadata"]["generation"] == 2  # kstatus: Failed, not waiting
     ready = cluster.condition("ridge-spectrum", "Ready")
     assert ready is not None and ready["status"] == "False" and ready["reason"] == "InvalidSpec"
-    assert {name: cj.spec.schedule for name, cj in cluster.cron_jobs("ridge-spectrum").items()} == before
-    assert not any(cj.spec.suspend for cj in cluster.cron_jobs("ridge-spectrum").values())  # nothing half-applied
+    current = cluster.cron_jobs("ridge-spectrum")
+    assert {name: cj["spec"]["schedule"] for name, cj in current.items()} == before
+    assert not any(cj["spec"]["suspend"] for cj in current.values())  # nothing half-applied
     cluster.annotate("ridge-spectrum", {"erpsync.io/sync-now": "while-invalid"})
     cluster.patch_spec("ridge-spectrum", {"syncs": {"vendors": {"frequency": "Every4Hours"}}})
     wait_for("Ready gen 4", lambda: cluster.ready("ridge-spectrum"))
     assert cluster.condition("ridge-spectrum", "Stalled") is None
-    assert cluster.cron_jobs("ridge-spectrum")["ridge-spectrum-jobs"].spec.suspend is True
+    assert cluster.cron_jobs("ridge-spectrum")["ridge-spectrum-jobs"]["spec"]["suspend"] is True
     # The sync-now request made while the spec was invalid waited for a valid generation.
-    jobs = wait_for("sync-now Jobs", lambda: cluster.jobs("ridge-spectrum"))
-    assert len(jobs) == 3
+    assert len(wait_for("sync-now Jobs", lambda: cluster.jobs("ridge-spectrum"))) == 3
 
 
 def test_suspend_suspends_cronjobs_and_shows_in_status(cluster: Cluster) -> None:
     cluster.apply(example("quickbooks-desktop"))
     wait_for("Ready", lambda: cluster.ready("builders-qbd"))
     cluster.patch_spec("builders-qbd", {"suspend": True})
-    wait_for("all suspended", lambda: all(cj.spec.suspend for cj in cluster.cron_jobs("builders-qbd").values()))
+    wait_for("all suspended", lambda: all(cj["spec"]["suspend"] for cj in cluster.cron_jobs("builders-qbd").values()))
     status = wait_for("Ready", lambda: cluster.ready("builders-qbd"))["status"]
     assert all(sync["suspended"] for sync in status["syncs"].values())
     assert "nextRunTime" not in status["syncs"]["vendors"]
     cluster.patch_spec("builders-qbd", {"suspend": False, "syncs": {"vendors": {"suspend": True}}})
+    expected = {
+        "builders-qbd-vendors": True,
+        "builders-qbd-jobs": False,
+        "builders-qbd-job-costs": False,
+        "builders-qbd-invoice-payments": False,
+    }
     wait_for(
         "only vendors suspended",
-        lambda: (
-            {n: cj.spec.suspend for n, cj in cluster.cron_jobs("builders-qbd").items()}
-            == {
-                "builders-qbd-vendors": True,
-                "builders-qbd-jobs": False,
-                "builders-qbd-job-costs": False,
-                "builders-qbd-invoice-payments": False,
-            }
-        ),
+        lambda: {n: cj["spec"]["suspend"] for n, cj in cluster.cron_jobs("builders-qbd").items()} == expected,
     )
 
 
 def test_a_cronjob_with_our_labels_and_another_controller_is_left_alone_and_named(cluster: Cluster) -> None:
     # A real owner: a dependent whose owner does not exist is garbage-collected at once.
-    owner = cluster.core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": "other"}})
-    foreign = {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": {
-            "name": "granite-cmic-job-costs",
-            "namespace": NAMESPACE,
-            "labels": {
-                "erpsync.io/schedule": "granite-cmic",
-                "erpsync.io/sync": "jobCosts",
-                "app.kubernetes.io/managed-by": "erp-sync-operator",
-            },
-            "ownerReferences": [
-                {
-                    "apiVersion": "v1",
-                    "kind": "ConfigMap",
-                    "name": "other",
-                    "uid": owner.metadata.uid,
-                    "controller": True,
-                }
-            ],
-        },
-        "spec": {
-            "schedule": "0 1 * * *",
-            "jobTemplate": {
-                "spec": {
-                    "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "x", "image": "busybox"}]}}
-                }
-            },
-        },
+    owner = cluster.call("POST", CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}})
+    labels = {
+        "erpsync.io/schedule": "granite-cmic",
+        "erpsync.io/sync": "jobCosts",
+        "app.kubernetes.io/managed-by": "erp-sync-operator",
     }
-    cluster.batch.create_namespaced_cron_job(NAMESPACE, foreign)
+    cluster.call(
+        "POST",
+        CRONJOBS,
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {
+                "name": "granite-cmic-job-costs",
+                "labels": labels,
+                "ownerReferences": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "name": "other",
+                        "uid": owner["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {
+                "schedule": "0 1 * * *",
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "spec": {"restartPolicy": "Never", "containers": [{"name": "x", "image": "busybox"}]}
+                        }
+                    }
+                },
+            },
+        },
+    )
     cluster.apply(example("cmic"))
     status = wait_for("Ready", lambda: cluster.ready("granite-cmic"))["status"]
     assert status["unmanagedCronJobs"] == ["granite-cmic-job-costs"]
-    assert cluster.cron_jobs("granite-cmic")["granite-cmic-job-costs"].spec.schedule == "0 1 * * *"
+    assert cluster.cron_jobs("granite-cmic")["granite-cmic-job-costs"]["spec"]["schedule"] == "0 1 * * *"
