@@ -226,6 +226,15 @@ class _Pass:
                     failed = True
         return handled if failed else request.token
 
+    async def _announce_failed_runs(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        for sync, run in _failed_runs(before, after):
+            await self.reconciler.emit(
+                self.body,
+                "Warning",
+                "RunFailed",
+                f"{sync}: Job {run.get('jobName')} {run.get('result')}: {run.get('message', '')}",
+            )
+
     async def _write_status(
         self, plan: SchedulePlan | None, observed: Observed, outcome: Outcome, handled: str | None, now: datetime
     ) -> None:
@@ -251,9 +260,27 @@ class _Pass:
             SCHEDULES, self.metadata["namespace"], self.metadata["name"], {"status": patch}, subresource="status"
         )
         self.writes += 1
+        await self._announce_failed_runs(previous.get("syncs") or {}, status.get("syncs") or {})
         if answer.get("metadata"):
             self.body = answer
             self.reconciler.world.apply("schedules", "MODIFIED", answer)
+
+
+_FAILED_RESULTS: Final = ("Failed", "PartiallyFailed")
+
+
+def _failed_runs(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Runs that are failed now and were not reported failed in the previous status (once per Job)."""
+    failed = []
+    for sync, status in after.items():
+        run = status.get("lastRun") or {}
+        old = (before.get(sync) or {}).get("lastRun") or {}
+        if run.get("result") in _FAILED_RESULTS and (old.get("jobName"), old.get("result")) != (
+            run.get("jobName"),
+            run.get("result"),
+        ):
+            failed.append((sync, run))
+    return failed
 
 
 def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
