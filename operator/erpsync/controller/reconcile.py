@@ -5,11 +5,14 @@ applies the difference and rebuilds status from what exists. It writes nothing w
 differs, not even status.
 """
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
+
+import aiohttp
 
 from erpsync.api.models import ErpSyncSchedule
 from erpsync.api.profiles import PROFILES
@@ -33,6 +36,7 @@ STATUS_KEYS: Final = (
     "unmanagedCronJobs",
 )
 
+logger = logging.getLogger("erpsync.operator")
 EventSink = Callable[[dict[str, Any], EventType, str, str], Awaitable[None]]
 
 
@@ -61,7 +65,12 @@ class Reconciler:
         if body is None or body["metadata"].get("deletionTimestamp"):
             return None
         pass_ = _Pass(self, body)
-        result = await pass_.run()
+        try:
+            result = await pass_.run()
+        except (ApiError, aiohttp.ClientError, TimeoutError) as error:
+            # The API refused or failed a call the pass cannot do without (a status write): try again later.
+            logger.warning("reconciling %s/%s: %s; retrying", key[0], key[1], error)
+            result = PassResult(Outcome("Retrying", str(error)), pass_.writes, retry=True)
         return PassResult(result.outcome, result.writes, result.retry, time.monotonic() - started)
 
 
@@ -139,8 +148,13 @@ class _Pass:
             await self._delete_cron_job(name, errors)
         # 6. Sync now (an explicit request: it runs even while the schedule is suspended).
         handled = await self._sync_now(schedule, errors)
-        # 7. Status, rebuilt from what exists now.
+        # 7. Status, rebuilt from what exists now: Ready only when every planned CronJob is there.
         observed, _ = world.observe(self.body)
+        missing = [
+            name for name in planned if name not in observed.cron_jobs and name not in observed.unmanaged_cron_jobs
+        ]
+        if missing and not errors:  # e.g. a 409 on create for an object the cache has not seen yet
+            errors.append(f"waiting for CronJob {', '.join(missing)} to appear")
         outcome = Outcome("Retrying", "; ".join(errors)[:2000]) if errors else Outcome("Reconciled")
         await self._write_status(plan, observed, outcome, handled, now)
         return PassResult(outcome, self.writes, retry=bool(errors))

@@ -1,0 +1,89 @@
+"""Crashes, API errors and dropped watches converge; a reconcile that finds nothing to change writes nothing."""
+
+import copy
+import time
+
+import pytest
+
+from tests.operator.conftest import NAMESPACE, Cluster, example, wait_for
+
+EXAMPLES = ("generic", "quickbooks-desktop", "xero", "netsuite", "viewpoint-spectrum", "cmic", "sage-intacct")
+
+
+def _apply_many(cluster: Cluster, count: int) -> list[str]:
+    names = []
+    for index in range(count):
+        body = copy.deepcopy(example(EXAMPLES[index % len(EXAMPLES)]))
+        body["metadata"]["name"] = f"tenant-{index:03d}"
+        cluster.apply(body)
+        names.append(body["metadata"]["name"])
+    return names
+
+
+def _all_ready(cluster: Cluster, names: list[str]) -> bool:
+    return all(cluster.ready(name) for name in names)
+
+
+def _assert_converged(cluster: Cluster, names: list[str]) -> None:
+    cron_jobs = cluster.cron_jobs()
+    expected = set()
+    for name in names:
+        status = cluster.schedule(name)["status"]
+        expected |= {sync["cronJob"] for sync in status["syncs"].values() if sync.get("cronJob")}
+    assert set(cron_jobs) == expected  # none missing, none extra
+    for cron_job in cron_jobs.values():  # no orphans: each owned by its schedule
+        (owner,) = cron_job["metadata"]["ownerReferences"]
+        assert owner["controller"] is True and owner["name"] == cron_job["metadata"]["labels"]["erpsync.io/schedule"]
+
+
+def test_the_operator_killed_mid_reconcile_converges_after_a_restart(cluster: Cluster) -> None:
+    names = _apply_many(cluster, 30)
+    wait_for("some CronJobs", lambda: len(cluster.cron_jobs()) >= 5)
+    cluster.operator.kill()  # SIGKILL, mid-way through the 30 schedules
+    assert not _all_ready(cluster, names)
+    cluster.operator.start()
+    wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=60)
+    _assert_converged(cluster, names)
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "status"),
+    [
+        ("create", "cronjobs", 409),
+        ("create", "cronjobs", 500),
+        ("patch", "erpsyncschedules/status", 500),
+        ("patch", "erpsyncschedules/status", 409),
+    ],
+)
+def test_injected_api_errors_converge(cluster: Cluster, verb: str, resource: str, status: int) -> None:
+    cluster.server.inject_fault(verb, resource, status, count=3)
+    names = _apply_many(cluster, 3)
+    wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=60)
+    _assert_converged(cluster, names)
+
+
+def test_dropped_watch_streams_converge(cluster: Cluster) -> None:
+    names = _apply_many(cluster, 3)
+    wait_for("Ready", lambda: _all_ready(cluster, names))
+    for abrupt in (False, True):
+        assert cluster.server.drop_watches(abrupt=abrupt) > 0
+        victim = next(iter(cluster.cron_jobs(names[0])))
+        cluster.call("DELETE", f"/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs/{victim}")
+        wait_for("restored after the watch came back", lambda v=victim: v in cluster.cron_jobs(names[0]), timeout=30)
+    _assert_converged(cluster, names)
+
+
+@pytest.mark.operator_args("--resync-interval", "1")
+def test_writes_are_economical_and_an_idle_period_writes_nothing(cluster: Cluster) -> None:
+    cluster.server.reset_counters()
+    cluster.apply(example("generic"))  # four enabled syncs
+    wait_for("Ready", lambda: cluster.ready("acme-generic"))
+    time.sleep(1.5)  # let the events of its own writes come back
+    writes = cluster.writes()
+    ours = {key: count for key, count in writes.items() if "events" not in key}
+    # The schedule's own create is the test's; the operator's: 4 CronJobs + 2 status writes (Progressing, Ready).
+    assert ours.pop("create erpsyncschedules.erpsync.io") == 1
+    assert sum(ours.values()) <= 4 + 2, ours
+    cluster.server.reset_counters()
+    time.sleep(4)  # several resync periods with no spec change, no run
+    assert cluster.writes() == {}, "an idle resync wrote something"
