@@ -2,6 +2,7 @@
 
 import copy
 import time
+from functools import partial
 
 import pytest
 
@@ -18,6 +19,10 @@ def _apply_many(cluster: Cluster, count: int) -> list[str]:
         cluster.apply(body)
         names.append(body["metadata"]["name"])
     return names
+
+
+def _exists(cluster: Cluster, schedule: str, cron_job: str) -> bool:
+    return cron_job in cluster.cron_jobs(schedule)
 
 
 def _all_ready(cluster: Cluster, names: list[str]) -> bool:
@@ -69,7 +74,7 @@ def test_dropped_watch_streams_converge(cluster: Cluster) -> None:
         assert cluster.server.drop_watches(abrupt=abrupt) > 0
         victim = next(iter(cluster.cron_jobs(names[0])))
         cluster.call("DELETE", f"/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs/{victim}")
-        wait_for("restored after the watch came back", lambda v=victim: v in cluster.cron_jobs(names[0]), timeout=30)
+        wait_for("restored after the watch came back", partial(_exists, cluster, names[0], victim), timeout=30)
     _assert_converged(cluster, names)
 
 
