@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 .PHONY: help venv demo test lint typecheck unit crd bench constraints clean
 
 help:
-	@echo "make demo   - validate, plan and render the examples (no cluster needed)"
+	@echo "make demo   - the examples validated, planned, reconciled by the operator and synced by the workers,"
+	@echo "              against emulated Kubernetes and Procore APIs on loopback (no cluster, no Procore account)"
 	@echo "make test   - set up a virtualenv and run ruff, mypy and every test"
 	@echo "make crd    - regenerate crds/ from the API models"
 	@echo "make bench  - run the benchmarks in bench/"
@@ -24,15 +25,14 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	@echo "== erp-sync validate -f examples/"
+	@echo "== 1. Without a cluster: erp-sync validate / plan / render on examples/"
 	$(BIN)/erp-sync validate -f examples/
-	@echo
-	@echo "== erp-sync plan -f examples/"
 	$(BIN)/erp-sync plan -f examples/
+	$(BIN)/erp-sync render -f examples/generic.yaml | head -n 30
+	@echo "... (erp-sync render -f examples/ prints every CronJob the operator will create)"
 	@echo
-	@echo "== erp-sync render -f examples/generic.yaml (the CronJobs the operator will create)"
-	$(BIN)/erp-sync render -f examples/generic.yaml | head -n 40
-	@echo "... (erp-sync render -f examples/ prints them all)"
+	@echo "== 2. The operator on an emulated Kubernetes API, then 3. the sync workers against an emulated Procore"
+	$(BIN)/python -m erpsync_emulators.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check operator sync-jobs emulators tests bench
@@ -58,6 +58,8 @@ constraints:
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan.py
+	$(BIN)/python bench/worker_vendors.py
+	$(BIN)/python bench/operator_scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
