@@ -16,6 +16,7 @@ import kopf
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller import metrics
 from erpsync.controller.events import EventPoster
+from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
 from erpsync.controller.kubeapi import KubeApi
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
@@ -72,6 +73,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         state.settings = settings
         settings.persistence.finalizer = "erpsync.io/finalizer"  # never added: no handler needs one
         settings.posting.enabled = False  # the operator posts its own Events (events.py)
+        settings.persistence.diffbase_storage = NoDiffBase()
+        settings.persistence.progress_storage = NoProgress()
         settings.watching.connect_timeout = 10
         settings.networking.request_timeout = 30
 
@@ -102,7 +105,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         return len(state.world.schedule_keys())
 
     @kopf.on.event(API_GROUP, API_VERSION, PLURAL, registry=registry)
-    def schedule_event(event: kopf.RawEvent, **_: Any) -> None:
+    async def schedule_event(event: kopf.RawEvent, **_: Any) -> None:  # async: no thread hop per event
         body = cast(dict[str, Any], event["object"])
         metadata = body.get("metadata", {})
         key = (str(metadata.get("namespace")), str(metadata.get("name")))
@@ -110,7 +113,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
             _enqueue(state, key)
 
     def child_event(kind: Kind) -> Any:
-        def handler(event: kopf.RawEvent, **_: Any) -> None:
+        async def handler(event: kopf.RawEvent, **_: Any) -> None:
             body = cast(dict[str, Any], event["object"])
             if state.world.apply(kind, str(event.get("type") or ""), body):
                 key = state.world.owner_schedule(body)

@@ -5,6 +5,7 @@ applies the difference and rebuilds status from what exists. It writes nothing w
 differs, not even status.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,7 @@ class _Pass:
     reconciler: Reconciler
     body: dict[str, Any]
     writes: int = 0
+    changes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -136,16 +138,15 @@ class _Pass:
                 self.status.get("lastHandledSyncNow"),
                 now,
             )
-        # 5. Apply it.
+        # 5. Apply it: the writes of a pass are independent, so they go out together.
         errors: list[str] = []
-        for name in creates:
-            await self._create_cron_job(planned[name], errors)
-        for orphan in adoptions:
-            await self._adopt(orphan, planned[orphan["metadata"]["name"]], errors)
-        for name, patch in patches.items():
-            await self._patch_cron_job(name, patch, errors)
-        for name in deletions:
-            await self._delete_cron_job(name, errors)
+        await asyncio.gather(
+            *(self._create_cron_job(planned[name], errors) for name in creates),
+            *(self._adopt(orphan, planned[orphan["metadata"]["name"]], errors) for orphan in adoptions),
+            *(self._patch_cron_job(name, patch, errors) for name, patch in patches.items()),
+            *(self._delete_cron_job(name, errors) for name in deletions),
+        )
+        await self._announce_changes()
         # 6. Sync now (an explicit request: it runs even while the schedule is suspended).
         handled = await self._sync_now(schedule, errors)
         # 7. Status, rebuilt from what exists now: Ready only when every planned CronJob is there.
@@ -171,9 +172,7 @@ class _Pass:
         try:
             self._record("cronjobs", await self.reconciler.api.create(CRONJOBS, self.metadata["namespace"], body))
             self.writes += 1
-            await self.reconciler.emit(
-                self.body, "Normal", "CronJobCreated", f"created CronJob {name} ({manifest['spec']['schedule']})"
-            )
+            self.changes.append(("Created", f"created CronJob {name} ({manifest['spec']['schedule']})"))
         except ApiError as error:
             if error.status != 409:  # 409: it exists already (a retry, or the cache is behind): next pass sees it
                 errors.append(f"creating CronJob {name}: {error}")
@@ -194,7 +193,7 @@ class _Pass:
                 "cronjobs", await self.reconciler.api.merge_patch(CRONJOBS, self.metadata["namespace"], name, patch)
             )
             self.writes += 1
-            await self.reconciler.emit(self.body, "Normal", "CronJobUpdated", f"{verb} CronJob {name}")
+            self.changes.append(("Updated", f"{verb} CronJob {name}"))
         except ApiError as error:
             if error.status != 404:  # 404: deleted meanwhile; its DELETED event brings the next pass
                 errors.append(f"patching CronJob {name}: {error}")
@@ -203,9 +202,7 @@ class _Pass:
         try:
             await self.reconciler.api.delete(CRONJOBS, self.metadata["namespace"], name)
             self.writes += 1
-            await self.reconciler.emit(
-                self.body, "Normal", "CronJobDeleted", f"deleted CronJob {name} (no longer planned)"
-            )
+            self.changes.append(("Deleted", f"deleted CronJob {name} (no longer planned)"))
         except ApiError as error:
             if error.status != 404:
                 errors.append(f"deleting CronJob {name}: {error}")
@@ -239,6 +236,14 @@ class _Pass:
                     errors.append(f"starting sync now Job for {sync}: {error}")
                     failed = True
         return handled if failed else request.token
+
+    async def _announce_changes(self) -> None:
+        """One Event per pass for what it did to CronJobs (one per CronJob would double the writes)."""
+        if not self.changes:
+            return
+        kinds = {kind for kind, _ in self.changes}
+        reason = f"CronJobs{kinds.pop()}" if len(kinds) == 1 else "CronJobsChanged"
+        await self.reconciler.emit(self.body, "Normal", reason, "; ".join(message for _, message in self.changes))
 
     async def _announce_failed_runs(self, before: dict[str, Any], after: dict[str, Any]) -> None:
         for sync, run in _failed_runs(before, after):

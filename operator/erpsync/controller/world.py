@@ -3,8 +3,12 @@
 Fed by kopf's raw watch events (and by the answers to the operator's own writes), like an
 informer cache, so a reconcile pass reads no list from the API. An event whose resourceVersion
 was already seen is dropped: watch restarts re-send every object as ADDED.
+
+Objects are kept as compact JSON (managedFields dropped) and decoded when a pass reads them: a
+CronJob as nested Python dicts takes several times its JSON size, and thousands of them are kept.
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -32,9 +36,28 @@ def controller_of(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Stored:
+    version: int | None
+    data: bytes
+
+    @classmethod
+    def pack(cls, body: dict[str, Any]) -> "_Stored":
+        metadata = body.get("metadata", {})
+        if "managedFields" in metadata:  # server-side-apply bookkeeping: large, and never read here
+            body = {**body, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
+        return cls(_version(body), json.dumps(body, separators=(",", ":")).encode())
+
+    def unpack(self) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.data)
+        return body
+
+
 @dataclass
 class World:
-    objects: dict[Kind, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    objects: dict[Kind, dict[tuple[str, str], _Stored]] = field(default_factory=lambda: defaultdict(dict))
+    # schedule names by (namespace, label value of the name): children carry the label value
+    _by_label: dict[tuple[str, str], str] = field(default_factory=dict)
     # children of each schedule, by (namespace, schedule label value): kind -> names
     children: dict[tuple[str, str], dict[Kind, set[str]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
@@ -47,14 +70,19 @@ class World:
         store = self.objects[kind]
         if event_type == "DELETED":
             existed = store.pop(key, None) is not None
-            self._unlink(kind, key, body)
+            if kind == "schedules":
+                self._by_label.pop((key[0], label_value(key[1])), None)
+            else:
+                self._unlink(kind, key, body)
             return existed
         known = store.get(key)
-        version, known_version = _version(body), _version(known) if known else None
-        if known is not None and version is not None and known_version is not None and version <= known_version:
+        version = _version(body)
+        if known is not None and version is not None and known.version is not None and version <= known.version:
             return False
-        store[key] = body
-        if kind != "schedules":
+        store[key] = _Stored.pack(body)
+        if kind == "schedules":
+            self._by_label[(key[0], label_value(key[1]))] = key[1]
+        else:
             self._link(kind, key, body)
         return True
 
@@ -73,8 +101,12 @@ class World:
         if group is not None and group in self.children:
             self.children[group][kind].discard(key[1])
 
+    def get(self, kind: Kind, key: tuple[str, str]) -> dict[str, Any] | None:
+        stored = self.objects[kind].get(key)
+        return stored.unpack() if stored is not None else None
+
     def schedule(self, key: ScheduleKey) -> dict[str, Any] | None:
-        return self.objects["schedules"].get(key)
+        return self.get("schedules", key)
 
     def schedule_keys(self) -> list[ScheduleKey]:
         return list(self.objects["schedules"])
@@ -84,11 +116,8 @@ class World:
         group = self._group(body)
         if group is None:
             return None
-        namespace, value = group
-        for candidate_namespace, name in self.objects["schedules"]:
-            if candidate_namespace == namespace and label_value(name) == value:
-                return namespace, name
-        return None
+        name = self._by_label.get(group)
+        return (group[0], name) if name is not None else None
 
     def observe(self, schedule: dict[str, Any]) -> tuple[Observed, list[dict[str, Any]]]:
         """What exists for a schedule, and the CronJobs with its labels and no controller (to adopt)."""
@@ -98,7 +127,7 @@ class World:
         observed = Observed()
         orphans: list[dict[str, Any]] = []
         for name in sorted(names.get("cronjobs", ())):
-            cron_job = self.objects["cronjobs"].get((namespace, name))
+            cron_job = self.get("cronjobs", (namespace, name))
             if cron_job is None:
                 continue
             owner = controller_of(cron_job)
@@ -109,12 +138,12 @@ class World:
             else:
                 observed.unmanaged_cron_jobs.append(name)
         for name in sorted(names.get("jobs", ())):
-            job = self.objects["jobs"].get((namespace, name))
+            job = self.get("jobs", (namespace, name))
             if job is not None:
                 sync = (job["metadata"].get("labels") or {}).get(LABEL_SYNC, "")
                 observed.jobs_by_sync.setdefault(sync, []).append(job)
         for name in sorted(names.get("pods", ())):
-            pod = self.objects["pods"].get((namespace, name))
+            pod = self.get("pods", (namespace, name))
             owner = controller_of(pod) if pod else None
             if pod is not None and owner is not None and owner.get("kind") == "Job":
                 observed.pods_by_job.setdefault(str(owner.get("name")), []).append(pod)
