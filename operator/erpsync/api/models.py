@@ -53,7 +53,25 @@ QUANTITY_PATTERN: Final = rf"^(\+|-)?{_DECIMAL}(([KMGTPE]i)|[numkMGTPE]|([eE](\+
 INT64_MAX: Final = 2**63 - 1
 
 
-class ApiModel(BaseModel):
+def _without_null_fields(model: type[BaseModel], data: Any) -> Any:
+    # The API server prunes nulls of non-nullable fields before defaulting: `suspend: null`
+    # means "not set". Only declared fields: an unknown field is refused even when null.
+    if isinstance(data, dict):
+        declared = {info.alias or name for name, info in model.model_fields.items()}
+        return {key: value for key, value in data.items() if value is not None or key not in declared}
+    return data
+
+
+class NullPruningModel(BaseModel):
+    """Reads null-valued declared fields as absent, as the API server prunes them before defaulting."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_null_fields(cls, data: Any) -> Any:
+        return _without_null_fields(cls, data)
+
+
+class ApiModel(NullPruningModel):
     """Base of every spec model: strict types, camelCase names only, unknown fields refused."""
 
     model_config = ConfigDict(
@@ -65,16 +83,6 @@ class ApiModel(BaseModel):
         validate_by_name=False,
         serialize_by_alias=True,
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_null_fields(cls, data: Any) -> Any:
-        # The API server prunes nulls of non-nullable fields before defaulting: `suspend: null`
-        # means "not set". Only declared fields: an unknown field is refused even when null.
-        if isinstance(data, dict):
-            declared = {info.alias or name for name, info in cls.model_fields.items()}
-            return {key: value for key, value in data.items() if value is not None or key not in declared}
-        return data
 
 
 def _drop_null_entries(value: Any) -> Any:
@@ -418,7 +426,7 @@ LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=317, patter
 LabelValue = Annotated[str, StringConstraints(max_length=63, pattern=LABEL_VALUE_PATTERN)]
 
 
-class ObjectMeta(BaseModel):
+class ObjectMeta(NullPruningModel):
     """metadata, checked as the API server checks it (unknown fields refused); the operator reads name,
     namespace, uid and generation."""
 
@@ -446,14 +454,6 @@ class ObjectMeta(BaseModel):
     owner_references: list[dict[str, Any]] | None = None
     finalizers: list[str] | None = None
     managed_fields: list[dict[str, Any]] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_null_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            declared = {info.alias or name for name, info in cls.model_fields.items()}
-            return {key: value for key, value in data.items() if value is not None or key not in declared}
-        return data
 
 
 class ErpSyncSchedule(BaseModel):

@@ -15,12 +15,13 @@ from typing import Any, Final
 from erpsync_worker.config import WorkerConfig
 from erpsync_worker.erp.connector import ErpConnector
 from erpsync_worker.erp.rows import Payload
-from erpsync_worker.procore.client import ProcoreClient
+from erpsync_worker.procore.client import AmbiguousWrite, ProcoreClient, ProcoreError
 from erpsync_worker.summary import Summary
 
 logger = logging.getLogger("erpsync_worker")
 _ABSENT: Final = b"\x00\x00\x00\x00"
 PROGRESS_EVERY: Final = 10_000
+CREATE_ATTEMPTS: Final = 3
 
 
 @dataclass
@@ -169,3 +170,28 @@ def skip(ctx: SyncContext, message: str) -> None:
     ctx.summary.skipped += 1
     ctx.summary.error(message)
     logger.info("skipped: %s", message)
+
+
+def create_once(ctx: SyncContext, what: str, post: Callable[[], object], exists: Callable[[], bool]) -> bool:
+    """POST a new record exactly once, counting it: when an attempt's outcome is unknown (a timeout or
+    a 5xx after Procore may have applied it), look for the record before posting again.
+
+    True when the record exists now (created by this or an earlier attempt); False when Procore
+    refused it (counted as failed). A record still unknown after the last attempt fails the run.
+    """
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            post()
+        except AmbiguousWrite as error:
+            logger.warning("%s: %s; looking for it before posting again", what, error)
+            if not exists():
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+                continue
+        except ProcoreError as error:
+            ctx.summary.failed += 1
+            ctx.summary.error(f"{what}: refused by Procore: {error}")
+            return False
+        ctx.summary.created += 1
+        return True
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

@@ -13,11 +13,9 @@ from decimal import Decimal
 from typing import Any, Final
 
 from erpsync_worker.erp.rows import RowError, day, integer, money, money_text, required_text, text, without_nulls
-from erpsync_worker.procore.client import AmbiguousWrite, ProcoreError
-from erpsync_worker.syncs.common import SyncContext, fail_row, logger, read_rows, skip
+from erpsync_worker.syncs.common import SyncContext, create_once, fail_row, logger, read_rows, skip
 from erpsync_worker.syncs.jobs import procore_projects
 
-CREATE_ATTEMPTS: Final = 3
 COMMITMENT_KINDS: Final = ("work_order_contracts", "purchase_order_contracts")
 
 
@@ -91,23 +89,12 @@ def _create(ctx: SyncContext, project: _Project, contract_id: int, payment: dict
         ctx.summary.created += 1
         return
     body = {"project_id": project.id, "contract_id": contract_id, "contract_payment": payment}
-    for attempt in range(1, CREATE_ATTEMPTS + 1):
-        try:
-            created = ctx.procore.post("/rest/v1.0/contract_payments", body)
-        except AmbiguousWrite as error:
-            logger.warning("payment %s: %s; looking for it before posting again", origin_id, error)
-            if origin_id in project.payments(contract_id, fresh=True):
-                break  # the POST went through
-            if attempt == CREATE_ATTEMPTS:
-                raise
-            continue
-        except ProcoreError as error:
-            ctx.summary.failed += 1
-            ctx.summary.error(f"payment {origin_id}: refused by Procore: {error}")
-            return
+
+    def post() -> None:
+        created = ctx.procore.post("/rest/v1.0/contract_payments", body)
         project.payments(contract_id)[origin_id] = created or payment
-        break
-    ctx.summary.created += 1
+
+    create_once(ctx, f"payment {origin_id}", post, lambda: origin_id in project.payments(contract_id, fresh=True))
 
 
 def run(ctx: SyncContext) -> None:

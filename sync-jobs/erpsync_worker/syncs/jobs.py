@@ -9,11 +9,18 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from erpsync_worker.erp.rows import Payload, RowError, boolean, required_text, text, without_nulls
-from erpsync_worker.procore.client import AmbiguousWrite, ProcoreError
-from erpsync_worker.syncs.common import ProcoreIndex, SyncContext, fail_row, logger, read_rows, skip, upsert
+from erpsync_worker.syncs.common import (
+    ProcoreIndex,
+    SyncContext,
+    create_once,
+    fail_row,
+    logger,
+    read_rows,
+    skip,
+    upsert,
+)
 
 FIELDS: Final = ("name", "project_number", "active", "address", "city", "state_code", "zip", "country_code")
-CREATE_ATTEMPTS: Final = 3
 
 
 def payload(row: dict[str, Any]) -> Payload:
@@ -59,22 +66,12 @@ def create_project(ctx: SyncContext, job: Payload) -> None:
         ctx.summary.created += 1
         return
     body = {"company_id": ctx.config.company_id, "project": job.fields}
-    for attempt in range(1, CREATE_ATTEMPTS + 1):
-        try:
-            ctx.procore.post("/rest/v1.0/projects", body)
-        except AmbiguousWrite as error:
-            logger.warning("creating project for job %s: %s; looking for it", job.origin_id, error)
-            if find_project(ctx, job.origin_id) is not None:
-                break  # the POST went through
-            if attempt == CREATE_ATTEMPTS:
-                raise
-            continue
-        except ProcoreError as error:
-            ctx.summary.failed += 1
-            ctx.summary.error(f"job {job.origin_id}: creating its project was refused: {error}")
-            return
-        break
-    ctx.summary.created += 1
+    create_once(
+        ctx,
+        f"project for job {job.origin_id}",
+        lambda: ctx.procore.post("/rest/v1.0/projects", body),
+        lambda: find_project(ctx, job.origin_id) is not None,
+    )
 
 
 def run(ctx: SyncContext) -> None:
