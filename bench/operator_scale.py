@@ -11,9 +11,6 @@ writes (4 CronJobs and 2 status patches per schedule) to the same emulator.
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -25,6 +22,7 @@ import aiohttp
 from erpsync.api.validation import validate_object
 from erpsync.planning.plan import plan_schedule
 from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, load_manifests
+from erpsync_emulators.operator_process import OperatorProcess
 
 REPO = Path(__file__).resolve().parents[1]
 NAMESPACE = "erp-sync"
@@ -107,27 +105,9 @@ def operator_counts(server: EmulatorServer, ours: Counter[str]) -> Counter[str]:
 
 async def run_operator(server: EmulatorServer, count: int, idle: float, folder: Path) -> dict[str, Any]:
     kubeconfig = server.write_kubeconfig(folder / "kubeconfig", namespace=NAMESPACE)
-    log = (folder / "operator.log").open("wb")
-    operator = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("erp-sync")),
-            "operator",
-            "-n",
-            NAMESPACE,
-            "--standalone",
-            "--liveness",
-            "",
-            "--metrics-port",
-            "0",
-            "--log-format",
-            "text",
-            "--resync-interval",
-            "3600",
-        ],
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    operator = OperatorProcess(
+        kubeconfig, folder / "operator.log", NAMESPACE, ("--log-format", "text", "--resync-interval", "3600")
+    ).start()
     client = Client(server.url)
     try:
         await asyncio.sleep(2)  # the operator starts its watches
@@ -163,8 +143,7 @@ async def run_operator(server: EmulatorServer, count: int, idle: float, folder: 
         peak = max(peak, high_water_mib(operator.pid))
     finally:
         await client.close()
-        operator.terminate()
-        operator.wait(timeout=30)
+        operator.stop()
     return {"seconds": seconds, "busy": busy, "idle": idle_counts, "peak_mib": peak}
 
 

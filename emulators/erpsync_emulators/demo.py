@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from erpsync_emulators import erp_database
+from erpsync_emulators.operator_process import OperatorProcess
 from erpsync_emulators.procore import EmulatorConfig, ProcoreEmulator
 
 console = Console(width=140)
@@ -141,25 +142,7 @@ def operator_demo(folder: Path) -> None:
     with EmulatorServer(crds=[crd], seed_namespaces=(*DEFAULT_NAMESPACES, NAMESPACE)) as server:
         kubeconfig = server.write_kubeconfig(folder / "kubeconfig", namespace=NAMESPACE)
         console.print(f"Kubernetes API emulator listening on {server.url} (kubeconfig {kubeconfig})")
-        log = (folder / "operator.log").open("wb")
-        operator = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("erp-sync")),
-                "operator",
-                "-n",
-                NAMESPACE,
-                "--standalone",
-                "--liveness",
-                "",
-                "--metrics-port",
-                "0",
-                "--log-format",
-                "text",
-            ],
-            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        operator = OperatorProcess(kubeconfig, folder / "operator.log", NAMESPACE).start()
         console.print(f"operator started: erp-sync operator -n {NAMESPACE} --standalone (pid {operator.pid})\n")
         try:
             _kubectl(kubeconfig, "apply", "--validate=false", "-f", str(repo / "examples"))
@@ -224,8 +207,7 @@ def operator_demo(folder: Path) -> None:
                 "custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message",
             )
         finally:
-            operator.terminate()
-            operator.wait(timeout=30)
+            operator.stop()
             console.print("\noperator and emulator stopped.")
 
 

@@ -5,10 +5,6 @@ emulator, exactly as it runs from a laptop against a cluster.
 """
 
 import copy
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -20,12 +16,12 @@ import pytest
 import yaml
 
 from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, load_manifests
+from erpsync_emulators.operator_process import OperatorProcess
 from tests.emulators.kube.helpers import Http, Kubectl
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "erp-sync"
 GROUP, VERSION, PLURAL = "erpsync.io", "v1alpha1", "erpsyncschedules"
-OPERATOR = str(Path(sys.executable).with_name("erp-sync"))
 T = TypeVar("T")
 
 
@@ -54,52 +50,9 @@ def example(name: str) -> dict[str, Any]:
     return dict(body)
 
 
-@dataclass
-class Operator:
-    kubeconfig: Path
-    log: Path
-    args: tuple[str, ...] = ()
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    def start(self) -> "Operator":
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
-        handle = self.log.open("ab")
-        command = [
-            OPERATOR,
-            "operator",
-            "-n",
-            NAMESPACE,
-            "--standalone",
-            "--liveness",
-            "",
-            "--metrics-port",
-            "0",
-            "--log-format",
-            "text",
-            "--worker-image",
-            "registry.example/erp-sync:test",
-            *self.args,
-        ]
-        self.process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        self.starts += 1
-        return self
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+# The operator process of a test (the shared runner; tests kill and restart it).
+Operator = OperatorProcess
+TEST_WORKER_IMAGE = ("--worker-image", "registry.example/erp-sync:test")
 
 
 class ApiError(AssertionError):
@@ -186,7 +139,7 @@ def cluster(crd: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest)
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
         marker = request.node.get_closest_marker("operator_args")
         args = tuple(marker.args) if marker else ("--resync-interval", "300")
-        operator = Operator(kubeconfig, tmp_path / "operator.log", args)
+        operator = Operator(kubeconfig, tmp_path / "operator.log", NAMESPACE, (*TEST_WORKER_IMAGE, *args))
         http = Http(server.url)
         cluster = Cluster(server, http, Kubectl(kubeconfig, tmp_path / "kubectl-cache"), operator)
         operator.start()
