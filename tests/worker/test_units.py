@@ -130,3 +130,33 @@ def test_check_says_what_failed(world: World, tmp_path: Path) -> None:
         and "erp: the ERP database cannot be opened" in bad.stderr
     )
     assert "wrong" not in bad.stderr
+
+
+def test_a_queries_file_replaces_a_view(world: World, tmp_path: Path) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(world.erp_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sqlalchemy.text("CREATE TABLE ap_vendor (vendor VARCHAR(20), title VARCHAR(80), status CHAR(1))")
+        )
+        connection.execute(
+            sqlalchemy.text("INSERT INTO ap_vendor VALUES ('Q1', 'Query Vendor', 'A'), ('Q2', 'Gone', 'I')")
+        )
+    engine.dispose()
+    queries = tmp_path / "queries.yaml"
+    queries.write_text(
+        "erpsync_vendors: |\n"
+        "  SELECT vendor AS vendor_id, vendor AS code, title AS name, NULL AS address, NULL AS city,\n"
+        "         NULL AS state_code, NULL AS zip, NULL AS country_code, NULL AS phone, NULL AS email,\n"
+        "         status = 'A' AS is_active\n"
+        "  FROM ap_vendor\n"
+    )
+    summary = world.run("vendors", ERP_QUERIES_FILE=str(queries))
+    assert (summary.read, summary.created, summary.failed) == (2, 2, 0), summary.as_dict()
+    vendors = {v["origin_id"]: v for v in world.table("vendors")}
+    assert vendors["Q1"]["name"] == "Query Vendor" and vendors["Q2"]["is_active"] is False
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("erpsync_vendorz: SELECT 1\n")
+    failed = world.run("vendors", ERP_QUERIES_FILE=str(bad))
+    assert failed.result == "Failed" and "unknown view erpsync_vendorz" in (failed.fatal or "")
