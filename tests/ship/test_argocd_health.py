@@ -1,0 +1,457 @@
+"""The Argo CD health check for ErpSyncSchedule, run by a real Lua interpreter the way Argo CD runs it.
+
+Argo CD (util/lua/lua.go) runs a custom health script in gopher-lua, a Lua 5.1, with only the base,
+package and table libraries unless `useOpenLibs` is set: it sets the live object as the global
+`obj` (a table converted from its JSON), runs the script's chunk and reads `status` and `message`
+from the table the chunk returns. Here the chunk runs in lupa's Lua 5.1 with the same globals and
+without the string library (gopher-lua gives strings no methods without it), so a script that
+would fail in Argo CD fails here.
+"""
+
+import copy
+import importlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+import yaml
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+CUSTOMIZATION: Final = ROOT / "gitops" / "argocd" / "erpsync.io" / "ErpSyncSchedule"
+SCRIPT: Final = CUSTOMIZATION / "health.lua"
+HEALTH_TESTS: Final = CUSTOMIZATION / "health_test.yaml"
+GITOPS_DOC: Final = ROOT / "docs" / "gitops.md"
+CONFIG_MAP_KEY: Final = "resource.customizations.health.erpsync.io_ErpSyncSchedule"
+# lupa has no type information; its Lua 5.1 module, the version gopher-lua implements.
+LUA51: Final[Any] = importlib.import_module("lupa.lua51")
+# gitops-engine's health codes; anything else Argo CD turns into Unknown ("invalid health status").
+VALID_STATUSES: Final = frozenset({"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"})
+
+# gopher-lua's base library (OpenBase) and package library (OpenPackage), as Argo CD opens them.
+_SANDBOX: Final = """
+local script, obj = ...
+local env = {}
+for _, name in ipairs({
+  "assert", "collectgarbage", "dofile", "error", "getfenv", "getmetatable", "ipairs", "load",
+  "loadfile", "loadstring", "module", "next", "pairs", "pcall", "print", "rawequal", "rawget",
+  "rawset", "require", "select", "setfenv", "setmetatable", "tonumber", "tostring", "type",
+  "unpack", "xpcall", "_VERSION",
+}) do
+  env[name] = _G[name]
+end
+env._G = env
+env.package = package
+env.table = {}
+for name, fn in pairs(table) do
+  env.table[name] = fn
+end
+env.obj = obj
+-- gopher-lua gives strings their metatable (s:sub(), s:find()) only with the string library.
+debug.setmetatable("", nil)
+local chunk, err = loadstring(script, "=health.lua")
+if not chunk then
+  error(err, 0)
+end
+setfenv(chunk, env)
+return chunk()
+"""
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    message: str | None
+
+
+def _to_lua(lua: Any, value: object, path: str = "obj") -> object:
+    """Argo CD's decodeValue: objects and arrays become tables (arrays 1-based), null becomes nil."""
+    if isinstance(value, Mapping):
+        table = lua.table()
+        for key, item in value.items():
+            assert isinstance(key, str), f"{path}: non-string key {key!r}"
+            table[key] = _to_lua(lua, item, f"{path}.{key}")
+        return table
+    if isinstance(value, list):
+        table = lua.table()
+        for index, item in enumerate(value):
+            table[index + 1] = _to_lua(lua, item, f"{path}[{index}]")
+        return table
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise AssertionError(f"{path}: {type(value).__name__} is not a JSON value (quote timestamps in fixtures)")
+
+
+def run_health(obj: Mapping[str, Any] | None, script: str | None = None) -> Health:
+    """Run the health script on `obj` as Argo CD does; a Lua error propagates as lupa's LuaError."""
+    lua = LUA51.LuaRuntime(register_eval=False, register_builtins=False)
+    sandbox = lua.execute(f"return function(...) {_SANDBOX} end")
+    returned = sandbox(SCRIPT.read_text() if script is None else script, _to_lua(lua, obj))
+    kind = LUA51.lua_type(returned)
+    assert kind == "table", f"expect table output from Lua script, not {kind}"
+    status, message = returned["status"], returned["message"]
+    assert isinstance(status, str) and status in VALID_STATUSES, f"Lua returned an invalid health status: {status!r}"
+    assert message is None or isinstance(message, str), f"message is a {type(message).__name__}"
+    return Health(status, message)
+
+
+def load_object(path: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _health_tests() -> list[dict[str, Any]]:
+    loaded = yaml.safe_load(HEALTH_TESTS.read_text())
+    assert isinstance(loaded, dict) and set(loaded) == {"tests"}
+    tests = loaded["tests"]
+    assert isinstance(tests, list) and tests
+    return tests
+
+
+HEALTH_TEST_CASES: Final = _health_tests()
+
+
+@pytest.mark.parametrize("case", HEALTH_TEST_CASES, ids=[str(case["inputPath"]) for case in HEALTH_TEST_CASES])
+def test_health_test_yaml_case(case: dict[str, Any]) -> None:
+    assert set(case) == {"healthStatus", "inputPath"}
+    assert set(case["healthStatus"]) == {"status", "message"}
+    fixture = load_object(CUSTOMIZATION / case["inputPath"])
+    assert fixture["apiVersion"] == "erpsync.io/v1alpha1" and fixture["kind"] == "ErpSyncSchedule"
+    assert run_health(fixture) == Health(case["healthStatus"]["status"], case["healthStatus"]["message"])
+
+
+def test_every_fixture_is_a_case_and_every_branch_is_covered() -> None:
+    used = {case["inputPath"] for case in HEALTH_TEST_CASES}
+    present = {f"testdata/{path.name}" for path in (CUSTOMIZATION / "testdata").glob("*.yaml")}
+    assert used == present
+    assert {case["healthStatus"]["status"] for case in HEALTH_TEST_CASES} == {
+        "Healthy",
+        "Progressing",
+        "Degraded",
+        "Suspended",
+    }
+
+
+def test_fixture_conditions_are_complete_metav1_conditions() -> None:
+    reasons: set[str] = set()
+    for path in sorted((CUSTOMIZATION / "testdata").glob("*.yaml")):
+        for condition in (load_object(path).get("status") or {}).get("conditions") or []:
+            assert set(condition) == {"type", "status", "reason", "message", "observedGeneration", "lastTransitionTime"}
+            assert condition["type"] in {"Ready", "Reconciling", "Stalled", "Healthy"}, path.name
+            assert condition["status"] in {"True", "False", "Unknown"}, path.name
+            reasons.add(condition["reason"])
+    assert reasons >= {
+        "Succeeded",
+        "Progressing",
+        "ProgressingWithRetry",
+        "InvalidSpec",
+        "RunsHealthy",
+        "RunFailed",
+        "RunOverdue",
+    }
+
+
+def _healthy() -> dict[str, Any]:
+    return load_object(CUSTOMIZATION / "testdata" / "healthy.yaml")
+
+
+def _condition(type_: str, status: str, reason: str, message: str, generation: int = 3) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": "2026-06-01T12:00:00Z",
+    }
+
+
+_MISSING: Final = object()
+
+
+def _with(body: dict[str, Any], path: str, value: object) -> dict[str, Any]:
+    """A copy of `body` with the dotted `path` (list items by index) set to `value`; `_MISSING` removes it."""
+    body = copy.deepcopy(body)
+    *parents, last = path.split(".")
+    node: Any = body
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif value is _MISSING:
+        node.pop(last, None)
+    else:
+        node[last] = value
+    return body
+
+
+TRICKY: Final[list[tuple[str, dict[str, Any] | None, Health]]] = [
+    (
+        "obj is nil",
+        None,
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "empty object",
+        {},
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "no metadata, spec or status",
+        {"apiVersion": "erpsync.io/v1alpha1", "kind": "ErpSyncSchedule"},
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    ("no spec", _with(_healthy(), "spec", _MISSING), Health("Healthy", "4 CronJobs in sync")),
+    ("spec.suspend false", _with(_healthy(), "spec.suspend", False), Health("Healthy", "4 CronJobs in sync")),
+    ("spec.suspend a string", _with(_healthy(), "spec.suspend", "true"), Health("Healthy", "4 CronJobs in sync")),
+    ("no metadata", _with(_healthy(), "metadata", _MISSING), Health("Healthy", "4 CronJobs in sync")),
+    ("generation missing", _with(_healthy(), "metadata.generation", _MISSING), Health("Healthy", "4 CronJobs in sync")),
+    (
+        "generation missing, status default",
+        _with(_with(_healthy(), "metadata.generation", _MISSING), "status", {"observedGeneration": -1}),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "status empty",
+        _with(_healthy(), "status", {}),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "status not an object",
+        _with(_healthy(), "status", "Ready"),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "conditions an empty list",
+        _with(_healthy(), "status.conditions", []),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "conditions missing",
+        _with(_healthy(), "status.conditions", _MISSING),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "conditions null",
+        _with(_healthy(), "status.conditions", None),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "conditions a map",
+        _with(_healthy(), "status.conditions", {"Ready": "True"}),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "conditions without type",
+        _with(_healthy(), "status.conditions", [{}, "Ready", 7, {"status": "True"}]),
+        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+    ),
+    (
+        "observedGeneration missing",
+        _with(_healthy(), "status.observedGeneration", _MISSING),
+        Health(
+            "Progressing",
+            "Waiting for the erp-sync operator to handle this schedule (no status.observedGeneration yet)",
+        ),
+    ),
+    (
+        "observedGeneration -1 with conditions",
+        _with(_healthy(), "status.observedGeneration", -1),
+        Health(
+            "Progressing",
+            "Waiting for the erp-sync operator to handle this schedule (no status.observedGeneration yet)",
+        ),
+    ),
+    (
+        "observedGeneration not a number",
+        _with(_healthy(), "status.observedGeneration", "three"),
+        Health(
+            "Progressing",
+            "Waiting for the erp-sync operator to handle this schedule (no status.observedGeneration yet)",
+        ),
+    ),
+    (
+        "observedGeneration ahead of generation",
+        _with(_healthy(), "status.observedGeneration", 4),
+        Health("Healthy", "4 CronJobs in sync"),
+    ),
+    (
+        "Ready with only a type",
+        _with(_healthy(), "status.conditions", [{"type": "Ready"}]),
+        Health("Degraded", "Ready is not set"),
+    ),
+    (
+        "Ready True without message",
+        _with(_healthy(), "status.conditions", [{"type": "Ready", "status": "True", "reason": "Succeeded"}]),
+        Health("Healthy", "Ready is True (reason Succeeded)"),
+    ),
+    (
+        "Ready message not a string",
+        _with(_healthy(), "status.conditions", [{"type": "Ready", "status": "True", "message": 4}]),
+        Health("Healthy", "4"),
+    ),
+    (
+        "Ready message a table",
+        _with(_healthy(), "status.conditions", [{"type": "Ready", "status": "True", "message": {"a": 1}}]),
+        Health("Healthy", "Ready is True"),
+    ),
+    (
+        "Ready missing",
+        _with(_healthy(), "status.conditions", [_condition("Healthy", "True", "RunsHealthy", "no failed run")]),
+        Health("Degraded", "No Ready condition in status"),
+    ),
+    (
+        "Ready Unknown without Reconciling",
+        _with(
+            _healthy(), "status.conditions", [_condition("Ready", "Unknown", "Progressing", "applying generation 3")]
+        ),
+        Health("Degraded", "applying generation 3"),
+    ),
+    (
+        "Healthy Unknown does not degrade",
+        _with(_healthy(), "status.conditions.1.status", "Unknown"),
+        Health("Healthy", "4 CronJobs in sync"),
+    ),
+    (
+        "Stalled False is ignored",
+        _with(
+            _healthy(),
+            "status.conditions",
+            [_condition("Ready", "True", "Succeeded", "4 CronJobs in sync"), _condition("Stalled", "False", "x", "y")],
+        ),
+        Health("Healthy", "4 CronJobs in sync"),
+    ),
+    (
+        "first condition of a type wins",
+        _with(
+            _healthy(),
+            "status.conditions",
+            [_condition("Ready", "True", "Succeeded", "first"), _condition("Ready", "False", "Failed", "second")],
+        ),
+        Health("Healthy", "first"),
+    ),
+    (
+        "Stalled without message",
+        _with(_healthy(), "status.conditions", [{"type": "Stalled", "status": "True", "reason": "InvalidSpec"}]),
+        Health("Degraded", "Stalled is True (reason InvalidSpec)"),
+    ),
+    (
+        "Reconciling without reason",
+        _with(_healthy(), "status.conditions", [{"type": "Reconciling", "status": "True", "message": "applying"}]),
+        Health("Progressing", "Reconciling: applying"),
+    ),
+]
+
+PRECEDENCE: Final[list[tuple[str, dict[str, Any], Health]]] = [
+    (
+        "suspend before Stalled",
+        _with(
+            load_object(CUSTOMIZATION / "testdata" / "stalled.yaml"),
+            "spec.suspend",
+            True,
+        ),
+        Health(
+            "Suspended",
+            "Every sync of this schedule is suspended (spec.suspend: true); its CronJobs are kept with suspend: true",
+        ),
+    ),
+    (
+        "Stalled before a lagging generation",
+        _with(load_object(CUSTOMIZATION / "testdata" / "stalled.yaml"), "metadata.generation", 6),
+        Health(
+            "Degraded",
+            "spec.syncs.vendors.frequency: Every2Hours is not offered by ViewpointSpectrum; "
+            "allowed: Hourly, Every4Hours, Daily, Never",
+        ),
+    ),
+    (
+        "Healthy=False before Reconciling",
+        _with(
+            load_object(CUSTOMIZATION / "testdata" / "reconciling-retry.yaml"),
+            "status.conditions.2",
+            _condition("Healthy", "False", "RunFailed", "vendors: Failed: BackoffLimitExceeded"),
+        ),
+        Health("Degraded", "vendors: Failed: BackoffLimitExceeded"),
+    ),
+    (
+        "Healthy=False before no observedGeneration",
+        _with(
+            load_object(CUSTOMIZATION / "testdata" / "run-overdue.yaml"),
+            "status.observedGeneration",
+            _MISSING,
+        ),
+        Health("Degraded", "vendors: overdue, no successful run for 3h (runs Hourly)"),
+    ),
+    (
+        "a lagging generation before Ready=True",
+        _with(_healthy(), "metadata.generation", 9),
+        Health("Progressing", "Waiting for the erp-sync operator to handle generation 9 (status is for generation 3)"),
+    ),
+    (
+        "Reconciling before Ready=True",
+        _with(
+            _healthy(),
+            "status.conditions",
+            [
+                _condition("Ready", "True", "Succeeded", "4 CronJobs in sync"),
+                _condition("Reconciling", "True", "Progressing", "repairing drift"),
+            ],
+        ),
+        Health("Progressing", "Progressing: repairing drift"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("obj", "expected"), [(o, e) for _, o, e in TRICKY], ids=[n for n, _, _ in TRICKY])
+def test_tricky_inputs_do_not_raise(obj: dict[str, Any] | None, expected: Health) -> None:
+    assert run_health(obj) == expected
+
+
+@pytest.mark.parametrize(("obj", "expected"), [(o, e) for _, o, e in PRECEDENCE], ids=[n for n, _, _ in PRECEDENCE])
+def test_first_match_wins(obj: dict[str, Any], expected: Health) -> None:
+    assert run_health(obj) == expected
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'return {status = string.upper("healthy")}',
+        'local s = "Healthy"; return {status = s:sub(1)}',
+        "return {status = os.date()}",
+        'io.write("x"); return {status = "Healthy"}',
+        "return {status = tostring(math.floor(1))}",
+        "return {status = obj.status.phase}",
+    ],
+)
+def test_sandbox_refuses_what_argo_cd_refuses(script: str) -> None:
+    with pytest.raises(LUA51.LuaError):
+        run_health({"apiVersion": "erpsync.io/v1alpha1"}, script)
+
+
+def test_sandbox_runs_what_argo_cd_runs() -> None:
+    script = 'local t = {}; table.insert(t, obj.kind); return {status = "Healthy", message = tostring(#t) .. t[1]}'
+    assert run_health({"kind": "ErpSyncSchedule"}, script) == Health("Healthy", "1ErpSyncSchedule")
+
+
+def test_script_names_no_library_argo_cd_leaves_out() -> None:
+    code = "\n".join(line.split("--", 1)[0] for line in SCRIPT.read_text().splitlines())
+    assert not re.search(r"\b(string|math|os|io|debug|coroutine|utf8)\s*\.", code)
+    assert not re.search(r"[\w\)\]\"']\s*:\s*[A-Za-z_]\w*\s*\(", code), "string methods need the string library"
+
+
+def test_docs_config_map_carries_the_script() -> None:
+    """docs/gitops.md's argocd-cm snippet holds health.lua verbatim."""
+    blocks = re.findall(r"```yaml\n(.*?)```", GITOPS_DOC.read_text(), flags=re.DOTALL)
+    config_maps = [
+        document
+        for block in blocks
+        for document in yaml.safe_load_all(block)
+        if isinstance(document, dict) and document.get("kind") == "ConfigMap"
+    ]
+    scripts = [cm["data"][CONFIG_MAP_KEY] for cm in config_maps if CONFIG_MAP_KEY in (cm.get("data") or {})]
+    assert len(scripts) == 1
+    assert config_maps[0]["metadata"]["name"] == "argocd-cm"
+    assert scripts[0] == SCRIPT.read_text()
