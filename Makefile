@@ -37,6 +37,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check operator sync-jobs emulators tests bench
 	$(BIN)/ruff format --check operator sync-jobs emulators tests bench
+	$(BIN)/hadolint Dockerfile
 
 typecheck: $(STAMP)
 	$(BIN)/mypy operator/erpsync sync-jobs/erpsync_worker emulators/erpsync_emulators tests bench
