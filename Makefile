@@ -54,6 +54,7 @@ test: tools lint typecheck unit
 
 crd: $(STAMP)
 	$(BIN)/erp-sync crd > crds/erpsyncschedules.erpsync.io.yaml
+	cp crds/erpsyncschedules.erpsync.io.yaml charts/erp-sync-operator/crds/erpsyncschedules.erpsync.io.yaml
 
 # Re-pin every dependency to what a fresh install resolves today (review the diff before committing).
 constraints:

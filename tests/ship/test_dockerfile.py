@@ -803,7 +803,8 @@ def check_labels(inputs: Inputs) -> list[str]:
             key, _, value = word.partition("=")
             labels[key] = substitute(value, final.variables)
     project = pyproject()["project"]
-    expected = {"version": project["version"], "licenses": project["license"]["text"]}
+    declared = project["license"]  # an SPDX string, or the older {text = ...} table
+    expected = {"version": project["version"], "licenses": declared if isinstance(declared, str) else declared["text"]}
     problems = []
     for name in OCI_LABELS:
         label = labels.get(f"org.opencontainers.image.{name}")
