@@ -62,6 +62,18 @@ def _without_null_fields(model: type[BaseModel], data: Any) -> Any:
     return data
 
 
+# As the API server reads objects: strict types (no "42" for 42), the API's camelCase names only,
+# unknown fields refused.
+STRICT_API_CONFIG: Final = ConfigDict(
+    strict=True,
+    extra="forbid",
+    alias_generator=to_camel,
+    validate_by_alias=True,
+    validate_by_name=False,
+    serialize_by_alias=True,
+)
+
+
 class NullPruningModel(BaseModel):
     """Reads null-valued declared fields as absent, as the API server prunes them before defaulting."""
 
@@ -74,15 +86,7 @@ class NullPruningModel(BaseModel):
 class ApiModel(NullPruningModel):
     """Base of every spec model: strict types, camelCase names only, unknown fields refused."""
 
-    model_config = ConfigDict(
-        strict=True,
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=False,
-        serialize_by_alias=True,
-    )
+    model_config = ConfigDict(**STRICT_API_CONFIG, frozen=True)
 
 
 def _drop_null_entries(value: Any) -> Any:
@@ -430,14 +434,7 @@ class ObjectMeta(NullPruningModel):
     """metadata, checked as the API server checks it (unknown fields refused); the operator reads name,
     namespace, uid and generation."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=False,
-        serialize_by_alias=True,
-    )
+    model_config = STRICT_API_CONFIG
 
     name: DnsSubdomain
     generate_name: str | None = None
@@ -459,14 +456,7 @@ class ObjectMeta(NullPruningModel):
 class ErpSyncSchedule(BaseModel):
     """An ErpSyncSchedule object: apiVersion, kind, metadata, spec and (read only) status."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=False,
-        serialize_by_alias=True,
-    )
+    model_config = STRICT_API_CONFIG
 
     api_version: str = f"{API_GROUP}/{API_VERSION}"
     kind: Literal["ErpSyncSchedule"] = KIND
