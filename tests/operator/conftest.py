@@ -5,8 +5,10 @@ emulator, exactly as it runs from a laptop against a cluster.
 """
 
 import copy
+import socket
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,24 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = 20.0, in
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for an operator's liveness or metrics endpoint)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def http_get(url: str) -> str | None:
+    """The body of a GET, or None while nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            body: bytes = response.read()
+            return body.decode()
+    except OSError:
+        return None
 
 
 SCHEDULES = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{PLURAL}"

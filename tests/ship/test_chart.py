@@ -13,14 +13,11 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import kubernetes_validate
 import pytest
@@ -30,10 +27,10 @@ from kubernetes_validate.utils import latest_version
 from erpsync.api.validation import validate_object
 from erpsync.planning.plan import plan_schedule
 from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, LoggedRequest, load_manifests
+from tests.operator.conftest import free_port, http_get, wait_for
 from tests.ship.helm import CHART, RELEASE, RELEASE_NAMESPACE, REPO, Helm, of_kind, only
 from tests.ship.rbac import Call, Rbac, ServiceAccount
 
-T = TypeVar("T")
 OLDEST_KUBE = "1.29.0"  # Chart.yaml kubeVersion ">=1.29.0-0"
 NEWEST_KUBE = latest_version()  # the newest schema set kubernetes-validate bundles
 KUBE_VERSIONS = (OLDEST_KUBE, NEWEST_KUBE)
@@ -675,33 +672,6 @@ def test_notes(helm4: Helm) -> None:
 # End to end: the chart in the emulated API, the operator with the chart's arguments -------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def _http_get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            body: bytes = response.read()
-            return body.decode()
-    except OSError:
-        return None
-
-
 _REQUEST_LINE = re.compile(r"\] (GET|POST|PUT|PATCH|DELETE) (https?://\S+) (\d{3})")
 
 
@@ -751,7 +721,7 @@ E2E_VALUES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("mode", sorted(E2E_VALUES))
 def test_chart_in_the_emulated_api_and_every_operator_call_is_granted(helm4: Helm, tmp_path: Path, mode: str) -> None:
-    liveness_port, metrics_port = _free_port(), _free_port()
+    liveness_port, metrics_port = free_port(), free_port()
     values = {**E2E_VALUES[mode], "liveness": {"port": liveness_port}, "metrics": {"port": metrics_port}}
     rendered = helm4.ok(*helm4.template_args(values, kube_version=OLDEST_KUBE))
     (tmp_path / "chart.yaml").write_text(rendered)
@@ -795,9 +765,11 @@ def test_chart_in_the_emulated_api_and_every_operator_call_is_granted(helm4: Hel
             )
         try:
             # The liveness probe's path and port answer.
-            _wait_for("the liveness endpoint", lambda: _http_get(f"http://127.0.0.1:{liveness_port}/healthz"))
+            wait_for(
+                "the liveness endpoint", lambda: http_get(f"http://127.0.0.1:{liveness_port}/healthz"), timeout=30.0
+            )
             kubectl("apply", "--validate=false", "-f", str(REPO / "examples" / "generic.yaml"))
-            _wait_for("acme-generic Ready", lambda: _ready(server, "acme-generic"))
+            wait_for("acme-generic Ready", lambda: _ready(server, "acme-generic"), timeout=30.0)
             # Sync now: the Jobs of a run (and an admin's patch of the schedule).
             kubectl("annotate", "-n", WATCHED, "erpsyncschedule/acme-generic", "erpsync.io/sync-now=chart-e2e")
 
@@ -805,8 +777,8 @@ def test_chart_in_the_emulated_api_and_every_operator_call_is_granted(helm4: Hel
                 body = server.get("erpsync.io/v1alpha1", "ErpSyncSchedule", "acme-generic", WATCHED) or {}
                 return body if (body.get("status") or {}).get("lastHandledSyncNow") == "chart-e2e" else None
 
-            _wait_for("sync now handled", handled)
-            metrics = _http_get(f"http://127.0.0.1:{metrics_port}/metrics") or ""
+            wait_for("sync now handled", handled, timeout=30.0)
+            metrics = http_get(f"http://127.0.0.1:{metrics_port}/metrics") or ""
             assert "erpsync_reconciles_total" in metrics
         finally:
             process.send_signal(signal.SIGTERM)
@@ -818,7 +790,7 @@ def test_chart_in_the_emulated_api_and_every_operator_call_is_granted(helm4: Hel
         output = log_path.read_text(errors="replace")
         assert "Traceback" not in output, output[-4000:]
         # Watches are logged when they end: wait until the operator's have.
-        _wait_for("the operator's watches to close", lambda: server.watch_count() == 0, timeout=10)
+        wait_for("the operator's watches to close", lambda: server.watch_count() == 0, timeout=10)
         assert kubectl.requests, "kubectl -v=6 logged no request: its calls would be taken for the operator's"
         calls = _operator_calls(server.request_log(), before, kubectl)
         cron_jobs = json.loads(kubectl("get", "cronjobs", "-n", WATCHED, "-o", "json"))["items"]
