@@ -113,7 +113,7 @@ def _integer(environ: Mapping[str, str], name: str, default: int | None, low: in
     return value
 
 
-def load_config(environ: Mapping[str, str] | None = None, *, need_erp: bool = True) -> WorkerConfig:
+def load_config(environ: Mapping[str, str] | None = None) -> WorkerConfig:
     env = os.environ if environ is None else environ
     queries = env.get("ERP_QUERIES_FILE", "").strip()
     if queries and not Path(queries).is_file():
@@ -127,9 +127,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, need_erp: bool = Tr
         company_id=_integer(env, "PROCORE_COMPANY_ID", None, 1, 2**63 - 1),
         client_id=_from_file_or_variable(env, "PROCORE_CREDENTIALS_DIR", "client_id", "PROCORE_CLIENT_ID"),
         client_secret=_from_file_or_variable(env, "PROCORE_CREDENTIALS_DIR", "client_secret", "PROCORE_CLIENT_SECRET"),
-        database_url=(
-            _from_file_or_variable(env, "ERP_CREDENTIALS_DIR", "url", "ERP_DATABASE_URL") if need_erp else Secret("")
-        ),
+        database_url=_from_file_or_variable(env, "ERP_CREDENTIALS_DIR", "url", "ERP_DATABASE_URL"),
         erp=_choice(env, "ERPSYNC_ERP", ERP_PROFILES, default="Generic"),
         cost_codes=_choice(env, "ERPSYNC_COST_CODES", COST_CODE_CHOICES, default="StandardAndProject"),
         create_projects=_boolean(env, "ERPSYNC_CREATE_PROJECTS", default=False),

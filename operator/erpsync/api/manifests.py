@@ -5,6 +5,7 @@ duplicate keys are refused (the API server's strict decoding refuses them; PyYAM
 and the source position of each document is kept so problems can name the file.
 """
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,6 @@ def read_manifests(paths: list[Path]) -> list[Document]:
 
 
 def _read_stdin() -> str:
-    import sys
-
     return sys.stdin.read()
 
 

@@ -7,7 +7,7 @@ the API are accepted.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -175,8 +175,6 @@ class ErpConnection(ApiModel):
 class SyncSettings(ApiModel):
     """One sync option of the ERP Integrations tool's Sync Schedule form."""
 
-    sync_name: ClassVar[SyncName]
-
     frequency: Frequency | None = Field(
         default=None,
         description="How often the sync runs. Omitted: the ERP profile's default (shown in status).",
@@ -192,13 +190,10 @@ class SyncSettings(ApiModel):
 class VendorsSync(SyncSettings):
     """Refresh the ERP vendor list (company level)."""
 
-    sync_name: ClassVar[SyncName] = "vendors"
-
 
 class JobsSync(SyncSettings):
     """Refresh the ERP job list (company level)."""
 
-    sync_name: ClassVar[SyncName] = "jobs"
     create_projects: bool = Field(
         default=False, description="Create Procore projects for ERP jobs that no project is linked to."
     )
@@ -207,14 +202,11 @@ class JobsSync(SyncSettings):
 class JobCostsSync(SyncSettings):
     """Sync standard and/or project cost codes and project job costs (project level)."""
 
-    sync_name: ClassVar[SyncName] = "jobCosts"
     cost_codes: CostCodes = Field(default="StandardAndProject", description="Which cost codes to sync.")
 
 
 class InvoicePaymentsSync(SyncSettings):
     """Sync payments for synced invoices into "Payments Issued" on commitments."""
-
-    sync_name: ClassVar[SyncName] = "invoicePayments"
 
 
 class Syncs(ApiModel):

@@ -62,7 +62,6 @@ class KubeApi:
         self._session: aiohttp.ClientSession | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = asyncio.Lock()
-        self.requests_by_verb: dict[str, int] = {}
 
     def use(self, info: kopf.ConnectionInfo) -> None:
         """Adopt the credentials kopf logged in with (called from the login handler)."""
@@ -136,7 +135,6 @@ class KubeApi:
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        self.requests_by_verb[method] = self.requests_by_verb.get(method, 0) + 1
         for attempt in (1, 2):
             session, info = await self._open()
             async with session.request(

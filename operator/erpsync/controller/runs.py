@@ -26,7 +26,6 @@ class Run:
 
     job_name: str
     trigger: str
-    created: datetime
     start_time: str | None
     completion_time: str | None
     result: str  # Running, Succeeded, PartiallyFailed, Failed
@@ -131,7 +130,6 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
     return Run(
         job_name=str(metadata.get("name")),
         trigger=str((metadata.get("labels") or {}).get(LABEL_TRIGGER, "Scheduled")),
-        created=parse_time(metadata.get("creationTimestamp")) or now,
         start_time=status.get("startTime"),
         completion_time=completion,
         result=result,

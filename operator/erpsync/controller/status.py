@@ -181,7 +181,7 @@ def _conditions(
     else:
         conditions.append(Condition(READY, "True", "Succeeded", _ready_message(plan, observed)))
     if plan is not None:
-        conditions.append(_health(plan.syncs, {s: syncs[s] for s in syncs}, runs, observed, now))
+        conditions.append(_health(plan.syncs, syncs, runs, observed, now))
     return conditions
 
 

@@ -62,11 +62,11 @@ def _runs(schedule: str, time_zone: str, after: datetime) -> Iterator[datetime]:
         run: datetime = iterator.get_next(datetime)
         # croniter moves a run that falls in a spring-forward gap to the first minute after it;
         # the CronJob controller skips it. A moved run no longer matches its own fields.
-        if _matches(run.minute, minute_field, 60) and _matches(run.hour, hour_field, 24):
+        if _matches(run.minute, minute_field) and _matches(run.hour, hour_field):
             yield run
 
 
-def _matches(value: int, field: str, size: int) -> bool:
+def _matches(value: int, field: str) -> bool:
     # Only the field forms `cron_expression` writes: "*", "N" and "N-23/S". (croniter.match cannot
     # tell a moved run: it answers True for 03:00 against "30 2 * * *" on a spring-forward day.)
     if field == "*":
