@@ -7,12 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv tools demo test lint typecheck unit crd bench constraints clean
+.PHONY: help venv tools kube cluster demo test lint typecheck unit crd bench constraints clean
 
 help:
 	@echo "make demo   - the examples validated, planned, reconciled by the operator and synced by the workers,"
 	@echo "              against emulated Kubernetes and Procore APIs on loopback (no cluster, no Procore account)"
 	@echo "make test   - set up a virtualenv and run ruff, mypy and every test"
+	@echo "make cluster - a real Kubernetes control plane on loopback in the foreground (Ctrl-C stops it)"
 	@echo "make crd    - regenerate crds/ from the API models"
 	@echo "make bench  - run the benchmarks in bench/"
 
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) kube
 	@echo "== 1. Without a cluster: erp-sync validate / plan / render on examples/"
 	$(BIN)/erp-sync validate -f examples/
 	$(BIN)/erp-sync plan -f examples/
@@ -35,12 +36,12 @@ demo: $(STAMP)
 	$(BIN)/python -m erpsync_emulators.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator sync-jobs emulators tests bench
-	$(BIN)/ruff format --check operator sync-jobs emulators tests bench
+	$(BIN)/ruff check operator sync-jobs emulators testbed tests bench
+	$(BIN)/ruff format --check operator sync-jobs emulators testbed tests bench
 	$(BIN)/hadolint Dockerfile
 
 typecheck: $(STAMP)
-	$(BIN)/mypy operator/erpsync sync-jobs/erpsync_worker emulators/erpsync_emulators tests bench
+	$(BIN)/mypy operator/erpsync sync-jobs/erpsync_worker emulators/erpsync_emulators testbed/erpsync_testbed tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -50,7 +51,15 @@ tools: .tools/helm4/helm .tools/helm3/helm
 .tools/helm4/helm .tools/helm3/helm:
 	.ci/tools.sh
 
-test: tools lint typecheck unit
+# The real control plane (etcd, kube-apiserver, kube-controller-manager, kubectl), built from Go modules
+# once per version into a cache outside the clone (the first build takes about 8 minutes on 2 cores).
+kube:
+	.ci/kube.sh
+
+cluster: $(STAMP) kube
+	$(BIN)/python -m erpsync_testbed
+
+test: tools kube lint typecheck unit
 
 crd: $(STAMP)
 	$(BIN)/erp-sync crd > crds/erpsyncschedules.erpsync.io.yaml

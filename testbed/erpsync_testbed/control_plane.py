@@ -95,11 +95,13 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def kubeconfig(server: str, ca: Path, user: dict[str, str], namespace: str = "default") -> dict[str, Any]:
+def kubeconfig(server: str, ca: Path | None, user: dict[str, str], namespace: str = "default") -> dict[str, Any]:
+    """A kubeconfig document; `ca` None for a plain-HTTP server (the fault proxy on loopback)."""
+    cluster = {"server": server, **({"certificate-authority": str(ca)} if ca else {})}
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "erp-sync-test", "cluster": {"server": server, "certificate-authority": str(ca)}}],
+        "clusters": [{"name": "erp-sync-test", "cluster": cluster}],
         "users": [{"name": "user", "user": user}],
         "contexts": [
             {"name": "erp-sync-test", "context": {"cluster": "erp-sync-test", "user": "user", "namespace": namespace}}
@@ -274,10 +276,14 @@ class ControlPlane:
         """A JSON client with the admin identity."""
         return ApiClient(self.server, self._ssl())
 
-    def _ssl(self) -> ssl.SSLContext:
+    def ssl_context(self, certificate: Path, key: Path) -> ssl.SSLContext:
+        """TLS to this API server, authenticated with a client certificate."""
         context = ssl.create_default_context(cafile=str(self.pki.path("ca.crt")))
-        context.load_cert_chain(self.pki.path(f"{ADMIN}.crt"), self.pki.path(f"{ADMIN}.key"))
+        context.load_cert_chain(certificate, key)
         return context
+
+    def _ssl(self) -> ssl.SSLContext:
+        return self.ssl_context(self.pki.path(f"{ADMIN}.crt"), self.pki.path(f"{ADMIN}.key"))
 
     def _get(self, url: str, *, secure: bool = True) -> str | None:
         """The body of an admin GET, or None while it fails."""

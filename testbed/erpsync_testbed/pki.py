@@ -27,6 +27,8 @@ SERVING_NAMES: Final = (
 )
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+# Digital signature only: what an ECDSA TLS leaf (client or server) needs.
+_LEAF_KEY_USAGE: Final = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
 
 
 def _write_key(path: Path, key: PrivateKey) -> None:
@@ -61,6 +63,31 @@ class Pki:
     def path(self, name: str) -> Path:
         return self.folder / name
 
+    def issue_client(self, common_name: str, groups: tuple[str, ...] = ()) -> tuple[Path, Path]:
+        """A new client identity signed by this CA: (certificate, key) files named after the common name."""
+        ca_certificate = x509.load_pem_x509_certificate(self.path("ca.crt").read_bytes())
+        ca_key = serialization.load_pem_private_key(self.path("ca.key").read_bytes(), password=None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name, groups))
+            .issuer_name(ca_certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - VALIDITY)
+            .not_valid_after(now + VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_LEAF_KEY_USAGE, critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        stem = common_name.removeprefix("system:")
+        _write_key(self.path(f"{stem}.key"), key)
+        self.path(f"{stem}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        return self.path(f"{stem}.crt"), self.path(f"{stem}.key")
+
 
 def create_pki(folder: Path, client_identities: dict[str, tuple[str, ...]]) -> Pki:
     """A CA, the API server's serving pair, a client pair per identity and the ServiceAccount key pair.
@@ -73,9 +100,7 @@ def create_pki(folder: Path, client_identities: dict[str, tuple[str, ...]]) -> P
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("erp-sync-test-ca")
 
-    def issue(
-        subject: x509.Name, key: PrivateKey, *, ca: bool = False, usage: x509.ObjectIdentifier | None = None
-    ) -> x509.Certificate:
+    def issue(subject: x509.Name, key: PrivateKey, *, ca: bool = False) -> x509.Certificate:
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -91,13 +116,9 @@ def create_pki(folder: Path, client_identities: dict[str, tuple[str, ...]]) -> P
                 x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
             )
         else:
-            builder = builder.add_extension(
-                x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
-            )
-            assert usage is not None
-            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            if usage == ExtendedKeyUsageOID.SERVER_AUTH:
-                builder = builder.add_extension(_subject_alternative_names(SERVING_NAMES), critical=False)
+            builder = builder.add_extension(_LEAF_KEY_USAGE, critical=True)
+            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            builder = builder.add_extension(_subject_alternative_names(SERVING_NAMES), critical=False)
         return builder.sign(ca_key, hashes.SHA256())
 
     def save(stem: str, key: PrivateKey, certificate: x509.Certificate) -> None:
@@ -106,15 +127,14 @@ def create_pki(folder: Path, client_identities: dict[str, tuple[str, ...]]) -> P
 
     save("ca", ca_key, issue(ca_name, ca_key, ca=True))
     serving_key = ec.generate_private_key(ec.SECP256R1())
-    save("apiserver", serving_key, issue(_name("kube-apiserver"), serving_key, usage=ExtendedKeyUsageOID.SERVER_AUTH))
+    save("apiserver", serving_key, issue(_name("kube-apiserver"), serving_key))
+    pki = Pki(folder)
     for common_name, groups in client_identities.items():
-        key = ec.generate_private_key(ec.SECP256R1())
-        stem = common_name.removeprefix("system:")
-        save(stem, key, issue(_name(common_name, groups), key, usage=ExtendedKeyUsageOID.CLIENT_AUTH))
+        pki.issue_client(common_name, groups)
     # ServiceAccount tokens: signed by the API server (TokenRequest), checked with the public half.
     signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(folder / "sa.key", signer)
     (folder / "sa.pub").write_bytes(
         signer.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    return Pki(folder)
+    return pki
