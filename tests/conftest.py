@@ -9,19 +9,23 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from erpsync_testbed import ControlPlane
+from erpsync_testbed.client import ApiClient
 
 REPO = Path(__file__).resolve().parents[1]
 CRD_FILE = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/erpsyncschedules.erpsync.io"
 _namespaces = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def control_plane() -> Iterator[ControlPlane]:
-    with ControlPlane() as started:
+    with ControlPlane(manifests=[CRD_FILE]) as started:
         yield started
 
 
@@ -29,13 +33,49 @@ def control_plane() -> Iterator[ControlPlane]:
 def crd_established(control_plane: ControlPlane) -> ControlPlane:
     """The CRD applied with kubectl's default (client and server) validation, Established and served."""
     control_plane.kubectl("apply", "-f", str(CRD_FILE))
-    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/erpsyncschedules.erpsync.io")
+    # Polled, not `kubectl wait`: that fails at once while the CRD has no conditions yet.
+    client = control_plane.client()
+    deadline = time.monotonic() + 60
+    while not _established(client.get(CRD_PATH)):
+        assert time.monotonic() < deadline, "the CRD never became Established"
+        time.sleep(0.1)
     # Discovery can lag behind Established, and kopf and kubectl resolve the kind through it.
-    deadline = time.monotonic() + 30
     while control_plane.kubectl("get", "erpsyncschedules", "-A", check=False).returncode != 0:
         assert time.monotonic() < deadline, "erpsyncschedules never appeared in discovery"
         time.sleep(0.2)
+    _wait_for_the_garbage_collector(client)
+    client.close()
     return control_plane
+
+
+def _wait_for_the_garbage_collector(client: ApiClient) -> None:
+    """Return once the garbage collector follows ownerReferences to ErpSyncSchedules.
+
+    It learns of a new kind from discovery, which it rereads every 30 s: until then, deleting a
+    schedule would leave its CronJobs behind for a while. A probe schedule owning a ConfigMap is
+    deleted; when the ConfigMap is collected, the collector knows the kind.
+    """
+    schedules = "/apis/erpsync.io/v1alpha1/namespaces/default/erpsyncschedules"
+    body = yaml.safe_load((REPO / "examples" / "generic.yaml").read_text())
+    body["metadata"] = {"name": "garbage-collector-probe", "namespace": "default"}
+    owner = client.create(schedules, body)
+    reference = {key: owner[key] for key in ("apiVersion", "kind")} | {
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+    }
+    configmaps = "/api/v1/namespaces/default/configmaps"
+    probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gc-probe", "ownerReferences": [reference]}}
+    client.create(configmaps, probe)
+    client.delete(f"{schedules}/garbage-collector-probe")
+    deadline = time.monotonic() + 90
+    while client.request("GET", f"{configmaps}/gc-probe").status != 404:
+        assert time.monotonic() < deadline, "the garbage collector never collected the probe's ConfigMap"
+        time.sleep(0.5)
+
+
+def _established(crd: dict[str, Any]) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""`make demo`: the project end to end on the embedded defaults, against emulators on loopback.
+"""`make demo`: the project end to end on the embedded defaults, on loopback.
 
     python -m erpsync_emulators.demo [--part worker|operator|all]
 
-The operator part starts the Kubernetes API emulator and the real operator, applies examples/ with
-kubectl, shows the schedules and their per-sync status, and triggers a sync now. The worker part
+The operator part starts a real Kubernetes control plane (testbed/) and the real operator, applies
+the CRD and examples/ with kubectl, shows the schedules and their per-sync status, and triggers a
+sync now. The worker part
 builds a small SQLite ERP database from code, starts the Procore API emulator and runs each sync
 with the real `erp-sync-worker` command, printing the summaries. Nothing here talks to Procore or
 to a cluster, and everything started is stopped at the end.
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from rich.table import Table
 from erpsync_emulators import erp_database
 from erpsync_emulators.operator_process import OperatorProcess
 from erpsync_emulators.procore import EmulatorConfig, ProcoreEmulator
+from erpsync_testbed import ControlPlane, kube_binaries
+from erpsync_testbed.control_plane import KUBE_VERSION
 
 console = Console(width=140)
 COMPANY_ID = 4_500_000_001
@@ -111,43 +115,52 @@ def worker_demo(folder: Path) -> None:
         console.print(f"Procore emulator requests by route: {json.dumps(procore.requests.counts(), indent=None)}")
 
 
-NAMESPACE = "erp-sync"
-PRINTER_COLUMNS = (  # the CRD's printer columns: the emulator serves no server-side tables
-    "NAME:.metadata.name,ERP:.spec.erp,PAYMENTS:.status.syncs.invoicePayments.frequency,"
-    'READY:.status.conditions[?(@.type=="Ready")].status,LAST SYNC:.status.lastSyncTime,'
-    "AGE:.metadata.creationTimestamp"
-)
+NAMESPACE = "erp-sync"  # the examples' namespace
 
 
 def _kubectl(kubeconfig: Path, *args: str) -> str:
     console.print(f"[bold cyan]$ kubectl {' '.join(args)}")
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(kubeconfig.parent / "kubectl-cache")}
-    done = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [kube_binaries()["kubectl"], *args],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     output = (done.stdout + done.stderr).rstrip()
     console.print(output, highlight=False)
+    if done.returncode != 0:
+        raise SystemExit(f"demo: kubectl {' '.join(args)} failed ({done.returncode})")
     return done.stdout
 
 
 def operator_demo(folder: Path) -> None:
-    from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, load_manifests
-
-    console.rule("[bold]Operator: ErpSyncSchedules -> CronJobs, on an emulated Kubernetes API")
+    console.rule("[bold]Operator: ErpSyncSchedules -> CronJobs, on a real Kubernetes control plane")
     console.print(
-        "This runs against a [bold]Kubernetes API emulator[/] on 127.0.0.1 (no cluster, no kubelet: CronJobs\n"
-        "are created but nothing runs them). On a real cluster: `kubectl apply -f crds/` (or the Helm chart),\n"
-        "then `erp-sync operator --all-namespaces` with your kubeconfig, or in-cluster with its service account.\n"
+        f"etcd, kube-apiserver and kube-controller-manager {KUBE_VERSION} (built by .ci/kube.sh) on 127.0.0.1,\n"
+        "with RBAC on; no kubelet, so CronJobs and Jobs are created but no Pod runs. On your own cluster:\n"
+        "`kubectl apply -f crds/` (or the Helm chart), then `erp-sync operator --all-namespaces` with your\n"
+        "kubeconfig, or in-cluster with its ServiceAccount.\n"
     )
     repo = Path(__file__).resolve().parents[2]
-    (crd,) = load_manifests(repo / "crds" / "erpsyncschedules.erpsync.io.yaml")
-    with EmulatorServer(crds=[crd], seed_namespaces=(*DEFAULT_NAMESPACES, NAMESPACE)) as server:
-        kubeconfig = server.write_kubeconfig(folder / "kubeconfig", namespace=NAMESPACE)
-        console.print(f"Kubernetes API emulator listening on {server.url} (kubeconfig {kubeconfig})")
-        operator = OperatorProcess(kubeconfig, folder / "operator.log", NAMESPACE).start()
+    with ControlPlane(progress=lambda step: console.print(f"[dim]{step}")) as control_plane:
+        kubeconfig = control_plane.kubeconfig
+        console.print(f"API server {control_plane.server} ready (kubeconfig {kubeconfig})")
+        _kubectl(kubeconfig, "apply", "-f", str(repo / "crds"))
+        _wait_established(kubeconfig, "erpsyncschedules.erpsync.io")
+        _kubectl(kubeconfig, "create", "namespace", NAMESPACE)
+        # The operator's own identity (a client certificate), kubectl's context in the examples' namespace.
+        certificate, key = control_plane.pki.issue_client("erp-sync-operator-demo", ("system:masters",))
+        user = {"client-certificate": str(certificate), "client-key": str(key)}
+        operator_kubeconfig = control_plane.write_kubeconfig(folder / "operator.kubeconfig", user, NAMESPACE)
+        kubeconfig = control_plane.admin_kubeconfig(folder / "kubeconfig", NAMESPACE)
+        operator = OperatorProcess(operator_kubeconfig, folder / "operator.log", NAMESPACE).start()
         console.print(f"operator started: erp-sync operator -n {NAMESPACE} --standalone (pid {operator.pid})\n")
         try:
-            _kubectl(kubeconfig, "apply", "--validate=false", "-f", str(repo / "examples"))
+            _kubectl(kubeconfig, "apply", "-f", str(repo / "examples"))
             _kubectl(kubeconfig, "wait", "--for=condition=Ready", "erpsyncschedules", "--all", "--timeout=60s")
-            _kubectl(kubeconfig, "get", "erpsyncschedules", "-o", f"custom-columns={PRINTER_COLUMNS}")
+            _kubectl(kubeconfig, "get", "erpsyncschedules")  # the CRD's printer columns, from the server
             body = json.loads(_kubectl_quiet(kubeconfig, "get", "erpsync", "acme-generic", "-o", "json"))
             table = Table(title="acme-generic: status.syncs", show_edge=False, header_style="bold")
             for column in ("SYNC", "FREQUENCY", "SCHEDULE", "TIME ZONE", "CRONJOB", "SUSPENDED", "NEXT RUN"):
@@ -208,12 +221,28 @@ def operator_demo(folder: Path) -> None:
             )
         finally:
             operator.stop()
-            console.print("\noperator and emulator stopped.")
+    console.print("\noperator stopped; the control plane stopped and its folder removed.")
+
+
+def _wait_established(kubeconfig: Path, crd: str) -> None:
+    """`kubectl wait --for=condition=Established` fails while a new CRD has no conditions: poll instead."""
+    jsonpath = '{.status.conditions[?(@.type=="Established")].status}'
+    deadline = time.monotonic() + 60
+    while _kubectl_quiet(kubeconfig, "get", "crd", crd, "-o", f"jsonpath={jsonpath}") != "True":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"demo: the CRD {crd} did not become Established")
+        time.sleep(0.2)
+    # Discovery can lag behind the condition: kubectl resolves `erpsyncschedules` through it.
+    while subprocess.run(
+        [kube_binaries()["kubectl"], f"--kubeconfig={kubeconfig}", "get", crd.split(".")[0]], capture_output=True
+    ).returncode:
+        time.sleep(0.2)
 
 
 def _kubectl_quiet(kubeconfig: Path, *args: str) -> str:
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(kubeconfig.parent / "kubectl-cache")}
-    return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    command = [kube_binaries()["kubectl"], *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True).stdout
 
 
 def main() -> None:

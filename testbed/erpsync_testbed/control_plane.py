@@ -117,6 +117,9 @@ class ControlPlane:
 
     binaries: KubeBinaries = field(default_factory=kube_binaries)
     progress: Callable[[str], None] = lambda message: None
+    # Applied with kubectl before the controller manager starts, so that its garbage collector knows
+    # their kinds from its first discovery (it rereads discovery only every 30 s).
+    manifests: Sequence[Path] = ()
     folder: Path = field(init=False)
     pki: Pki = field(init=False)
     port: int = 0
@@ -200,6 +203,13 @@ class ControlPlane:
         )
         self._wait("kube-apiserver /readyz", lambda: self._get(f"{self.server}/readyz") == "ok", 120)
         self.startup_seconds["kube-apiserver"] = time.monotonic() - started
+        for manifest in self.manifests:
+            self.kubectl("apply", "-f", str(manifest))
+        self._wait(
+            "the CustomResourceDefinitions applied to be served",
+            lambda: all(self._served(crd) for crd in self._custom_resource_definitions()),
+            60,
+        )
         self.write_kubeconfig(
             self.folder / "kube-controller-manager.kubeconfig",
             self._client_certificate("kube-controller-manager"),
@@ -225,6 +235,19 @@ class ControlPlane:
             60,
         )
         self.startup_seconds["kube-controller-manager"] = time.monotonic() - started
+
+    def _custom_resource_definitions(self) -> list[str]:
+        names = self.kubectl("get", "customresourcedefinitions", "-o", "name").stdout.split()
+        return [name.removeprefix("customresourcedefinition.apiextensions.k8s.io/") for name in names]
+
+    def _served(self, crd: str) -> bool:
+        """Established, and its resource in discovery (which can lag behind the condition)."""
+        body = json.loads(self.kubectl("get", "customresourcedefinition", crd, "-o", "json").stdout)
+        conditions = (body.get("status") or {}).get("conditions") or []
+        established = any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+        group, version = body["spec"]["group"], body["spec"]["versions"][0]["name"]
+        discovery = self._get(f"{self.server}/apis/{group}/{version}")
+        return established and discovery is not None and f'"name":"{body["spec"]["names"]["plural"]}"' in discovery
 
     def stop(self) -> None:
         for name in ("kube-controller-manager", "kube-apiserver", "etcd"):
@@ -309,6 +332,10 @@ class ControlPlane:
         return [json.loads(line) for line in self.audit_log.read_text().splitlines() if line.strip()]
 
     # Identities ----------------------------------------------------------------------------------
+
+    def admin_kubeconfig(self, path: Path, namespace: str) -> Path:
+        """The admin's kubeconfig with another default namespace."""
+        return self.write_kubeconfig(path, self._client_certificate(ADMIN), namespace)
 
     def _client_certificate(self, stem: str) -> dict[str, str]:
         certificate, key = self.pki.path(f"{stem}.crt"), self.pki.path(f"{stem}.key")

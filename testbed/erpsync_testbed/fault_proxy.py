@@ -121,6 +121,13 @@ class FaultProxy:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._faults.append, Fault(verb, resource, status, count))
 
+    def pending_faults(self) -> int:
+        """How many injected answers have not been given yet."""
+        assert self._loop is not None
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(lambda: future.set_result(sum(f.count for f in self._faults)))
+        return future.result(10)
+
     def drop_watches(self, *, abrupt: bool = False) -> int:
         """End every open watch stream now; how many there were."""
         assert self._loop is not None

@@ -1,33 +1,41 @@
-"""End-to-end fixtures: the Kubernetes API emulator on loopback and the real operator process.
+"""End-to-end fixtures: the real control plane, a namespace per test, and the real operator process.
 
-The operator runs as `erp-sync operator` in a subprocess, with a kubeconfig pointing at the
-emulator, exactly as it runs from a laptop against a cluster.
+The operator runs as `erp-sync operator` in a subprocess with a kubeconfig of its own identity (a
+client certificate, so the API server's audit log tells its calls from the test's), exactly as it runs
+from a laptop against a cluster. Tests marked `fault_proxy` put the fault-injecting proxy between the
+operator and the API server, for what a healthy server will not do on cue (409s, 500s, dropped watches).
 """
 
+import contextlib
 import copy
 import socket
+import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import pytest
 import yaml
 
-from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, load_manifests
 from erpsync_emulators.operator_process import OperatorProcess
-from tests.emulators.kube.helpers import Http, Kubectl
+from erpsync_testbed import ControlPlane
+from erpsync_testbed.client import MERGE_PATCH, ApiClient
+from erpsync_testbed.control_plane import kubeconfig
+from erpsync_testbed.fault_proxy import FaultProxy
 
 REPO = Path(__file__).resolve().parents[2]
-NAMESPACE = "erp-sync"
 GROUP, VERSION, PLURAL = "erpsync.io", "v1alpha1", "erpsyncschedules"
+OPERATOR_USER: Final = "erp-sync-operator-e2e"
+WRITE_VERBS: Final = ("create", "update", "patch", "delete", "deletecollection")
 T = TypeVar("T")
 
 
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.05) -> T:
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1) -> T:
     """Poll until `check` returns something truthy; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -57,14 +65,6 @@ def http_get(url: str) -> str | None:
         return None
 
 
-SCHEDULES = f"/apis/{GROUP}/{VERSION}/namespaces/{NAMESPACE}/{PLURAL}"
-CRONJOBS = f"/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs"
-JOBS = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
-PODS = f"/api/v1/namespaces/{NAMESPACE}/pods"
-CONFIGMAPS = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
-MERGE = "application/merge-patch+json"
-
-
 def example(name: str) -> dict[str, Any]:
     (body,) = yaml.safe_load_all((REPO / "examples" / f"{name}.yaml").read_text())
     return dict(body)
@@ -73,58 +73,70 @@ def example(name: str) -> dict[str, Any]:
 # The operator process of a test (the shared runner; tests kill and restart it).
 Operator = OperatorProcess
 TEST_WORKER_IMAGE = ("--worker-image", "registry.example/erp-sync:test")
-
-
-class ApiError(AssertionError):
-    def __init__(self, status: int, data: Any) -> None:
-        super().__init__(f"HTTP {status}: {data}")
-        self.status = status
+_RESOURCES: Final = {
+    PLURAL: f"/apis/{GROUP}/{VERSION}",
+    "cronjobs": "/apis/batch/v1",
+    "jobs": "/apis/batch/v1",
+    "pods": "/api/v1",
+    "configmaps": "/api/v1",
+    "events": "/api/v1",
+    "secrets": "/api/v1",
+}
 
 
 @dataclass
 class Cluster:
-    """The emulated cluster, driven over HTTP like any client; objects are plain JSON dicts."""
+    """The test's namespace on the real control plane, driven over HTTP like any client (admin)."""
 
-    server: EmulatorServer
-    http: Http
-    kubectl: Kubectl
+    control_plane: ControlPlane
+    namespace: str
+    client: ApiClient
     operator: Operator
+    proxy: FaultProxy | None = None
+    _audit_mark: int = field(default=0)
 
-    def call(self, method: str, path: str, body: Any = None, content_type: str = MERGE) -> dict[str, Any]:
-        reply = (
-            self.http.request(method, path, body, content_type)
-            if method == "PATCH"
-            else self.http.request(method, path, body)
-        )
-        if reply.status >= 400:
-            raise ApiError(reply.status, reply.data)
-        data: dict[str, Any] = reply.data or {}
-        return data
+    def path(self, plural: str, name: str | None = None, subresource: str | None = None) -> str:
+        path = f"{_RESOURCES[plural]}/namespaces/{self.namespace}/{plural}"
+        if name is not None:
+            path += f"/{name}"
+        if subresource is not None:
+            path += f"/{subresource}"
+        return path
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.control_plane.kubectl(*args, input=input, check=check)
+
+    def call(self, method: str, path: str, body: Any = None, content_type: str = MERGE_PATCH) -> dict[str, Any]:
+        return self.client.call(method, path, body, content_type if method == "PATCH" else "application/json")
 
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         body = copy.deepcopy(body)
-        body["metadata"]["namespace"] = NAMESPACE
-        return self.call("POST", SCHEDULES, body)
+        body["metadata"]["namespace"] = self.namespace
+        return self.call("POST", self.path(PLURAL), body)
 
     def schedule(self, name: str) -> dict[str, Any]:
-        return self.call("GET", f"{SCHEDULES}/{name}")
+        return self.call("GET", self.path(PLURAL, name))
 
     def patch_spec(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        return self.call("PATCH", f"{SCHEDULES}/{name}", {"spec": spec})
+        return self.call("PATCH", self.path(PLURAL, name), {"spec": spec})
 
     def annotate(self, name: str, annotations: dict[str, str]) -> None:
-        self.call("PATCH", f"{SCHEDULES}/{name}", {"metadata": {"annotations": annotations}})
+        self.call("PATCH", self.path(PLURAL, name), {"metadata": {"annotations": annotations}})
 
-    def _list(self, path: str, selector: str) -> dict[str, dict[str, Any]]:
-        items = self.call("GET", f"{path}?labelSelector={urllib.parse.quote(selector)}")["items"]
+    def _list(self, plural: str, selector: str) -> dict[str, dict[str, Any]]:
+        items = self.call("GET", f"{self.path(plural)}?labelSelector={urllib.parse.quote(selector)}")["items"]
         return {item["metadata"]["name"]: item for item in items}
 
     def cron_jobs(self, schedule: str | None = None) -> dict[str, dict[str, Any]]:
         selector = f"erpsync.io/schedule={schedule}" if schedule else "app.kubernetes.io/managed-by=erp-sync-operator"
-        return self._list(CRONJOBS, selector)
+        return self._list("cronjobs", selector)
 
     def jobs(self, schedule: str) -> dict[str, dict[str, Any]]:
-        return self._list(JOBS, f"erpsync.io/schedule={schedule}")
+        return self._list("jobs", f"erpsync.io/schedule={schedule}")
+
+    def events(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.call("GET", self.path("events"))["items"]
+        return items
 
     def condition(self, name: str, kind: str) -> dict[str, Any] | None:
         status = self.schedule(name).get("status") or {}
@@ -138,36 +150,63 @@ class Cluster:
         current = status.get("observedGeneration") == body["metadata"]["generation"]
         return body if ready and ready["status"] == "True" and current else None
 
+    # The operator's own calls, from the API server's audit log ---------------------------------
+
+    def operator_calls(self) -> list[dict[str, Any]]:
+        """The audit events of the operator's requests since the last `mark_calls()`."""
+        events = self.control_plane.audit_events()[self._audit_mark :]
+        return [e for e in events if e.get("user", {}).get("username") == OPERATOR_USER]
+
+    def mark_calls(self) -> None:
+        self._audit_mark = len(self.control_plane.audit_events())
+
     def writes(self) -> dict[str, int]:
-        counts: dict[str, int] = self.server.request_counts()["byVerbAndResource"]
-        return {
-            key: count
-            for key, count in counts.items()
-            if key.split()[0] in ("create", "update", "patch", "delete", "deletecollection")
-        }
-
-
-@pytest.fixture(scope="session")
-def crd() -> dict[str, Any]:
-    (doc,) = load_manifests(REPO / "crds" / "erpsyncschedules.erpsync.io.yaml")
-    return doc
+        """The operator's writes since the last mark, counted by "verb resource.group[/subresource]"."""
+        counts: Counter[str] = Counter()
+        for event in self.operator_calls():
+            if event["verb"] not in WRITE_VERBS:
+                continue
+            ref = event.get("objectRef", {})
+            resource = ref.get("resource", "") + (f".{ref['apiGroup']}" if ref.get("apiGroup") else "")
+            if ref.get("subresource"):
+                resource += f"/{ref['subresource']}"
+            counts[f"{event['verb']} {resource}"] += 1
+        return dict(counts)
 
 
 @pytest.fixture
-def cluster(crd: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    with EmulatorServer(crds=[crd], seed_namespaces=(*DEFAULT_NAMESPACES, NAMESPACE), bookmark_interval=1.0) as server:
-        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE)
-        marker = request.node.get_closest_marker("operator_args")
-        args = tuple(marker.args) if marker else ("--resync-interval", "300")
-        operator = Operator(kubeconfig, tmp_path / "operator.log", NAMESPACE, (*TEST_WORKER_IMAGE, *args))
-        http = Http(server.url)
-        cluster = Cluster(server, http, Kubectl(kubeconfig, tmp_path / "kubectl-cache"), operator)
+def cluster(
+    crd_established: ControlPlane, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Cluster]:
+    control_plane = crd_established
+    marker = request.node.get_closest_marker("operator_args")
+    args = tuple(marker.args) if marker else ("--resync-interval", "300")
+    proxied = request.node.get_closest_marker("fault_proxy") is not None
+    with _operator_kubeconfig(control_plane, tmp_path / "operator.kubeconfig", namespace, proxied) as (path, proxy):
+        operator = Operator(path, tmp_path / "operator.log", namespace, (*TEST_WORKER_IMAGE, *args))
+        cluster = Cluster(control_plane, namespace, control_plane.client(), operator, proxy)
+        cluster.mark_calls()
         operator.start()
         try:
             yield cluster
         finally:
             operator.stop()
-            http.close()
+            cluster.client.close()
             log = operator.output()
             assert "Traceback" not in log, f"the operator hit an error:\n{log[-4000:]}"
-            assert server.unexpected_errors() == [], "the emulator hit an internal error"
+
+
+@contextlib.contextmanager
+def _operator_kubeconfig(
+    control_plane: ControlPlane, path: Path, namespace: str, proxied: bool
+) -> Iterator[tuple[Path, FaultProxy | None]]:
+    """The operator's kubeconfig: straight to the API server, or through a fault proxy (`fault_proxy` marker)."""
+    certificate, key = control_plane.pki.issue_client(OPERATOR_USER, ("system:masters",))
+    if not proxied:
+        user = {"client-certificate": str(certificate), "client-key": str(key)}
+        yield control_plane.write_kubeconfig(path, user, namespace), None
+        return
+    with FaultProxy(control_plane.server, control_plane.ssl_context(certificate, key)) as proxy:
+        config = kubeconfig(proxy.url, None, {"token": "unused-behind-the-proxy"}, namespace)
+        path.write_text(yaml.safe_dump(config))
+        yield path, proxy

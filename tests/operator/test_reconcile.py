@@ -1,12 +1,16 @@
-"""The operator against the emulated API: reconcile, drift repair, invalid generations, suspend."""
+"""The operator against the real API server: reconcile, drift repair, invalid generations, suspend."""
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from erpsync.api.validation import validate_object
 from erpsync.planning.plan import plan_schedule
-from tests.operator.conftest import CONFIGMAPS, CRONJOBS, NAMESPACE, Cluster, example, wait_for
+from erpsync_testbed.client import JSON_PATCH, MERGE_PATCH, ApiError
+from tests.conftest import CRD_FILE, CRD_PATH
+from tests.operator.conftest import Cluster, example, wait_for
 
 EXAMPLES = ("generic", "quickbooks-desktop", "xero", "netsuite", "viewpoint-spectrum", "cmic", "sage-intacct")
 
@@ -16,7 +20,9 @@ def test_each_example_reaches_ready_with_the_planned_cronjobs(cluster: Cluster, 
     body = cluster.apply(example(name))
     schedule_name = body["metadata"]["name"]
     ready = wait_for(f"{schedule_name} Ready", lambda: cluster.ready(schedule_name))
-    validated = validate_object({**example(name), "metadata": {**example(name)["metadata"], "namespace": NAMESPACE}})
+    validated = validate_object(
+        {**example(name), "metadata": {**example(name)["metadata"], "namespace": cluster.namespace}}
+    )
     assert validated.schedule is not None
     plan = plan_schedule(validated.schedule, "registry.example/erp-sync:test")
     planned = {p.cron_job_name: p for p in plan.syncs if p.cron_job_name}
@@ -64,9 +70,11 @@ def test_a_cronjob_deleted_or_edited_by_hand_is_put_back(cluster: Cluster) -> No
     cluster.apply(example("generic"))
     wait_for("Ready", lambda: cluster.ready("acme-generic"))
     schedule = cluster.cron_jobs("acme-generic")["acme-generic-jobs"]["spec"]["schedule"]
-    cluster.call("DELETE", f"{CRONJOBS}/acme-generic-jobs")
+    cluster.call("DELETE", cluster.path("cronjobs", "acme-generic-jobs"))
     wait_for("recreated", lambda: "acme-generic-jobs" in cluster.cron_jobs("acme-generic"), timeout=10)
-    cluster.call("PATCH", f"{CRONJOBS}/acme-generic-jobs", {"spec": {"schedule": "0 0 * * *", "suspend": True}})
+    cluster.call(
+        "PATCH", cluster.path("cronjobs", "acme-generic-jobs"), {"spec": {"schedule": "0 0 * * *", "suspend": True}}
+    )
     wait_for(
         "restored",
         lambda: (
@@ -78,14 +86,50 @@ def test_a_cronjob_deleted_or_edited_by_hand_is_put_back(cluster: Cluster) -> No
     )
 
 
+SPEC_RULES = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/x-kubernetes-validations"
+
+
+@contextlib.contextmanager
+def _crd_without_its_spec_rules(cluster: Cluster, name: str, probe: dict[str, Any]) -> Iterator[None]:
+    """The CRD as an older release installed it, without the spec's CEL rules, for the block only.
+
+    No spec the current CRD accepts is refused by planning (tests/api prove the two agree), so an
+    invalid generation reaches the operator only past a CRD that is older than the operator: the
+    upgrade order the README warns about (CRD first). The CRD is restored, and its rules seen to
+    refuse the spec patch `probe` again (a server-side dry run), before the test goes on; the probe
+    must change the spec, since the API server skips (ratchets) rules on an unchanged object.
+    """
+    cluster.call("PATCH", CRD_PATH, [{"op": "remove", "path": SPEC_RULES}], JSON_PATCH)
+    try:
+        yield
+    finally:
+        cluster.kubectl("apply", "-f", str(CRD_FILE))
+        dry_run = f"{cluster.path('erpsyncschedules', name)}?dryRun=All"
+        wait_for(
+            "the spec's rules back",
+            lambda: cluster.client.request("PATCH", dry_run, {"spec": probe}, MERGE_PATCH).status == 422,
+        )
+
+
+def _accepted(cluster: Cluster, name: str, spec: dict[str, Any]) -> bool:
+    try:
+        cluster.patch_spec(name, spec)
+    except ApiError as error:
+        assert error.status == 422, error
+        return False  # the API server's CRD cache has not caught up with the change yet
+    return True
+
+
 def test_an_invalid_generation_keeps_the_last_good_cronjobs_and_stalls(cluster: Cluster) -> None:
     cluster.apply(example("viewpoint-spectrum"))
     wait_for("Ready", lambda: cluster.ready("ridge-spectrum"))
     before = {name: cj["spec"]["schedule"] for name, cj in cluster.cron_jobs("ridge-spectrum").items()}
-    # What the CRD's CEL rules refuse (the emulator does not run them: as if they were bypassed).
-    cluster.patch_spec(
-        "ridge-spectrum", {"syncs": {"vendors": {"frequency": "Every2Hours"}, "jobs": {"suspend": True}}}
-    )
+    invalid = {"syncs": {"vendors": {"frequency": "Every2Hours"}, "jobs": {"suspend": True}}}
+    with pytest.raises(ApiError, match="Every2Hours is not offered by ViewpointSpectrum"):
+        cluster.patch_spec("ridge-spectrum", invalid)  # the real API server runs the CRD's CEL rules
+    probe = {"syncs": {"jobs": {"suspend": False}}}  # vendors still Every2Hours: refused by the rules
+    with _crd_without_its_spec_rules(cluster, "ridge-spectrum", probe):
+        wait_for("the spec's rules lifted", lambda: _accepted(cluster, "ridge-spectrum", invalid))
     stalled = wait_for("Stalled", lambda: cluster.condition("ridge-spectrum", "Stalled"))
     assert "spec.syncs.vendors.frequency: Every2Hours is not offered by ViewpointSpectrum" in stalled["message"]
     body = cluster.schedule("ridge-spectrum")
@@ -97,7 +141,7 @@ def test_an_invalid_generation_keeps_the_last_good_cronjobs_and_stalls(cluster: 
     assert not any(cj["spec"]["suspend"] for cj in current.values())  # nothing half-applied
     cluster.annotate("ridge-spectrum", {"erpsync.io/sync-now": "while-invalid"})
     cluster.patch_spec("ridge-spectrum", {"syncs": {"vendors": {"frequency": "Every4Hours"}}})
-    wait_for("Ready gen 4", lambda: cluster.ready("ridge-spectrum"))
+    wait_for("Ready gen 3", lambda: cluster.ready("ridge-spectrum"))
     assert cluster.condition("ridge-spectrum", "Stalled") is None
     assert cluster.cron_jobs("ridge-spectrum")["ridge-spectrum-jobs"]["spec"]["suspend"] is True
     # The sync-now request made while the spec was invalid waited for a valid generation.
@@ -127,7 +171,9 @@ def test_suspend_suspends_cronjobs_and_shows_in_status(cluster: Cluster) -> None
 
 def test_a_cronjob_with_our_labels_and_another_controller_is_left_alone_and_named(cluster: Cluster) -> None:
     # A real owner: a dependent whose owner does not exist is garbage-collected at once.
-    owner = cluster.call("POST", CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}})
+    owner = cluster.call(
+        "POST", cluster.path("configmaps"), {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}}
+    )
     labels = {
         "erpsync.io/schedule": "granite-cmic",
         "erpsync.io/sync": "jobCosts",
@@ -135,7 +181,7 @@ def test_a_cronjob_with_our_labels_and_another_controller_is_left_alone_and_name
     }
     cluster.call(
         "POST",
-        CRONJOBS,
+        cluster.path("cronjobs"),
         {
             "apiVersion": "batch/v1",
             "kind": "CronJob",

@@ -1,20 +1,26 @@
-"""Runs: sync now, and status/health following Jobs and Pods as Kubernetes controllers report them."""
+"""Runs: sync now, and status/health following Jobs and Pods as the real Job controller reports them.
+
+No kubelet runs here: a test plays the kubelet by writing the Pod's status (phase, container state,
+termination message) through the API, and the real Job controller decides the Job's outcome.
+"""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
-from tests.operator.conftest import CRONJOBS, JOBS, NAMESPACE, PODS, Cluster, example, wait_for
-
-EVENTS = f"/api/v1/namespaces/{NAMESPACE}/events"
+from tests.operator.conftest import Cluster, example, wait_for
 
 
-def _run_job(cluster: Cluster, cron_job_name: str, suffix: str) -> dict[str, Any]:
-    """A Job as the CronJob controller makes it: the template's labels, owned by the CronJob."""
-    cron_job = cluster.call("GET", f"{CRONJOBS}/{cron_job_name}")
+def _run_job(cluster: Cluster, cron_job_name: str, suffix: str, backoff_limit: int | None = None) -> dict[str, Any]:
+    """A Job as the CronJob controller makes it: the template's labels and spec, owned by the CronJob."""
+    cron_job = cluster.call("GET", cluster.path("cronjobs", cron_job_name))
     template = cron_job["spec"]["jobTemplate"]
+    spec = dict(template["spec"])
+    if backoff_limit is not None:
+        spec["backoffLimit"] = backoff_limit  # no retry Pod after a failure (the controller waits 10 s first)
     return cluster.call(
         "POST",
-        JOBS,
+        cluster.path("jobs"),
         {
             "apiVersion": "batch/v1",
             "kind": "Job",
@@ -31,63 +37,66 @@ def _run_job(cluster: Cluster, cron_job_name: str, suffix: str) -> dict[str, Any
                     }
                 ],
             },
-            "spec": template["spec"],
+            "spec": spec,
         },
     )
 
 
-def _pod(cluster: Cluster, job: dict[str, Any], state: dict[str, Any]) -> None:
-    """The Job's Pod, with the container state the kubelet reports."""
-    pod_template = job["spec"]["template"]
-    pod = cluster.call(
-        "POST",
-        PODS,
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": f"{job['metadata']['name']}-p",
-                "labels": pod_template["metadata"]["labels"],
-                "ownerReferences": [
-                    {
-                        "apiVersion": "batch/v1",
-                        "kind": "Job",
-                        "name": job["metadata"]["name"],
-                        "uid": job["metadata"]["uid"],
-                        "controller": True,
-                    }
-                ],
-            },
-            "spec": pod_template["spec"],
-        },
-    )
+def _pod_of(cluster: Cluster, job: dict[str, Any]) -> dict[str, Any]:
+    """The Pod the real Job controller made for `job`."""
+    selector = f"batch.kubernetes.io/job-name={job['metadata']['name']}"
+
+    def pods() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = cluster.call("GET", f"{cluster.path('pods')}?labelSelector={selector}")["items"]
+        return items
+
+    (pod,) = wait_for(f"the Pod of {job['metadata']['name']}", pods)
+    return pod
+
+
+def _kubelet_reports(cluster: Cluster, job: dict[str, Any], phase: str, state: dict[str, Any]) -> None:
+    """What the kubelet would write for the Job's Pod: its phase and its one container's state."""
+    pod = _pod_of(cluster, job)
+    container = pod["spec"]["containers"][0]["name"]
     cluster.call(
         "PATCH",
-        f"{PODS}/{pod['metadata']['name']}/status",
+        cluster.path("pods", pod["metadata"]["name"], "status"),
         {
             "status": {
-                "phase": "Pending",
+                "phase": phase,
                 "containerStatuses": [
-                    {"name": "worker", "state": state, "ready": False, "restartCount": 0, "image": "x", "imageID": ""}
+                    {
+                        "name": container,
+                        "state": state,
+                        "ready": False,
+                        "restartCount": 0,
+                        "image": pod["spec"]["containers"][0]["image"],
+                        "imageID": "",
+                    }
                 ],
             }
         },
     )
 
 
-def _finish(cluster: Cluster, job: dict[str, Any], condition: str, reason: str = "") -> None:
-    status: dict[str, Any] = {
-        "startTime": "2026-11-28T08:00:00Z",
-        "conditions": [
-            {"type": condition, "status": "True", "reason": reason, "lastTransitionTime": "2026-11-28T08:01:00Z"}
-        ],
+def _terminated(exit_code: int, reason: str, message: str) -> dict[str, Any]:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "terminated": {
+            "exitCode": exit_code,
+            "reason": reason,
+            "message": message,
+            "startedAt": now,
+            "finishedAt": now,
+        }
     }
-    if condition == "Complete":
-        status["completionTime"] = "2026-11-28T08:01:00Z"
-        status["succeeded"] = 1
-    else:
-        status["failed"] = 1
-    cluster.call("PATCH", f"{JOBS}/{job['metadata']['name']}/status", {"status": status})
+
+
+def _job_condition(cluster: Cluster, job: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The Job once the Job controller has set condition `kind` (Complete, Failed) on it."""
+    current = cluster.call("GET", cluster.path("jobs", job["metadata"]["name"]))
+    conditions = (current.get("status") or {}).get("conditions") or []
+    return current if any(c["type"] == kind and c["status"] == "True" for c in conditions) else None
 
 
 def _healthy(cluster: Cluster, name: str) -> dict[str, Any] | None:
@@ -97,10 +106,10 @@ def _healthy(cluster: Cluster, name: str) -> dict[str, Any] | None:
 def test_sync_now_starts_one_job_per_sync_and_a_token_only_once(cluster: Cluster) -> None:
     cluster.apply(example("generic"))
     wait_for("Ready", lambda: cluster.ready("acme-generic"))
-    cluster.annotate("acme-generic", {"erpsync.io/sync-now": "2026-11-28T08:00"})
+    cluster.annotate("acme-generic", {"erpsync.io/sync-now": "first-request"})
     wait_for(
         "token echoed",
-        lambda: cluster.schedule("acme-generic")["status"].get("lastHandledSyncNow") == "2026-11-28T08:00",
+        lambda: cluster.schedule("acme-generic")["status"].get("lastHandledSyncNow") == "first-request",
     )
     jobs = cluster.jobs("acme-generic")
     assert len(jobs) == 4 and {j["metadata"]["labels"]["erpsync.io/trigger"] for j in jobs.values()} == {"OnDemand"}
@@ -108,7 +117,7 @@ def test_sync_now_starts_one_job_per_sync_and_a_token_only_once(cluster: Cluster
         owner = job["metadata"]["ownerReferences"][0]
         assert (owner["kind"], owner["name"], owner["controller"]) == ("ErpSyncSchedule", "acme-generic", True)
     # The same token again (re-applied manifests, an operator restart) starts nothing.
-    cluster.annotate("acme-generic", {"erpsync.io/sync-now": "2026-11-28T08:00", "unrelated": "x"})
+    cluster.annotate("acme-generic", {"erpsync.io/sync-now": "first-request", "unrelated": "x"})
     cluster.operator.stop()
     cluster.operator.start()
     wait_for("Ready after restart", lambda: cluster.ready("acme-generic"))
@@ -118,7 +127,7 @@ def test_sync_now_starts_one_job_per_sync_and_a_token_only_once(cluster: Cluster
     cluster.annotate("acme-generic", {"erpsync.io/sync-now": "t2", "erpsync.io/sync-now-syncs": "jobs,bogus"})
     wait_for("t2 handled", lambda: cluster.schedule("acme-generic")["status"].get("lastHandledSyncNow") == "t2")
     assert len(cluster.jobs("acme-generic")) == 5  # runs even while suspended
-    events = cluster.call("GET", EVENTS)["items"]
+    events = cluster.events()
     refused = [e for e in events if e["reason"] == "SyncNowRefused"]
     assert refused and "bogus" in refused[0]["message"] and refused[0]["involvedObject"]["name"] == "acme-generic"
 
@@ -150,8 +159,8 @@ def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> 
         "durationSeconds": 3.2,
     }
     first = _run_job(cluster, "granite-cmic-job-costs", "29000001")
-    _pod(cluster, first, {"terminated": {"exitCode": 0, "reason": "Completed", "message": json.dumps(summary)}})
-    _finish(cluster, first, "Complete")
+    _kubelet_reports(cluster, first, "Succeeded", _terminated(0, "Completed", json.dumps(summary)))
+    completed = wait_for("the Job controller: Complete", lambda: _job_condition(cluster, first, "Complete"))
     run = wait_for(
         "lastRun Succeeded",
         lambda: (
@@ -162,19 +171,19 @@ def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> 
     )
     assert run["jobName"] == "granite-cmic-job-costs-29000001" and run["trigger"] == "Scheduled"
     assert run["counts"]["created"] == 2 and run["counts"]["unchanged"] == 9
-    assert cluster.schedule("granite-cmic")["status"]["lastSyncTime"] == "2026-11-28T08:01:00Z"
+    assert cluster.schedule("granite-cmic")["status"]["lastSyncTime"] == completed["status"]["completionTime"]
     healthy = _healthy(cluster, "granite-cmic")
     assert healthy is not None and healthy["status"] == "True"
 
     failed = dict(summary, result="PartiallyFailed", failed=3, errors=["cost code 01-100: name is missing"])
-    second = _run_job(cluster, "granite-cmic-job-costs", "29000002")
-    _pod(cluster, second, {"terminated": {"exitCode": 2, "reason": "Error", "message": json.dumps(failed)}})
-    _finish(cluster, second, "Failed", "BackoffLimitExceeded")
+    second = _run_job(cluster, "granite-cmic-job-costs", "29000002", backoff_limit=0)
+    _kubelet_reports(cluster, second, "Failed", _terminated(2, "Error", json.dumps(failed)))
+    wait_for("the Job controller: Failed", lambda: _job_condition(cluster, second, "Failed"))
     healthy = wait_for(
         "Healthy False", lambda: (h := _healthy(cluster, "granite-cmic")) and h["status"] == "False" and h
     )
     assert "cost code 01-100" in healthy["message"] and healthy["reason"] == "RunFailed"
-    events = cluster.call("GET", EVENTS)["items"]
+    events = cluster.events()
     assert any(e["reason"] == "RunFailed" and "granite-cmic-job-costs-29000002" in e["message"] for e in events)
     ready = cluster.condition("granite-cmic", "Ready")
     assert ready is not None and ready["status"] == "True"  # the schedule is in sync; its runs are unhealthy
@@ -184,16 +193,8 @@ def test_a_missing_secret_shows_as_the_pods_reason(cluster: Cluster) -> None:
     cluster.apply(example("cmic"))
     wait_for("Ready", lambda: cluster.ready("granite-cmic"))
     job = _run_job(cluster, "granite-cmic-job-costs", "29000003")
-    _pod(
-        cluster,
-        job,
-        {
-            "waiting": {
-                "reason": "CreateContainerConfigError",
-                "message": 'secret "granite-procore-credentials" not found',
-            }
-        },
-    )
+    waiting = {"reason": "CreateContainerConfigError", "message": 'secret "granite-procore-credentials" not found'}
+    _kubelet_reports(cluster, job, "Pending", {"waiting": waiting})
     healthy = wait_for(
         "Healthy False", lambda: (h := _healthy(cluster, "granite-cmic")) and h["status"] == "False" and h
     )

@@ -1,5 +1,5 @@
 """The kubectl plugin, as users run it: the console script `kubectl-erpsync`, and `kubectl erpsync`
-through the real kubectl (which finds plugins on PATH), against the emulated API with the real
+through the real kubectl (which finds plugins on PATH), against the real API server with the real
 operator running.
 """
 
@@ -12,19 +12,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.emulators.kube.helpers import KUBECTL
-from tests.operator import conftest as end_to_end
-from tests.operator.conftest import NAMESPACE, REPO, Cluster, example, wait_for
+import yaml
 
-# The fixtures of the operator's end-to-end tests: the emulated API and the real operator process.
-crd = end_to_end.crd
+from erpsync_testbed import kube_binaries
+from tests.operator import conftest as end_to_end
+from tests.operator.conftest import REPO, Cluster, example, wait_for
+
+# The fixture of the operator's end-to-end tests: a namespace of the real control plane and the operator.
 cluster = end_to_end.cluster
 
 BIN = Path(sys.executable).parent
 PLUGIN = str(BIN / "kubectl-erpsync")
 ERP_SYNC = str(BIN / "erp-sync")
 SYNCS = ["vendors", "jobs", "jobCosts", "invoicePayments"]
-UNKNOWN_SCHEDULE = f'error: erpsyncschedules.erpsync.io "nope" not found in namespace "{NAMESPACE}"'
 
 
 def plugin(
@@ -35,7 +35,7 @@ def plugin(
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # where kubectl finds the plugin
     env["HOME"] = str(kubeconfig.parent)  # the test's own folder: no ~/.kube/config to fall back on
     env["KUBECONFIG"] = str(kubeconfig)
-    command = [KUBECTL, "erpsync", *args] if kubectl else [PLUGIN, *args]
+    command = [kube_binaries()["kubectl"], "erpsync", *args] if kubectl else [PLUGIN, *args]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in result.stderr, result.stderr
     return result
@@ -64,8 +64,8 @@ def ready(cluster: Cluster, name: str) -> dict[str, Any]:
     return wait_for(f"{name} Ready", lambda: cluster.ready(name))
 
 
-def token_of(output: str) -> str:
-    match = re.match(r"sync now (\S+) requested on " + NAMESPACE, output)
+def token_of(output: str, namespace: str) -> str:
+    match = re.match(r"sync now (\S+) requested on " + namespace, output)
     assert match, output
     return match.group(1)
 
@@ -80,16 +80,21 @@ def jobs_of(cluster: Cluster, schedule: str, token: str) -> dict[str, str]:
     }
 
 
-def plan_rows(path: Path) -> dict[str, dict[str, Any]]:
+def plan_rows(name: str, namespace: str, folder: Path) -> dict[str, dict[str, Any]]:
+    """`erp-sync plan` of an example as applied in `namespace` (the namespace is part of the slot's seed)."""
+    body = example(name)
+    body["metadata"]["namespace"] = namespace
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(body))
     result = subprocess.run([ERP_SYNC, "plan", "-f", str(path), "-o", "json"], capture_output=True, text=True)
     return {row["sync"]: row for row in json.loads(ok(result))}
 
 
-def test_status_rows_and_conditions(cluster: Cluster) -> None:
+def test_status_rows_and_conditions(cluster: Cluster, tmp_path: Path) -> None:
     kubeconfig = cluster.operator.kubeconfig
     cluster.apply(example("generic"))
     ready(cluster, "acme-generic")
-    planned = plan_rows(REPO / "examples" / "generic.yaml")
+    planned = plan_rows("generic", cluster.namespace, tmp_path)
 
     rows = json.loads(ok(plugin(kubeconfig, "status", "-o", "json")))
     assert [(row["schedule"], row["sync"]) for row in rows] == [("acme-generic", sync) for sync in SYNCS]
@@ -97,7 +102,7 @@ def test_status_rows_and_conditions(cluster: Cluster) -> None:
     for row in rows:
         plan = planned[row["sync"]]
         assert (row["namespace"], row["frequency"], row["cronSchedule"], row["timeZone"]) == (
-            NAMESPACE,
+            cluster.namespace,
             plan["frequency"],
             plan["schedule"],
             "America/Chicago",
@@ -136,21 +141,27 @@ def test_status_rows_and_conditions(cluster: Cluster) -> None:
     ]
 
     # -n and -A: a schedule in a namespace the operator does not watch has no status yet.
+    unwatched = f"{cluster.namespace}-unwatched"
+    cluster.call(
+        "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": unwatched}}
+    )
     other = example("generic")
-    other["metadata"].update(name="elsewhere", namespace="default")
-    cluster.call("POST", "/apis/erpsync.io/v1alpha1/namespaces/default/erpsyncschedules", other)
+    other["metadata"].update(name="elsewhere", namespace=unwatched)
+    cluster.call("POST", f"/apis/erpsync.io/v1alpha1/namespaces/{unwatched}/erpsyncschedules", other)
     everywhere = json.loads(ok(plugin(kubeconfig, "status", "-A", "-o", "json")))
-    assert [(row["namespace"], row["schedule"], row["sync"]) for row in everywhere] == [
-        ("default", "elsewhere", None),
-        *((NAMESPACE, "acme-generic", sync) for sync in SYNCS),
+    ours = (cluster.namespace, unwatched)  # other tests' namespaces may still be going away
+    assert [(row["namespace"], row["schedule"], row["sync"]) for row in everywhere if row["namespace"] in ours] == [
+        *((cluster.namespace, "acme-generic", sync) for sync in SYNCS),
+        (unwatched, "elsewhere", None),
     ]
-    assert everywhere[0]["ready"] is None
-    assert table(ok(plugin(kubeconfig, "status", "-n", "default")))[-1] == [
+    assert next(row for row in everywhere if row["namespace"] == unwatched)["ready"] is None
+    assert table(ok(plugin(kubeconfig, "status", "-n", unwatched)))[-1] == [
         "elsewhere",
         "-",
         "-",
         "not handled by the operator yet",
     ]
+    cluster.call("DELETE", f"/api/v1/namespaces/{unwatched}")
 
 
 def test_sync_now_all_syncs_then_chosen_ones(cluster: Cluster) -> None:
@@ -159,14 +170,14 @@ def test_sync_now_all_syncs_then_chosen_ones(cluster: Cluster) -> None:
     ready(cluster, "acme-generic")
 
     output = ok(plugin(kubeconfig, "sync-now", "acme-generic", kubectl=True))
-    token = token_of(output)
+    token = token_of(output, cluster.namespace)
     started = jobs_of(cluster, "acme-generic", token)
     assert sorted(started.values()) == sorted(SYNCS)
     assert all(name in output for name in started)
     assert cluster.schedule("acme-generic")["status"]["lastHandledSyncNow"] == token
 
     output = ok(plugin(kubeconfig, "sync-now", "acme-generic", "--sync", "jobCosts", "--sync", "vendors"))
-    chosen = token_of(output)
+    chosen = token_of(output, cluster.namespace)
     assert chosen != token
     started = jobs_of(cluster, "acme-generic", chosen)
     assert sorted(started.values()) == ["jobCosts", "vendors"]
@@ -175,7 +186,7 @@ def test_sync_now_all_syncs_then_chosen_ones(cluster: Cluster) -> None:
     assert annotations["erpsync.io/sync-now-syncs"] == "vendors,jobCosts"
 
     # Without --sync, the earlier choice must not linger: every sync runs again.
-    again = token_of(ok(plugin(kubeconfig, "sync-now", "acme-generic")))
+    again = token_of(ok(plugin(kubeconfig, "sync-now", "acme-generic")), cluster.namespace)
     assert sorted(jobs_of(cluster, "acme-generic", again).values()) == sorted(SYNCS)
     assert "erpsync.io/sync-now-syncs" not in cluster.schedule("acme-generic")["metadata"]["annotations"]
 
@@ -188,7 +199,7 @@ def test_sync_now_refused_names_timeout_and_no_wait(cluster: Cluster) -> None:
     # ViewpointSpectrum has no invoicePayments sync: the operator refuses it and runs the rest.
     refused = plugin(kubeconfig, "sync-now", "ridge-spectrum", "--sync", "vendors,invoicePayments")
     assert refused.returncode == 1, refused
-    token = token_of(refused.stdout)
+    token = token_of(refused.stdout, cluster.namespace)
     assert list(jobs_of(cluster, "ridge-spectrum", token).values()) == ["vendors"]
     assert refused.stderr.splitlines() == [
         f"error: the operator refused: sync now {token}: invoicePayments not offered by ViewpointSpectrum; "
@@ -198,11 +209,11 @@ def test_sync_now_refused_names_timeout_and_no_wait(cluster: Cluster) -> None:
     cluster.operator.stop()
     timed_out = plugin(kubeconfig, "sync-now", "ridge-spectrum", "--timeout", "1")
     assert timed_out.returncode == 1
-    late = token_of(timed_out.stdout)
+    late = token_of(timed_out.stdout, cluster.namespace)
     assert timed_out.stderr.startswith(f"error: timed out after 1s waiting for the operator to handle sync now {late}")
     assert len(timed_out.stderr.splitlines()) == 1
 
-    queued = token_of(ok(plugin(kubeconfig, "sync-now", "ridge-spectrum", "--no-wait")))
+    queued = token_of(ok(plugin(kubeconfig, "sync-now", "ridge-spectrum", "--no-wait")), cluster.namespace)
     assert cluster.schedule("ridge-spectrum")["metadata"]["annotations"]["erpsync.io/sync-now"] == queued
 
 
@@ -253,9 +264,10 @@ def test_plan_is_erp_sync_plan(tmp_path: Path) -> None:
 
 def test_errors_are_one_line(cluster: Cluster, tmp_path: Path) -> None:
     kubeconfig = cluster.operator.kubeconfig
+    unknown_schedule = f'error: erpsyncschedules.erpsync.io "nope" not found in namespace "{cluster.namespace}"'
     for arguments in (["status", "nope"], ["sync-now", "nope"], ["resume", "nope"]):
-        assert one_line_error(plugin(kubeconfig, *arguments)) == UNKNOWN_SCHEDULE, arguments
-    assert one_line_error(plugin(kubeconfig, "suspend", "nope", kubectl=True)) == UNKNOWN_SCHEDULE
+        assert one_line_error(plugin(kubeconfig, *arguments)) == unknown_schedule, arguments
+    assert one_line_error(plugin(kubeconfig, "suspend", "nope", kubectl=True)) == unknown_schedule
 
     before = cluster.apply(example("generic"))
     unknown_sync = 'error: unknown sync "vendor"; the syncs are: vendors, jobs, jobCosts, invoicePayments'
@@ -270,10 +282,10 @@ def test_errors_are_one_line(cluster: Cluster, tmp_path: Path) -> None:
         f"error: no kubeconfig found at {missing} (set KUBECONFIG or give --kubeconfig)"
     )
     assert one_line_error(plugin(missing, "--context", "nope", "status", "--kubeconfig", str(kubeconfig))) == (
-        f'error: context "nope" not found in {kubeconfig}; contexts: erpsync-emulator'
+        f'error: context "nope" not found in {kubeconfig}; contexts: erp-sync-test'
     )
     unreachable = tmp_path / "unreachable"
-    unreachable.write_text(re.sub(r"http://[\d.:]+", "http://127.0.0.1:1", Path(kubeconfig).read_text()))
+    unreachable.write_text(re.sub(r"https://[\d.:]+", "https://127.0.0.1:1", Path(kubeconfig).read_text()))
     assert one_line_error(plugin(unreachable, "status")).startswith(
-        "error: cannot reach the API server at http://127.0.0.1:1"
+        "error: cannot reach the API server at https://127.0.0.1:1"
     )
