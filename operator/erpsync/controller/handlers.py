@@ -25,7 +25,16 @@ from erpsync.controller.world import Kind, ScheduleKey, World
 from erpsync.planning.cronjobs import MANAGED_BY
 from erpsync.planning.plan import DEFAULT_WORKER_IMAGE
 
-MANAGED: Final = {"app.kubernetes.io/managed-by": MANAGED_BY}
+MANAGED_SELECTOR: Final = f"app.kubernetes.io/managed-by={MANAGED_BY}"
+# The children the operator watches, as (group, version, plural): kopf's selector keys (the plural is
+# also the World's name of the kind). Three parts pin the exact resource: "pods" alone would also match
+# pods.metrics.k8s.io, and one string with slashes ("batch/v1/cronjobs") is read by kopf as a single
+# name that no resource has.
+CHILD_RESOURCES: Final[tuple[tuple[str, str, Kind], ...]] = (
+    ("batch", "v1", "cronjobs"),
+    ("batch", "v1", "jobs"),
+    ("", "v1", "pods"),
+)
 logger = logging.getLogger("erpsync.operator")
 
 
@@ -56,6 +65,18 @@ def _login(state: OperatorState) -> kopf.ConnectionInfo | None:
     )
 
 
+def select_managed_children(settings: kopf.OperatorSettings) -> None:
+    """Have the API server filter the children's lists and watches to the operator's own objects.
+
+    A handler's `labels=` is applied in the process, after every Pod, Job and CronJob in reach has
+    been streamed in. With a selector the server sends only the managed ones, and an object that
+    stops matching (its managed-by label removed or changed) arrives as DELETED, so the next pass
+    finds its CronJob missing and repairs it (see the 409 path in reconcile.py).
+    """
+    for group, version, plural in CHILD_RESOURCES:
+        settings.watching.label_selectors[group, version, plural] = MANAGED_SELECTOR
+
+
 def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     """The operator's handlers, bound to `state` (no module-level registration: importable freely)."""
     registry = kopf.OperatorRegistry()
@@ -76,6 +97,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = NoDiffBase()
         settings.persistence.progress_storage = NoProgress()
         settings.watching.connect_timeout = 10
+        select_managed_children(settings)  # before the watches start: kopf starts them after startup
         settings.networking.request_timeout = 30
 
         async def relogin() -> kopf.ConnectionInfo | None:
@@ -115,17 +137,17 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     def child_event(kind: Kind) -> Any:
         async def handler(event: kopf.RawEvent, **_: Any) -> None:
             body = cast(dict[str, Any], event["object"])
-            if state.world.apply(kind, str(event.get("type") or ""), body):
-                key = state.world.owner_schedule(body)
-                if key is not None:
-                    _enqueue(state, key)
+            for key in state.world.apply_child(kind, str(event.get("type") or ""), body):
+                _enqueue(state, key)
 
         handler.__name__ = f"{kind}_event"
         return handler
 
-    kopf.on.event("batch", "v1", "cronjobs", labels=MANAGED, registry=registry)(child_event("cronjobs"))
-    kopf.on.event("batch", "v1", "jobs", labels=MANAGED, registry=registry)(child_event("jobs"))
-    kopf.on.event("", "v1", "pods", labels=MANAGED, registry=registry)(child_event("pods"))
+    # No in-process `labels=` filter: the server-side selector (select_managed_children) already sends
+    # only managed objects, and a filter here could only ever drop the one event that does not carry
+    # the label: the DELETED of an object whose label was removed, when the server sends its new state.
+    for group, version, plural in CHILD_RESOURCES:
+        kopf.on.event(group, version, plural, registry=registry)(child_event(plural))
     return registry
 
 

@@ -158,6 +158,9 @@ class KubeApi:
             self._session = None
             self._info = await self._login()
 
+    async def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
+        return await self.request("GET", resource.path(namespace, name))
+
     async def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.request("POST", resource.path(namespace), body=body)
 

@@ -24,7 +24,9 @@ from erpsync.controller.events import EventType
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resource
 from erpsync.controller.status import Observed, Outcome, build_status
 from erpsync.controller.sync_now import build_sync_now_job, pending_request
-from erpsync.controller.world import ScheduleKey, World
+from erpsync.controller.world import ScheduleKey, World, ownership
+from erpsync.planning.cronjobs import LABEL_SCHEDULE
+from erpsync.planning.names import label_value
 from erpsync.planning.plan import DEFAULT_WORKER_IMAGE, SchedulePlan, plan_schedule
 
 SCHEDULES: Final = Resource(API_GROUP, API_VERSION, PLURAL)
@@ -39,6 +41,27 @@ STATUS_KEYS: Final = (
 
 logger = logging.getLogger("erpsync.operator")
 EventSink = Callable[[dict[str, Any], EventType, str, str], Awaitable[None]]
+ConflictAction = Literal["gone", "repair", "adopt", "foreign"]
+
+
+def resolve_conflict(existing: dict[str, Any] | None, schedule: dict[str, Any]) -> ConflictAction:
+    """What to do with a CronJob whose create answered 409 AlreadyExists, read back with a GET
+    (`existing` None: the GET answered 404, it was deleted since).
+
+    The watch does not show it as this schedule's: its managed-by label was removed or changed (the
+    server-side selector dropped it) or its schedule label was (the World cannot group it), or the
+    cache is just behind. Its controller reference says whose it is, whatever its labels say.
+    """
+    if existing is None:
+        return "gone"
+    metadata = schedule["metadata"]
+    whose = ownership(existing, metadata.get("uid"))
+    if whose == "ours":
+        return "repair"
+    labels = existing.get("metadata", {}).get("labels") or {}
+    if whose == "orphan" and labels.get(LABEL_SCHEDULE) == label_value(metadata["name"]):
+        return "adopt"  # as an orphan with the schedule's label is adopted when the watch shows it
+    return "foreign"  # another controller's, or nobody's with nothing tying it to this schedule
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,7 @@ class _Pass:
     body: dict[str, Any]
     writes: int = 0
     changes: list[tuple[str, str]] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # planned names taken by CronJobs outside the watch
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -151,10 +175,11 @@ class _Pass:
         handled = await self._sync_now(schedule, errors)
         # 7. Status, rebuilt from what exists now: Ready only when every planned CronJob is there.
         observed, _ = world.observe(self.body)
+        observed.unmanaged_cron_jobs += [name for name in self.foreign if name not in observed.unmanaged_cron_jobs]
         missing = [
             name for name in planned if name not in observed.cron_jobs and name not in observed.unmanaged_cron_jobs
         ]
-        if missing and not errors:  # e.g. a 409 on create for an object the cache has not seen yet
+        if missing and not errors:  # e.g. one deleted while being repaired: outside the watch, no event says so
             errors.append(f"waiting for CronJob {', '.join(missing)} to appear")
         outcome = Outcome("Retrying", "; ".join(errors)[:2000]) if errors else Outcome("Reconciled")
         await self._write_status(plan, observed, outcome, handled, now)
@@ -166,16 +191,57 @@ class _Pass:
             self.reconciler.world.apply(kind, "MODIFIED", answer)
 
     async def _create_cron_job(self, manifest: dict[str, Any], errors: list[str]) -> None:
+        name = manifest["metadata"]["name"]
+        # Known to be taken by someone else's CronJob outside the watch: a read tells whether it still
+        # is, where a create would be a write that fails on every pass. Gone: create it now.
+        foreign = (self.metadata["namespace"], name) in self.reconciler.world.foreign_cron_jobs
+        if foreign and await self._resolve_conflict(manifest, errors) != "gone":
+            return
         body = _with_owner(manifest, self.owner_reference())
         body["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: applied_record(manifest)}
-        name = manifest["metadata"]["name"]
         try:
             self._record("cronjobs", await self.reconciler.api.create(CRONJOBS, self.metadata["namespace"], body))
             self.writes += 1
             self.changes.append(("Created", f"created CronJob {name} ({manifest['spec']['schedule']})"))
         except ApiError as error:
-            if error.status != 409:  # 409: it exists already (a retry, or the cache is behind): next pass sees it
+            if error.status != 409:
                 errors.append(f"creating CronJob {name}: {error}")
+            # It exists, and the watch may never show it (a label taken off puts it outside the
+            # selector): waiting for it to appear could wait forever. Read it instead.
+            elif await self._resolve_conflict(manifest, errors) == "gone":
+                # Deleted since; outside the watch nothing would announce it: come back soon.
+                errors.append(f"CronJob {name} was deleted while being created; retrying")
+
+    async def _resolve_conflict(self, manifest: dict[str, Any], errors: list[str]) -> ConflictAction | None:
+        """Read the CronJob that holds a planned name and act on it; None when the read failed."""
+        name = manifest["metadata"]["name"]
+        key = (self.metadata["namespace"], name)
+        world = self.reconciler.world
+        existing: dict[str, Any] | None
+        try:
+            existing = await self.reconciler.api.get(CRONJOBS, key[0], name)
+        except ApiError as error:
+            if error.status != 404:
+                errors.append(f"reading CronJob {name}: {error}")
+                return None
+            existing = None
+        action = resolve_conflict(existing, self.body)
+        if action != "foreign":
+            world.foreign_cron_jobs.discard(key)
+        if existing is None:  # "gone": the caller knows what to do
+            return action
+        if action == "repair":
+            patch = repair_patch(existing, manifest)
+            if patch is None:  # in sync (labels included): the watch is only behind; count it as observed
+                self._record("cronjobs", existing)
+            else:  # the labels go back with the rest, which brings it back into the watch
+                await self._patch_cron_job(name, patch, errors)
+        elif action == "adopt":
+            await self._adopt(existing, manifest, errors)
+        else:
+            world.foreign_cron_jobs.add(key)
+            self.foreign.append(name)
+        return action
 
     async def _adopt(self, orphan: dict[str, Any], manifest: dict[str, Any], errors: list[str]) -> None:
         name = orphan["metadata"]["name"]
@@ -195,7 +261,7 @@ class _Pass:
             self.writes += 1
             self.changes.append(("Updated", f"{verb} CronJob {name}"))
         except ApiError as error:
-            if error.status != 404:  # 404: deleted meanwhile; its DELETED event brings the next pass
+            if error.status != 404:  # 404: deleted meanwhile; the pass finds it missing and comes back
                 errors.append(f"patching CronJob {name}: {error}")
 
     async def _delete_cron_job(self, name: str, errors: list[str]) -> None:

@@ -36,6 +36,17 @@ def controller_of(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+Ownership = Literal["ours", "orphan", "foreign"]
+
+
+def ownership(body: dict[str, Any], schedule_uid: str | None) -> Ownership:
+    """Whose a child is, by its controller reference: the schedule's, nobody's, or another's."""
+    owner = controller_of(body)
+    if owner is None:
+        return "orphan"
+    return "ours" if owner.get("uid") == schedule_uid else "foreign"
+
+
 @dataclass(frozen=True)
 class _Stored:
     version: int | None
@@ -62,22 +73,36 @@ class World:
     children: dict[tuple[str, str], dict[Kind, set[str]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
     )
+    # the group each child is linked under now: its labels can change (or vanish) between events, and
+    # a DELETED event may carry either the last state or the one before it, so the body of an event
+    # cannot say where the child was linked
+    _linked: dict[Kind, dict[tuple[str, str], tuple[str, str]]] = field(default_factory=lambda: defaultdict(dict))
+    # CronJobs outside the watch (no managed-by label) that answered a create with 409 and belong to
+    # someone else: a pass checks them with a GET instead of trying to create them on every pass
+    foreign_cron_jobs: set[tuple[str, str]] = field(default_factory=set)
 
     def apply(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> bool:
         """Record a watch event; False when it tells nothing new (an echo or a replay)."""
         metadata = body.get("metadata", {})
         key = (str(metadata.get("namespace", "")), str(metadata.get("name", "")))
         store = self.objects[kind]
+        if kind == "cronjobs":
+            self.foreign_cron_jobs.discard(key)  # in the watch now: observe() tells whose it is
+        known = store.get(key)
+        version, known_version = _version(body), known.version if known is not None else None
+        older = version is not None and known_version is not None and version < known_version
         if event_type == "DELETED":
+            if older:
+                # e.g. "left the selector" arriving after the write-through of the repair that
+                # brought it back: the object is there
+                return False
             existed = store.pop(key, None) is not None
             if kind == "schedules":
                 self._by_label.pop((key[0], label_value(key[1])), None)
             else:
-                self._unlink(kind, key, body)
+                self._unlink(kind, key)
             return existed
-        known = store.get(key)
-        version = _version(body)
-        if known is not None and version is not None and known.version is not None and version <= known.version:
+        if older or (version is not None and version == known_version):
             return False
         store[key] = _Stored.pack(body)
         if kind == "schedules":
@@ -91,15 +116,37 @@ class World:
         schedule = (metadata.get("labels") or {}).get(LABEL_SCHEDULE)
         return (str(metadata.get("namespace", "")), schedule) if schedule else None
 
+    def apply_child(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> list[ScheduleKey]:
+        """Record a watch event of a CronJob, Job or Pod; the schedules it concerns (none when it tells
+        nothing new). A relabelled child concerns the schedule it left as well as the one it joined."""
+        metadata = body.get("metadata", {})
+        key = (str(metadata.get("namespace", "")), str(metadata.get("name", "")))
+        before = self._linked[kind].get(key)
+        if not self.apply(kind, event_type, body):
+            return []
+        after = self._linked[kind].get(key)
+        owners = [self._schedule_of(group) for group in dict.fromkeys((before, after)) if group is not None]
+        return [owner for owner in owners if owner is not None]
+
     def _link(self, kind: Kind, key: tuple[str, str], body: dict[str, Any]) -> None:
         group = self._group(body)
+        if self._linked[kind].get(key) == group:
+            return
+        self._unlink(kind, key)
         if group is not None:
             self.children[group][kind].add(key[1])
+            self._linked[kind][key] = group
 
-    def _unlink(self, kind: Kind, key: tuple[str, str], body: dict[str, Any]) -> None:
-        group = self._group(body)
-        if group is not None and group in self.children:
-            self.children[group][kind].discard(key[1])
+    def _unlink(self, kind: Kind, key: tuple[str, str]) -> None:
+        group = self._linked[kind].pop(key, None)
+        if group is None or group not in self.children:
+            return
+        names = self.children[group]
+        names[kind].discard(key[1])
+        if not names[kind]:
+            del names[kind]
+        if not names:
+            del self.children[group]  # a schedule label that no child carries any more: nothing to keep
 
     def get(self, kind: Kind, key: tuple[str, str]) -> dict[str, Any] | None:
         stored = self.objects[kind].get(key)
@@ -114,8 +161,9 @@ class World:
     def owner_schedule(self, body: dict[str, Any]) -> ScheduleKey | None:
         """The schedule a CronJob, Job or Pod belongs to, from its labels."""
         group = self._group(body)
-        if group is None:
-            return None
+        return self._schedule_of(group) if group is not None else None
+
+    def _schedule_of(self, group: tuple[str, str]) -> ScheduleKey | None:
         name = self._by_label.get(group)
         return (group[0], name) if name is not None else None
 
@@ -130,10 +178,10 @@ class World:
             cron_job = self.get("cronjobs", (namespace, name))
             if cron_job is None:
                 continue
-            owner = controller_of(cron_job)
-            if owner is None:
+            whose = ownership(cron_job, uid)
+            if whose == "orphan":
                 orphans.append(cron_job)
-            elif owner.get("uid") == uid:
+            elif whose == "ours":
                 observed.cron_jobs[name] = cron_job
             else:
                 observed.unmanaged_cron_jobs.append(name)
