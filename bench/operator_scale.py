@@ -1,9 +1,12 @@
-"""Benchmark: N ErpSyncSchedules (four enabled syncs each) reconciled by the operator on the emulated API.
+"""Benchmark: N ErpSyncSchedules (four enabled syncs each) reconciled by the operator on a real API server.
 
-Prints seconds until all are Ready, the operator's API requests by verb, its writes per schedule
+The control plane is the tests' (etcd, kube-apiserver and kube-controller-manager v1.37, built by
+.ci/kube.sh) on loopback; its CronJob controller is left out, so that no scheduled run starts Jobs in
+the middle of the measurement. Prints seconds until all are Ready, the operator's API requests by verb
+(from the API server's audit log: the operator has an identity of its own), its writes per schedule
 (schedules, CronJobs and Jobs; Events apart), its writes during an idle period with no spec change,
-run or resync due, its peak RSS, and, timed in the same run, a plain client sending the same minimal
-writes (4 CronJobs and 2 status patches per schedule) to the same emulator.
+run or resync due, its peak RSS, and, timed in the same run against the same server, a plain client
+sending the same minimal writes (the schedule, 4 CronJobs and 2 status patches per schedule).
 
     .venv/bin/python bench/operator_scale.py [--schedules 1000] [--idle 60]
 """
@@ -21,15 +24,23 @@ import aiohttp
 
 from erpsync.api.validation import validate_object
 from erpsync.planning.plan import plan_schedule
-from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, load_manifests
 from erpsync_emulators.operator_process import OperatorProcess
+from erpsync_testbed import ControlPlane
+from erpsync_testbed.control_plane import CONTROLLERS
 
 REPO = Path(__file__).resolve().parents[1]
 NAMESPACE = "erp-sync"
-SCHEDULES = f"/apis/erpsync.io/v1alpha1/namespaces/{NAMESPACE}/erpsyncschedules"
-CRONJOBS = f"/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs"
+PLAIN_NAMESPACE = "erp-sync-plain"
+OPERATOR_USER = "erp-sync-operator-bench"
 WRITE_VERBS = ("create", "update", "patch", "delete")
 CONCURRENCY = 8  # the operator's reconcile workers
+
+
+def schedules_path(namespace: str) -> str:
+    return f"/apis/erpsync.io/v1alpha1/namespaces/{namespace}/erpsyncschedules"
+
+
+SCHEDULES = schedules_path(NAMESPACE)
 
 
 def schedule(index: int) -> dict[str, Any]:
@@ -63,17 +74,14 @@ def high_water_mib(pid: int) -> float:
 
 
 class Client:
-    """The benchmark's own calls, counted so they can be told apart from the operator's."""
+    """The benchmark's own calls, as the admin (the audit log tells them from the operator's)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.calls: Counter[str] = Counter()
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY))
+    def __init__(self, control_plane: ControlPlane) -> None:
+        self.url = control_plane.server
+        context = control_plane.client().context
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY, ssl=context))
 
-    async def call(
-        self, verb: str, method: str, path: str, body: object = None, content_type: str = "application/json"
-    ) -> Any:
-        self.calls[verb] += 1
+    async def call(self, method: str, path: str, body: object = None, content_type: str = "application/json") -> Any:
         async with self.session.request(
             method, self.url + path, json=body, headers={"Content-Type": content_type}
         ) as response:
@@ -96,30 +104,40 @@ async def gather_limited(coroutines: list[Any]) -> None:
     await asyncio.gather(*(run(c) for c in coroutines))
 
 
-def operator_counts(server: EmulatorServer, ours: Counter[str]) -> Counter[str]:
-    """Requests by verb and resource, minus the benchmark's own."""
-    counts = Counter(server.request_counts()["byVerbAndResource"])
-    counts.subtract(ours)
-    return +counts
+def operator_counts(control_plane: ControlPlane, since: int) -> tuple[Counter[str], int]:
+    """The operator's requests by "verb resource" after audit event `since`, and the audit events so far."""
+    events = control_plane.audit_events()
+    counts: Counter[str] = Counter()
+    for event in events[since:]:
+        if event.get("user", {}).get("username") != OPERATOR_USER:
+            continue
+        ref = event.get("objectRef") or {}
+        resource = ref.get("resource", event.get("requestURI", "")) + (
+            f".{ref['apiGroup']}" if ref.get("apiGroup") else ""
+        )
+        if ref.get("subresource"):
+            resource += f"/{ref['subresource']}"
+        counts[f"{event['verb']} {resource}"] += 1
+    return counts, len(events)
 
 
-async def run_operator(server: EmulatorServer, count: int, idle: float, folder: Path) -> dict[str, Any]:
-    kubeconfig = server.write_kubeconfig(folder / "kubeconfig", namespace=NAMESPACE)
+async def run_operator(control_plane: ControlPlane, count: int, idle: float, folder: Path) -> dict[str, Any]:
+    certificate, key = control_plane.pki.issue_client(OPERATOR_USER, ("system:masters",))
+    user = {"client-certificate": str(certificate), "client-key": str(key)}
+    kubeconfig = control_plane.write_kubeconfig(folder / "kubeconfig", user, NAMESPACE)
     operator = OperatorProcess(
         kubeconfig, folder / "operator.log", NAMESPACE, ("--log-format", "text", "--resync-interval", "3600")
     ).start()
-    client = Client(server.url)
+    client = Client(control_plane)
     try:
-        await asyncio.sleep(2)  # the operator starts its watches
-        server.reset_counters()
+        await asyncio.sleep(3)  # the operator starts its watches
+        _, mark = operator_counts(control_plane, 0)
         started = time.monotonic()
-        await gather_limited(
-            [client.call("create erpsyncschedules.erpsync.io", "POST", SCHEDULES, schedule(i)) for i in range(count)]
-        )
+        await gather_limited([client.call("POST", SCHEDULES, schedule(i)) for i in range(count)])
         peak = 0.0
         while True:
             peak = max(peak, high_water_mib(operator.pid))
-            listing = await client.call("list erpsyncschedules.erpsync.io", "GET", SCHEDULES)
+            listing = await client.call("GET", SCHEDULES)
             ready = sum(
                 1
                 for item in listing["items"]
@@ -135,11 +153,9 @@ async def run_operator(server: EmulatorServer, count: int, idle: float, folder: 
             await asyncio.sleep(0.5)
         seconds = time.monotonic() - started
         await asyncio.sleep(2)  # the echoes of the last writes
-        busy = operator_counts(server, client.calls)
-        server.reset_counters()
-        client.calls.clear()
+        busy, mark = operator_counts(control_plane, mark)
         await asyncio.sleep(idle)
-        idle_counts = operator_counts(server, client.calls)
+        idle_counts, _ = operator_counts(control_plane, mark)
         peak = max(peak, high_water_mib(operator.pid))
     finally:
         await client.close()
@@ -147,20 +163,22 @@ async def run_operator(server: EmulatorServer, count: int, idle: float, folder: 
     return {"seconds": seconds, "busy": busy, "idle": idle_counts, "peak_mib": peak}
 
 
-async def run_plain_client(server: EmulatorServer, count: int) -> float:
+async def run_plain_client(control_plane: ControlPlane, count: int) -> float:
     """The same minimal writes without the operator: create the schedule, 4 CronJobs, patch status twice."""
-    client = Client(server.url)
+    client = Client(control_plane)
+    schedules = schedules_path(PLAIN_NAMESPACE)
+    cron_jobs_path = f"/apis/batch/v1/namespaces/{PLAIN_NAMESPACE}/cronjobs"
     manifests = []
     for index in range(count):
         body = schedule(index)
-        body["metadata"]["name"] = f"plain-{index:05d}"
+        body["metadata"]["namespace"] = PLAIN_NAMESPACE
         validated = validate_object(body)
         assert validated.schedule is not None
         manifests.append((body, plan_schedule(validated.schedule).cron_jobs))
     started = time.monotonic()
 
     async def one(body: dict[str, Any], cron_jobs: list[dict[str, Any]]) -> None:
-        created = await client.call("create", "POST", SCHEDULES, body)
+        created = await client.call("POST", schedules, body)
         owner = {
             "apiVersion": "erpsync.io/v1alpha1",
             "kind": "ErpSyncSchedule",
@@ -169,16 +187,13 @@ async def run_plain_client(server: EmulatorServer, count: int) -> float:
             "controller": True,
             "blockOwnerDeletion": True,
         }
-        status_path = f"{SCHEDULES}/{body['metadata']['name']}/status"
-        await client.call(
-            "patch", "PATCH", status_path, {"status": {"observedGeneration": 0}}, "application/merge-patch+json"
-        )
+        status_path = f"{schedules}/{body['metadata']['name']}/status"
+        await client.call("PATCH", status_path, {"status": {"observedGeneration": 0}}, "application/merge-patch+json")
         for cron_job in cron_jobs:
             cron_job["metadata"]["ownerReferences"] = [owner]
-            await client.call("create", "POST", CRONJOBS, cron_job)
-        await client.call(
-            "patch", "PATCH", status_path, {"status": {"observedGeneration": 1}}, "application/merge-patch+json"
-        )
+            cron_job["metadata"]["namespace"] = PLAIN_NAMESPACE
+            await client.call("POST", cron_jobs_path, cron_job)
+        await client.call("PATCH", status_path, {"status": {"observedGeneration": 1}}, "application/merge-patch+json")
 
     try:
         await gather_limited([one(body, cron_jobs) for body, cron_jobs in manifests])
@@ -208,14 +223,16 @@ async def main() -> None:
     parser.add_argument("--schedules", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of the idle period")
     args = parser.parse_args()
-    (crd,) = load_manifests(REPO / "crds" / "erpsyncschedules.erpsync.io.yaml")
+    crd = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
+    no_cron_jobs_run = [c for c in CONTROLLERS if c != "cronjob-controller"]
     with (
         tempfile.TemporaryDirectory() as folder,
-        EmulatorServer(crds=[crd], seed_namespaces=(*DEFAULT_NAMESPACES, NAMESPACE)) as server,
+        ControlPlane(manifests=[crd], controllers=no_cron_jobs_run) as control_plane,
     ):
-        result = await run_operator(server, args.schedules, args.idle, Path(folder))
-        with EmulatorServer(crds=[crd], seed_namespaces=(*DEFAULT_NAMESPACES, NAMESPACE)) as fresh:
-            plain = await run_plain_client(fresh, args.schedules)
+        for namespace in (NAMESPACE, PLAIN_NAMESPACE):
+            control_plane.kubectl("create", "namespace", namespace)
+        result = await run_operator(control_plane, args.schedules, args.idle, Path(folder))
+        plain = await run_plain_client(control_plane, args.schedules)
     count = args.schedules
     busy = result["busy"]
     per_kind = {

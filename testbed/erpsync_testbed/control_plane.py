@@ -120,6 +120,7 @@ class ControlPlane:
     # Applied with kubectl before the controller manager starts, so that its garbage collector knows
     # their kinds from its first discovery (it rereads discovery only every 30 s).
     manifests: Sequence[Path] = ()
+    controllers: Sequence[str] = CONTROLLERS
     folder: Path = field(init=False)
     pki: Pki = field(init=False)
     port: int = 0
@@ -220,7 +221,7 @@ class ControlPlane:
             f"--kubeconfig={self.folder / 'kube-controller-manager.kubeconfig'}",
             "--leader-elect=false",
             "--secure-port=0",
-            f"--controllers={','.join(CONTROLLERS)}",
+            f"--controllers={','.join(self.controllers)}",
             "--use-service-account-credentials=true",  # each controller under its own identity and RBAC
             f"--service-account-private-key-file={pki('sa.key')}",
             f"--root-ca-file={pki('ca.crt')}",
