@@ -20,7 +20,7 @@ OPERATOR_COMMAND = str(Path(sys.executable).with_name("erp-sync"))
 class OperatorProcess:
     kubeconfig: Path
     log: Path
-    namespace: str
+    namespace: str  # "" for every namespace (--all-namespaces)
     args: Sequence[str] = ()  # after the defaults, so they win (click keeps an option's last value)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -29,8 +29,7 @@ class OperatorProcess:
         command = [
             OPERATOR_COMMAND,
             "operator",
-            "-n",
-            self.namespace,
+            *(("-n", self.namespace) if self.namespace else ("--all-namespaces",)),
             "--standalone",
             "--liveness",
             "",
