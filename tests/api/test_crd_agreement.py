@@ -151,6 +151,8 @@ def _drop(path: tuple[str | int, ...], allowed: bool = False) -> Case:
 
 FULL: Final = full_schedule()
 TOLERATION: Final = {"key": "dedicated", "operator": "Exists"}
+TOLERATING: Final = schedule(worker={"tolerations": [{"operator": "Exists"}]})
+TOLERATION_SECONDS: Final = ("spec", "worker", "tolerations", 0, "tolerationSeconds")
 
 MUTATIONS: Final[list[Case]] = [
     Case("valid minimal", schedule(), True),
@@ -266,8 +268,14 @@ MUTATIONS: Final[list[Case]] = [
     _set(("spec", "worker", "startingDeadlineSeconds"), 0, True),
     _set(("spec", "worker", "activeDeadlineSeconds"), 0, False),
     _set(("spec", "worker", "activeDeadlineSeconds"), 1, True),
-    _set(("spec", "worker", "tolerations"), [{"operator": "Exists", "tolerationSeconds": -(2**63)}], False),
-    _set(("spec", "worker", "tolerations"), [{"operator": "Exists", "tolerationSeconds": 2**63 - 1}], True),
+    # The int64 limits are the server's own (`type: integer`), not bounds in the CRD: see crd.py.
+    _set(TOLERATION_SECONDS, -(2**63), True, TOLERATING),
+    _set(TOLERATION_SECONDS, -(2**63) - 1, False, TOLERATING),
+    _set(TOLERATION_SECONDS, 2**63 - 1, True, TOLERATING),
+    _set(TOLERATION_SECONDS, 2**63, False, TOLERATING),
+    _set(("spec", "worker", "startingDeadlineSeconds"), 2**63 - 1, True),
+    _set(("spec", "worker", "startingDeadlineSeconds"), 2**63, False),
+    _set(("spec", "worker", "activeDeadlineSeconds"), 2**63, False),
     # Strings, lists and maps and their bounds.
     _set(("spec", "worker", "image"), "", False),
     _set(("spec", "worker", "image"), "x" * 513, False),

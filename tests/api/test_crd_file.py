@@ -13,11 +13,13 @@ from typing import Any, Final
 import celpy
 import pytest
 import yaml
+from pydantic import BaseModel, Field
 
-from erpsync.api.crd import render_crd
+from erpsync.api.crd import build_crd, render_crd, structural_schema
+from erpsync.api.models import INT64_MAX, INT64_MIN
 from erpsync.api.validation import validate_object
 from tests.support.apiserver_crd import CrdEvaluator, parse_field_path, schema_failures
-from tests.support.specs import CRD_FILE, EXAMPLES
+from tests.support.specs import CRD_FILE, EXAMPLES, REPOSITORY
 
 CRD_TEXT: Final = CRD_FILE.read_text(encoding="utf-8")
 CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_TEXT)
@@ -311,6 +313,95 @@ def test_the_has_guard_check_can_fail() -> None:
     assert has_guard_defects("has(self.a.b) || has(self.a)") == ["has(self.a.b) without a preceding has(self.a)"]
     assert has_guard_defects("!has(self.a) || !has(self.a.b) || has(self.a.b.c)") == []
     assert has_guard_defects("has(self.a.b)", established="!has(self.a)") == []
+
+
+# --- Numeric bounds ---------------------------------------------------------------------------------
+
+# kube-apiserver reads maximum and minimum as float64 (exact for integers up to 2**53 - 1): the int64
+# limit 9223372036854775807 reads as 2**63, which 1.29-1.35 turn into -2**63 and 1.36 refuses.
+FLOAT64_EXACT_INTEGER_MAX: Final = 2**53 - 1
+CHART_CRD_FILE: Final = REPOSITORY / "charts" / "erp-sync-operator" / "crds" / CRD_FILE.name
+_SUBSCHEMA_LISTS: Final = ("anyOf", "allOf", "oneOf")
+
+
+def every_schema(schema: Mapping[str, Any], path: str = "") -> Iterator[Node]:
+    """Every schema node, with its path: `nodes` plus the branches of anyOf, allOf, oneOf and not."""
+    yield path, schema
+    children: list[tuple[str, Any]] = [
+        *((f"{path}.properties[{name}]", sub) for name, sub in (schema.get("properties") or {}).items()),
+        (f"{path}.items", schema.get("items")),
+        (f"{path}.additionalProperties", schema.get("additionalProperties")),
+        (f"{path}.not", schema.get("not")),
+        *(
+            (f"{path}.{key}[{index}]", sub)
+            for key in _SUBSCHEMA_LISTS
+            for index, sub in enumerate(schema.get(key) or ())
+        ),
+    ]
+    for where, sub in children:
+        if isinstance(sub, Mapping):
+            yield from every_schema(sub, where)
+
+
+def numeric_bound_defects(schema: Mapping[str, Any]) -> list[str]:
+    """Every maximum and minimum must be an integer the API server reads exactly (|value| <= 2**53 - 1)."""
+    defects: list[str] = []
+    for path, node in every_schema(schema):
+        for key in ("maximum", "minimum"):
+            if key not in node:
+                continue
+            value = node[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                defects.append(f"{path or '(root)'}.{key}: {value!r} is not an integer")
+            elif abs(value) > FLOAT64_EXACT_INTEGER_MAX:
+                defects.append(f"{path or '(root)'}.{key}: {value} is not exact as a float64")
+    return defects
+
+
+@pytest.mark.parametrize("path", [CRD_FILE, CHART_CRD_FILE], ids=["crds", "chart"])
+def test_every_numeric_bound_of_the_committed_crds_is_exact_as_a_float64(path: Path) -> None:
+    crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+    root = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert numeric_bound_defects(root) == []
+    assert sum(1 for _, node in every_schema(root) for key in ("maximum", "minimum") if key in node) >= 8
+
+
+def test_every_numeric_bound_of_the_generated_crd_is_exact_as_a_float64() -> None:
+    assert numeric_bound_defects(build_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]) == []
+
+
+def test_the_numeric_bound_check_can_fail() -> None:
+    planted = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "integer", "maximum": 2**63 - 1, "minimum": -(2**63 - 1)},
+            "b": {"type": "array", "items": {"type": "integer", "maximum": 2**53}},
+            "c": {"type": "number", "minimum": 0.5},
+            "d": {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer", "maximum": 1e300}]},
+            "e": {"type": "integer", "maximum": 2**53 - 1, "minimum": -(2**53 - 1)},  # exact: fine
+        },
+    }
+    assert len(numeric_bound_defects(planted)) == 5
+
+
+class _Bounded(BaseModel):
+    int64: int = Field(ge=INT64_MIN, le=INT64_MAX)
+    positive: int = Field(ge=1, le=INT64_MAX)
+    exact: int = Field(ge=-(2**53 - 1), le=2**53 - 1)
+
+
+class _Inexact(BaseModel):
+    huge: int = Field(le=2**60)
+
+
+def test_bounds_int64_implies_are_left_out_and_inexact_ones_refused() -> None:
+    properties = structural_schema(_Bounded)["properties"]
+    assert properties["int64"] == {"type": "integer"}
+    assert properties["positive"] == {"type": "integer", "minimum": 1}
+    assert properties["exact"] == {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1}
+    # A bound between 2**53 and the int64 limits would silently change on the server: refused, not dropped.
+    with pytest.raises(ValueError, match="no exact float64 form"):
+        structural_schema(_Inexact)
 
 
 # --- Bounds for the CEL cost estimate -------------------------------------------------------------

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from erpsync import __version__
 from erpsync.api.manifests import dump_documents
-from erpsync.api.models import ErpSyncScheduleSpec, ErpSyncScheduleStatus
+from erpsync.api.models import INT64_MAX, INT64_MIN, ErpSyncScheduleSpec, ErpSyncScheduleStatus
 from erpsync.api.profiles import PROFILES
 from erpsync.api.vocabulary import (
     API_GROUP,
@@ -33,19 +33,18 @@ CRD_NAME: Final = f"{PLURAL}.{API_GROUP}"
 # Keys a structural schema may not carry (pydantic emits some of them).
 _DROPPED_KEYS: Final = frozenset({"title", "$defs", "discriminator", "examples"})
 _READY: Final = '.status.conditions[?(@.type=="Ready")]'
+# kube-apiserver reads `maximum` and `minimum` as float64, exact for integers up to 2**53 - 1 only:
+# 9223372036854775807 reads as 2**63, which 1.29-1.35 convert back to -2**63 (so every value is out
+# of range and the CRD's own defaults are refused) and 1.36 refuses outright.
+FLOAT64_EXACT_INTEGER_MAX: Final = 2**53 - 1
+# Bounds the server's `type: integer` (int64) enforces by itself: left out of the CRD, kept in the models.
+_IMPLIED_BOUNDS: Final = {"maximum": INT64_MAX, "minimum": INT64_MIN}
 
 
 def build_crd() -> dict[str, Any]:
     """The CustomResourceDefinition of ErpSyncSchedule."""
     spec_schema = structural_schema(ErpSyncScheduleSpec)
     spec_schema["x-kubernetes-validations"] = profile_rules()
-    status_schema = structural_schema(ErpSyncScheduleStatus)
-    status_schema["default"] = {"observedGeneration": -1}
-    # The operator framework (kopf) keeps its own records in status; pruning them loses its state.
-    status_schema["x-kubernetes-preserve-unknown-fields"] = True
-    conditions = status_schema["properties"]["conditions"]
-    conditions["x-kubernetes-list-type"] = "map"
-    conditions["x-kubernetes-list-map-keys"] = ["type"]
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -86,7 +85,7 @@ def build_crd() -> dict[str, Any]:
                                 "kind": {"type": "string"},
                                 "metadata": {"type": "object"},
                                 "spec": spec_schema,
-                                "status": status_schema,
+                                "status": status_schema(),
                             },
                         }
                     },
@@ -94,6 +93,18 @@ def build_crd() -> dict[str, Any]:
             ],
         },
     }
+
+
+def status_schema() -> dict[str, Any]:
+    """The CRD's schema of status: what the operator's status writes must fit."""
+    schema = structural_schema(ErpSyncScheduleStatus)
+    schema["default"] = {"observedGeneration": -1}
+    # The operator framework (kopf) keeps its own records in status; pruning them loses its state.
+    schema["x-kubernetes-preserve-unknown-fields"] = True
+    conditions = schema["properties"]["conditions"]
+    conditions["x-kubernetes-list-type"] = "map"
+    conditions["x-kubernetes-list-map-keys"] = ["type"]
+    return schema
 
 
 def printer_columns() -> list[dict[str, Any]]:
@@ -151,6 +162,9 @@ def _structural(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, 
             result[key] = _structural(value, definitions)
         elif key == "const":
             result["enum"] = [value]
+        elif key in _IMPLIED_BOUNDS:
+            if _bound_in_crd(key, value):
+                result[key] = value
         else:
             result[key] = value
     if result.get("type") == "object":
@@ -161,6 +175,19 @@ def _structural(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, 
         if "properties" in result:
             _default_nested_objects(result, node.get("properties", {}))
     return result
+
+
+def _bound_in_crd(key: str, value: Any) -> bool:
+    """Whether the bound goes into the CRD: False for one int64 implies; an error for one float64 cannot hold."""
+    if not isinstance(value, int) or abs(value) <= FLOAT64_EXACT_INTEGER_MAX:
+        return True
+    implied = _IMPLIED_BOUNDS[key]
+    if (key == "maximum" and value >= implied) or (key == "minimum" and value <= implied):
+        return False
+    raise ValueError(
+        f"{key} {value} has no exact float64 form, which kube-apiserver reads bounds as; "
+        f"use a bound within ±{FLOAT64_EXACT_INTEGER_MAX} or the int64 limit"
+    )
 
 
 def _default_nested_objects(result: dict[str, Any], source_properties: dict[str, Any]) -> None:

@@ -50,6 +50,9 @@ HTTP_URL_PATTERN: Final = r"^https?://[^\t\n\v\f\r /?#]+([/?#][^\t\n\v\f\r ]*)?$
 # A Kubernetes resource quantity ("500m", "1Gi", "0.5").
 _DECIMAL: Final = r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
 QUANTITY_PATTERN: Final = rf"^(\+|-)?{_DECIMAL}(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?{_DECIMAL}))?$"
+# The range of the API server's `type: integer`. Bounds at these limits stay in the models only:
+# the CRD leaves them out (see crd.py), as the server refuses integers beyond int64 by itself.
+INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 
 
@@ -234,7 +237,7 @@ class Toleration(ApiModel):
     operator: TolerationOperator | None = None
     value: str | None = Field(default=None, max_length=63)
     effect: TaintEffect | None = None
-    toleration_seconds: int | None = Field(default=None, ge=-INT64_MAX, le=INT64_MAX)
+    toleration_seconds: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
 
 
 class ResourceRequirements(ApiModel):

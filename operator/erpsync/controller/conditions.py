@@ -6,8 +6,12 @@ that finds nothing new writes nothing.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal
+
+# timestamp is re-exported: Events are stamped with it too.
+from erpsync.controller.bounds import rfc3339
+from erpsync.controller.bounds import timestamp as timestamp
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -26,11 +30,6 @@ class Condition:
     message: str
 
 
-def timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with a Z, as Kubernetes writes times (printer columns render it as an age)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def merge_conditions(
     previous: list[dict[str, Any]], current: list[Condition], generation: int, now: datetime
 ) -> list[dict[str, Any]]:
@@ -39,7 +38,8 @@ def merge_conditions(
     merged: list[dict[str, Any]] = []
     for condition in sorted(current, key=lambda c: _ORDER.index(c.type) if c.type in _ORDER else len(_ORDER)):
         old = before.get(condition.type)
-        transition = old.get("lastTransitionTime") if old and old.get("status") == condition.status else None
+        # Kept from the previous status, which anyone with write access to status may have edited.
+        transition = rfc3339(old.get("lastTransitionTime")) if old and old.get("status") == condition.status else None
         merged.append(
             {
                 "type": condition.type,

@@ -10,9 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from erpsync.api.models import LastRun
+
+# parse_time is re-exported: the handlers read run times with it too.
+from erpsync.controller.bounds import fit_text, max_length, rfc3339
+from erpsync.controller.bounds import parse_time as parse_time
 from erpsync.planning.cronjobs import LABEL_TRIGGER
 
 COUNT_KEYS: Final = ("read", "created", "updated", "unchanged", "skipped", "failed")
+# What a worker's summary may say of a run's result (erpsync_worker.summary.Result); anything else
+# in a termination message is not the worker's and is not believed.
+WORKER_RESULTS: Final = frozenset({"Succeeded", "PartiallyFailed", "Failed"})
+# A run's message and problem are cut to lastRun.message's limit: the Healthy condition joins the
+# problems of all four syncs, and that keeps each of them within its own message's limit.
+MESSAGE_LIMIT: Final = max_length(LastRun, "message")
 # Waiting reasons that are part of a normal start; anything else means the pod cannot run.
 _STARTING: Final = frozenset({"ContainerCreating", "PodInitializing"})
 # How long a pod may stay in ContainerCreating before that is reported (a missing Secret or
@@ -44,15 +55,6 @@ class Run:
             if value is not None:
                 status[key] = value
         return status
-
-
-def parse_time(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def read_summary(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -102,25 +104,22 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
     metadata = job.get("metadata", {})
     status = job.get("status", {})
     summary = read_summary(pods)
-    counts = {key: int(summary[key]) for key in COUNT_KEYS if isinstance(summary.get(key), int)} if summary else None
+    counts = {key: summary[key] for key in COUNT_KEYS if _is_count(summary.get(key))} if summary else None
+    claimed = _worker_result(summary)
     finished = _finished(job)
-    completion = status.get("completionTime")
+    completion = rfc3339(status.get("completionTime"))
     problem: str | None = None
     if finished is None:
         result, message = "Running", None
         problem = _waiting_problem(pods, now)
         message = problem
     elif finished[0] == "Complete":
-        result = str(summary.get("result")) if summary and summary.get("result") else "Succeeded"
+        result = claimed or "Succeeded"
         message = None
     else:
         condition = finished[1]
-        result = (
-            str(summary.get("result"))
-            if summary and summary.get("result") in ("PartiallyFailed", "Failed")
-            else "Failed"
-        )
-        completion = completion or condition.get("lastTransitionTime")
+        result = claimed if claimed in ("PartiallyFailed", "Failed") else "Failed"
+        completion = completion or rfc3339(condition.get("lastTransitionTime"))
         reason = condition.get("reason") or "Failed"
         errors = summary.get("errors") if summary else None
         first_error = f": {errors[0]}" if isinstance(errors, list) and errors else ""
@@ -129,14 +128,25 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
         problem = f"{result}: {message}"
     return Run(
         job_name=str(metadata.get("name")),
+        # Longer than lastRun.trigger allows only on a Job someone else labelled: cut when status is built.
         trigger=str((metadata.get("labels") or {}).get(LABEL_TRIGGER, "Scheduled")),
-        start_time=status.get("startTime"),
+        start_time=rfc3339(status.get("startTime")),
         completion_time=completion,
         result=result,
-        message=message[:1024] if message else None,
+        message=fit_text(message, MESSAGE_LIMIT) if message else None,
         counts=counts or None,
-        problem=problem,
+        problem=fit_text(problem, MESSAGE_LIMIT) if problem else None,
     )
+
+
+def _worker_result(summary: dict[str, Any] | None) -> str | None:
+    claimed = (summary or {}).get("result")
+    return claimed if isinstance(claimed, str) and claimed in WORKER_RESULTS else None
+
+
+def _is_count(value: object) -> bool:
+    # JSON true is a Python int too; out-of-range counts are clamped when status is built.
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def latest_run(jobs: list[dict[str, Any]], pods_by_job: dict[str, list[dict[str, Any]]], now: datetime) -> Run | None:
@@ -151,5 +161,10 @@ def latest_run(jobs: list[dict[str, Any]], pods_by_job: dict[str, list[dict[str,
 
 def last_success(jobs: list[dict[str, Any]]) -> str | None:
     """The completion time of the newest Job that completed (scheduled or on demand)."""
-    times = [job.get("status", {}).get("completionTime") for job in jobs if (_finished(job) or ("",))[0] == "Complete"]
-    return max((t for t in times if isinstance(t, str)), default=None)
+    times = [
+        parse_time(job.get("status", {}).get("completionTime"))
+        for job in jobs
+        if (_finished(job) or ("",))[0] == "Complete"
+    ]
+    newest = max((time for time in times if time is not None), default=None)
+    return rfc3339(newest)

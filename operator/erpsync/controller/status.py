@@ -3,6 +3,9 @@
 Inputs are what exists (CronJobs, Jobs, Pods), the plan, and how the pass went; the previous
 status is read only to keep what must not move by itself: lastTransitionTime of unchanged
 conditions, a next-run time that is still ahead, and the last handled sync-now token.
+
+Every value is bounded by the CRD's schema of status before it is returned (bounds.py): the API
+server refuses a whole status patch for one value that breaks it.
 """
 
 from dataclasses import dataclass, field
@@ -10,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from erpsync.api.vocabulary import SYNC_NAMES
+from erpsync.controller.bounds import bounded_status, parse_time, rfc3339, timestamp
 from erpsync.controller.conditions import (
     HEALTHY,
     READY,
@@ -17,9 +21,9 @@ from erpsync.controller.conditions import (
     STALLED,
     Condition,
     merge_conditions,
-    timestamp,
 )
-from erpsync.controller.runs import Run, last_success, latest_run, parse_time
+from erpsync.controller.runs import Run, last_success, latest_run
+from erpsync.controller.sync_now import echoed_token
 from erpsync.planning.cron import interval, next_runs
 from erpsync.planning.plan import PlannedSync, SchedulePlan
 
@@ -50,7 +54,7 @@ def _sync_status(
     jobs = observed.jobs_by_sync.get(planned.sync, [])
     run = latest_run(jobs, observed.pods_by_job, now)
     cron_job = observed.cron_jobs.get(planned.cron_job_name or "") if planned.cron_job_name else None
-    cron_status = (cron_job or {}).get("status") or {}
+    cron_status = _cron_job_times((cron_job or {}).get("status") or {})
     status: dict[str, Any] = {
         "frequency": planned.frequency,
         "timeZone": planned.time_zone,
@@ -62,10 +66,8 @@ def _sync_status(
         next_run = _next_run(planned, previous, cron_status, now)
         if next_run:
             status["nextRunTime"] = next_run
-    for key in ("lastScheduleTime", "lastSuccessfulTime"):
-        if cron_status.get(key):
-            status[key] = cron_status[key]
-    success = max(filter(None, (cron_status.get("lastSuccessfulTime"), last_success(jobs))), default=None)
+    status.update(cron_status)
+    success = _latest(cron_status.get("lastSuccessfulTime"), last_success(jobs))
     if success:
         status["lastSuccessfulTime"] = success
     if run:
@@ -73,18 +75,30 @@ def _sync_status(
     return status, run
 
 
+def _cron_job_times(cron_status: dict[str, Any]) -> dict[str, str]:
+    """The CronJob's lastScheduleTime and lastSuccessfulTime, as RFC 3339 (a time that is not one is left out)."""
+    times = {key: rfc3339(cron_status.get(key)) for key in ("lastScheduleTime", "lastSuccessfulTime")}
+    return {key: time for key, time in times.items() if time}
+
+
+def _latest(*times: object) -> str | None:
+    """The latest of the times, compared as times rather than as text; None when none is RFC 3339."""
+    moments = [moment for moment in map(parse_time, map(rfc3339, times)) if moment is not None]
+    return timestamp(max(moments)) if moments else None
+
+
 def _next_run(planned: PlannedSync, previous: dict[str, Any], cron_status: dict[str, Any], now: datetime) -> str | None:
     if planned.suspended or not planned.schedule:
         return None
-    kept = previous.get("nextRunTime")
+    kept = rfc3339(previous.get("nextRunTime"))  # the previous status is not trusted to hold a time
     kept_time = parse_time(kept)
     unchanged = (
         previous.get("schedule") == planned.schedule
         and previous.get("timeZone") == planned.time_zone
-        and previous.get("lastScheduleTime") == cron_status.get("lastScheduleTime")
+        and rfc3339(previous.get("lastScheduleTime")) == cron_status.get("lastScheduleTime")
     )
-    if kept_time and unchanged and kept_time > now:
-        return str(kept)  # still ahead: not refreshed by the clock alone
+    if kept and kept_time and unchanged and kept_time > now:
+        return kept  # still ahead: not refreshed by the clock alone
     runs = next_runs(planned.schedule, planned.time_zone, now, 1)
     return timestamp(runs[0]) if runs else None
 
@@ -148,14 +162,15 @@ def build_status(
         "conditions": merge_conditions(previous.get("conditions") or [], conditions, generation, now),
         "syncs": syncs,
     }
-    successes = [s["lastSuccessfulTime"] for s in syncs.values() if s.get("lastSuccessfulTime")]
-    if successes:
-        status["lastSyncTime"] = max(successes)
+    last_sync = _latest(*(sync.get("lastSuccessfulTime") for sync in syncs.values() if isinstance(sync, dict)))
+    if last_sync:
+        status["lastSyncTime"] = last_sync
     if handled_sync_now:
-        status["lastHandledSyncNow"] = handled_sync_now
+        status["lastHandledSyncNow"] = echoed_token(handled_sync_now)
     if observed.unmanaged_cron_jobs:
+        # More than the CRD's maxItems are cut by bounded_status; the Ready message names them all.
         status["unmanagedCronJobs"] = sorted(observed.unmanaged_cron_jobs)
-    return status
+    return bounded_status(status)
 
 
 def _conditions(

@@ -2,22 +2,40 @@
 
 The Jobs are built from the same template as the CronJobs, owned by the schedule, and named
 from schedule, sync and token, so a retry after a crash meets a 409 instead of a second Job.
+
+A handled token is echoed in status.lastHandledSyncNow, which the CRD bounds (maxLength) while
+an annotation is not. A longer token is echoed in a bounded form instead (`echoed_token`), and a
+request is pending while the bounded form of its token differs from the echo: the form is the same
+in every process, so a restart replays nothing, and it ends in a hash of the whole token, so a new
+token that starts as the last one did is still a new request.
 """
 
 from dataclasses import dataclass
 from typing import Any, Final
 
-from erpsync.api.models import ErpSyncSchedule
+from erpsync.api.models import ErpSyncSchedule, ErpSyncScheduleStatus
 from erpsync.api.profiles import PROFILES
 from erpsync.api.vocabulary import SYNC_NAMES, SyncName
+from erpsync.controller.bounds import TRUNCATED, max_length
 from erpsync.planning.cron import interval
 from erpsync.planning.cronjobs import LABEL_TRIGGER, build_job_template, labels
-from erpsync.planning.names import on_demand_job_name
+from erpsync.planning.names import on_demand_job_name, stable_hash
 from erpsync.planning.plan import DEFAULT_WORKER_IMAGE
 
 SYNC_NOW_ANNOTATION: Final = "erpsync.io/sync-now"
 SYNC_NOW_SYNCS_ANNOTATION: Final = "erpsync.io/sync-now-syncs"
 ON_DEMAND_DEADLINE_SECONDS: Final = 6 * 3600  # an on-demand run of a Never sync has no interval to bound it
+ECHO_LIMIT: Final = max_length(ErpSyncScheduleStatus, "last_handled_sync_now")
+_ECHO_HASH_LENGTH: Final = 16  # 64 bits: two tokens an operator is ever sent do not share it
+
+
+def echoed_token(token: str) -> str:
+    """What status.lastHandledSyncNow holds once `token` is handled: the token itself when it fits,
+    otherwise its start, a truncation marker and a hash of the whole token (exactly ECHO_LIMIT long)."""
+    if len(token) <= ECHO_LIMIT:
+        return token
+    ending = f"{TRUNCATED} sha256:{stable_hash(token)[:_ECHO_HASH_LENGTH]}"
+    return token[: ECHO_LIMIT - len(ending)] + ending
 
 
 @dataclass(frozen=True)
@@ -32,7 +50,7 @@ def pending_request(
 ) -> SyncNowRequest | None:
     """The sync-now request waiting to be handled, if any."""
     token = annotations.get(SYNC_NOW_ANNOTATION, "").strip()
-    if not token or token == handled:
+    if not token or echoed_token(token) == handled:
         return None
     spec = schedule.spec
     profile = PROFILES[spec.erp]

@@ -20,7 +20,7 @@ from rich.table import Table
 from erpsync import __version__
 from erpsync.api.vocabulary import SYNC_NAMES, SyncName
 from erpsync.cli import plan
-from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, SYNC_NOW_SYNCS_ANNOTATION
+from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, SYNC_NOW_SYNCS_ANNOTATION, echoed_token
 from erpsync.kubectl_plugin.client import ApiError, ConnectionOptions, Kube, PluginError, UsageProblem, one_line
 from erpsync.kubectl_plugin.status import ago, condition, condition_text, next_run, status_rows
 from erpsync.planning.cronjobs import LABEL_SCHEDULE, LABEL_SYNC, LABEL_TRIGGER
@@ -251,7 +251,7 @@ def _wait_handled(kube: Kube, name: str, token: str, timeout: float) -> None:
     while True:
         body = kube.schedule(name, kube.namespace)
         status = body.get("status") or {}
-        if status.get("lastHandledSyncNow") == token:
+        if status.get("lastHandledSyncNow") == echoed_token(token):  # a long token is echoed shortened
             return
         current = (body["metadata"].get("annotations") or {}).get(SYNC_NOW_ANNOTATION)
         if current != token:
