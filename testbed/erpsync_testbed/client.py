@@ -13,6 +13,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Final
 
+from erpsync.controller.server_clock import ServerClock
+
 MERGE_PATCH: Final = "application/merge-patch+json"
 JSON_PATCH: Final = "application/json-patch+json"
 
@@ -43,6 +45,7 @@ class ApiClient:
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 443
         self.context = context
         self.timeout = timeout
+        self.clock = ServerClock()  # the API server's now, for tests that compare with times it wrote
         self._connection: http.client.HTTPSConnection | None = None
 
     def _connect(self) -> http.client.HTTPSConnection:
@@ -69,6 +72,7 @@ class ApiClient:
                 if attempt == 2:
                     raise
                 continue
+            self.clock.observe(response.headers.get("Date"))
             return Reply(response.status, json.loads(text) if text else None)
         raise AssertionError("unreachable")  # pragma: no cover
 

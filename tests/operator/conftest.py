@@ -16,6 +16,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -137,6 +138,11 @@ class Cluster:
     def events(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.call("GET", self.path("events"))["items"]
         return items
+
+    def server_now(self) -> datetime:
+        """The API server's clock (from its answers' Date header), which the operator counts with."""
+        self.client.request("GET", "/version")
+        return self.client.clock.now()
 
     def condition(self, name: str, kind: str) -> dict[str, Any] | None:
         status = self.schedule(name).get("status") or {}

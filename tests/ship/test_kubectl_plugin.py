@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +80,14 @@ def jobs_of(cluster: Cluster, schedule: str, token: str) -> dict[str, str]:
     }
 
 
-def plan_rows(name: str, namespace: str, folder: Path) -> dict[str, dict[str, Any]]:
+def plan_rows(name: str, namespace: str, folder: Path, now: datetime) -> dict[str, dict[str, Any]]:
     """`erp-sync plan` of an example as applied in `namespace` (the namespace is part of the slot's seed)."""
     body = example(name)
     body["metadata"]["namespace"] = namespace
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(body))
-    result = subprocess.run([ERP_SYNC, "plan", "-f", str(path), "-o", "json"], capture_output=True, text=True)
+    command = [ERP_SYNC, "plan", "-f", str(path), "-o", "json", "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    result = subprocess.run(command, capture_output=True, text=True)
     return {row["sync"]: row for row in json.loads(ok(result))}
 
 
@@ -94,11 +95,11 @@ def test_status_rows_and_conditions(cluster: Cluster, tmp_path: Path) -> None:
     kubeconfig = cluster.operator.kubeconfig
     cluster.apply(example("generic"))
     ready(cluster, "acme-generic")
-    planned = plan_rows("generic", cluster.namespace, tmp_path)
+    now = cluster.server_now()  # the operator's next runs count from the cluster's clock
+    planned = plan_rows("generic", cluster.namespace, tmp_path, now)
 
     rows = json.loads(ok(plugin(kubeconfig, "status", "-o", "json")))
     assert [(row["schedule"], row["sync"]) for row in rows] == [("acme-generic", sync) for sync in SYNCS]
-    now = datetime.now(UTC)
     for row in rows:
         plan = planned[row["sync"]]
         assert (row["namespace"], row["frequency"], row["cronSchedule"], row["timeZone"]) == (

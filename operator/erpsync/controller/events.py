@@ -5,7 +5,7 @@ A failure to post an Event is logged and never fails a reconcile pass.
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from erpsync.controller.conditions import timestamp
@@ -50,7 +50,7 @@ class EventPoster:
         self.posted = 0
 
     async def __call__(self, involved: dict[str, Any], type_: EventType, reason: str, message: str) -> None:
-        body = build_event(involved, type_, reason, message, datetime.now(UTC))
+        body = build_event(involved, type_, reason, message, self.api.clock.now())
         try:
             await self.api.create(EVENTS, body["metadata"]["namespace"], body)
             self.posted += 1

@@ -11,13 +11,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
+import aiohttp
 import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller import metrics
 from erpsync.controller.events import EventPoster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
-from erpsync.controller.kubeapi import KubeApi
+from erpsync.controller.kubeapi import ApiError, KubeApi
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.runs import parse_time
@@ -105,7 +106,14 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
 
         state.api = state.api or KubeApi(relogin)
         state.events = EventPoster(state.api)
-        reconciler = Reconciler(state.world, state.api, state.events, state.config.worker_image)
+        # The cluster's clock, not this process's (kubeapi.ServerClock): read once before the first pass.
+        try:
+            await state.api.request("GET", "/version")
+        except (ApiError, aiohttp.ClientError, TimeoutError) as error:
+            logger.warning("reading the API server's clock: %s; the local clock stands until an answer", error)
+        reconciler = Reconciler(
+            state.world, state.api, state.events, state.config.worker_image, clock=state.api.clock.now
+        )
         state.queue = ReconcileQueue(lambda key: _reconcile(reconciler, key), workers=state.config.workers)
         state.queue.start()
         state.tasks.append(asyncio.create_task(_resync(state), name="resync"))

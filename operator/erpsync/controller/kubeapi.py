@@ -17,6 +17,8 @@ from urllib.parse import quote
 import aiohttp
 import kopf
 
+from erpsync.controller.server_clock import ServerClock
+
 MERGE_PATCH: Final = "application/merge-patch+json"
 JSON_PATCH: Final = "application/json-patch+json"
 
@@ -57,6 +59,7 @@ class KubeApi:
     """Calls to the Kubernetes API with kopf's connection info; re-logs in once on 401."""
 
     def __init__(self, login: Callable[[], Awaitable[kopf.ConnectionInfo | None]]) -> None:
+        self.clock = ServerClock()
         self._login = login
         self._info: kopf.ConnectionInfo | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -140,6 +143,7 @@ class KubeApi:
             async with session.request(
                 method, info.server.rstrip("/") + path, json=body, params=params, headers={"Content-Type": content_type}
             ) as response:
+                self.clock.observe(response.headers.get("Date"))
                 if response.status == 401 and attempt == 1:
                     await self._relogin()
                     continue

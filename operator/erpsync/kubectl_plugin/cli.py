@@ -125,6 +125,7 @@ def status(
         else:
             bodies = kube.schedules(None if all_namespaces else kube.namespace)
         where = "any namespace" if all_namespaces else f'namespace "{kube.namespace}"'
+        now = kube.clock.now()
     rows = [row for body in bodies for row in status_rows(body)]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -132,11 +133,12 @@ def status(
     if not bodies:
         click.echo(f"No ErpSyncSchedules found in {where}.", err=True)
         return
-    _print_status(bodies, rows, all_namespaces)
+    _print_status(bodies, rows, all_namespaces, now)
 
 
-def _print_status(bodies: list[dict[str, Any]], rows: list[dict[str, Any]], all_namespaces: bool) -> None:
-    now = datetime.now(UTC)
+def _print_status(
+    bodies: list[dict[str, Any]], rows: list[dict[str, Any]], all_namespaces: bool, now: datetime
+) -> None:
     first = ["NAMESPACE"] if all_namespaces else []
     syncs = _table(
         [

@@ -20,6 +20,7 @@ from kubernetes.client.configuration import Configuration
 
 from erpsync import __version__
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
+from erpsync.controller.server_clock import ServerClock
 
 MERGE_PATCH: Final = "application/merge-patch+json"
 REQUEST_TIMEOUT: Final = 30.0
@@ -123,6 +124,7 @@ class Kube:
         self.host = str(configuration.host)
         self._api = ApiClient(configuration)
         self._api.user_agent = f"kubectl-erpsync/{__version__}"
+        self.clock = ServerClock()  # "in 5m" and "3h ago" count from the cluster's now, as the operator does
 
     def close(self) -> None:
         self._api.close()  # type: ignore[no-untyped-call]
@@ -159,6 +161,7 @@ class Kube:
         except urllib3.exceptions.HTTPError as error:
             reason = getattr(error, "reason", None) or error
             raise PluginError(f"cannot reach the API server at {self.host}: {reason}") from None
+        self.clock.observe(reply.response.headers.get("Date"))
         if reply.status >= 400:
             raise ApiError(reply.status, _status_message(reply.status, raw))
         return json.loads(raw) if raw else None
