@@ -7,12 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv tools kube cluster demo test lint typecheck unit crd bench constraints clean
+.PHONY: help venv tools kube cluster demo test test-year-ahead lint typecheck unit crd bench constraints clean
 
 help:
 	@echo "make demo   - the examples validated, planned, reconciled by the operator and synced by the workers,"
 	@echo "              against emulated Kubernetes and Procore APIs on loopback (no cluster, no Procore account)"
 	@echo "make test   - set up a virtualenv and run ruff, mypy and every test"
+	@echo "make test-year-ahead - every test again with the clock a year ahead (libfaketime)"
 	@echo "make cluster - a real Kubernetes control plane on loopback in the foreground (Ctrl-C stops it)"
 	@echo "make crd    - regenerate crds/ from the API models"
 	@echo "make bench  - run the benchmarks in bench/"
@@ -60,6 +61,16 @@ cluster: $(STAMP) kube
 	$(BIN)/python -m erpsync_testbed
 
 test: tools kube lint typecheck unit
+
+# Every test again with the clock a year ahead, to prove none depends on the date it runs on. Debian's
+# libfaketime shifts every Python process (tests, operator, plugin, workers); the control plane's Go
+# binaries are static and keep the real time, so the operator also meets a cluster whose clock is a
+# year behind its own: it counts with the API server's clock (controller/server_clock.py).
+LIBFAKETIME = $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1))
+test-year-ahead: $(STAMP) tools kube
+	@test -n "$(LIBFAKETIME)" || { echo "libfaketime is missing: apt-get install faketime"; exit 1; }
+	FAKETIME=+365d LD_PRELOAD=$(LIBFAKETIME) $(BIN)/python -c 'import datetime; print("tests run at", datetime.datetime.now())'
+	FAKETIME=+365d LD_PRELOAD=$(LIBFAKETIME) $(BIN)/pytest
 
 crd: $(STAMP)
 	$(BIN)/erp-sync crd > crds/erpsyncschedules.erpsync.io.yaml
