@@ -502,14 +502,9 @@ def test_a_profile_refusal_names_the_field_with_the_models_message(api: ApiClien
 
 # --- The corpus: labelled mutations of a valid spec ------------------------------------------------------
 
-# Product bug, reported: JSON numbers with an integral value written as floats (42.0, 1e2) are integers
-# to kube-apiserver (accepted, stored as 42) and floats to the models (`erp-sync validate` refuses what
-# `kubectl apply` accepts). test_crd_agreement labels this case refused, as its imitation server does.
-INTEGRAL_FLOATS_REFUSED_BY_THE_MODELS: Final = pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the models refuse integral floats (companyId: 42.0) that the API server accepts as integers",
-)
-KNOWN_PRODUCT_BUGS: Final = {"spec.procore.companyId=42.0": INTEGRAL_FLOATS_REFUSED_BY_THE_MODELS}
+# Product bugs found here: case id -> strict xfail mark. None is known now. Fixed: integral floats
+# (companyId: 42.0, 1e2), integers to kube-apiserver (stored as 42), were refused by the models.
+KNOWN_PRODUCT_BUGS: Final[dict[str, pytest.MarkDecorator]] = {}
 
 
 def test_every_known_product_bug_names_a_case_of_the_corpus() -> None:
@@ -556,14 +551,13 @@ def test_the_server_reads_integral_floats_as_integers(api: ApiClient) -> None:
     assert half.fields == {"spec.worker.backoffLimit"}  # a fraction is refused
 
 
-@INTEGRAL_FLOATS_REFUSED_BY_THE_MODELS
 def test_the_models_read_integral_floats_as_the_server_does() -> None:
     assert validate_object(INTEGRAL_FLOATS).problems == ()
 
 
-# Product bug, reported: validation.py drops every location part named "int", "str" or "constrained-str"
-# (meant for pydantic's union-branch tags of a quantity), so a field or map key of that name vanishes
-# from the path: `spec.int` is reported as `spec: unknown field "spec"`.
+# Fixed product bug: validation.py dropped every location part named "int", "str" or "constrained-str"
+# (meant for pydantic's union-branch tags of a quantity), so a field or map key of that name vanished
+# from the path: `spec.int` was reported as `spec: unknown field "spec"`.
 FIELDS_NAMED_LIKE_UNION_BRANCHES: Final = [
     pytest.param(schedule(int=1), id="spec.int=1"),
     pytest.param(schedule(syncs={"vendors": {"str": 1}}), id="spec.syncs.vendors.str=1"),
@@ -571,10 +565,6 @@ FIELDS_NAMED_LIKE_UNION_BRANCHES: Final = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: validate_object loses a field named int, str or constrained-str from a problem's path",
-)
 @pytest.mark.parametrize("body", FIELDS_NAMED_LIKE_UNION_BRANCHES)
 def test_a_field_named_like_a_union_branch(api: ApiClient, body: dict[str, Any]) -> None:
     found = disagreements(body, dry_run_create(api, body))

@@ -4,8 +4,8 @@
   not, floats including NaN and infinities, unicode strings, lists, dicts, non-string keys) at the top
   level and at every field location of a valid spec.
 - Every problem names a field path, and its message names the offending value or what is allowed.
-- Typing is strict, as on the API server: `suspend: "yes"`, `companyId: "42"`, `companyId: 42.0` and
-  `suspend: 1` are refused.
+- Typing is strict, as on the API server: `suspend: "yes"`, `companyId: "42"`, `companyId: 42.5` and
+  `suspend: 1` are refused (an integral float, `companyId: 42.0`, is an integer to the server: accepted).
 - YAML: duplicate keys are refused with a clear error; an unquoted `at: 12:30` (750 to YAML 1.1) is
   refused with a message showing the quoted "12:30"; malformed input only ever raises ManifestError.
 """
@@ -245,12 +245,15 @@ STRICT_CASES: Final = {
     "suspend: 1": (("spec", "suspend"), 1),
     'suspend: "true"': (("spec", "suspend"), "true"),
     'companyId: "42"': (("spec", "procore", "companyId"), "42"),
-    "companyId: 42.0": (("spec", "procore", "companyId"), 42.0),
+    "companyId: 42.5": (("spec", "procore", "companyId"), 42.5),
+    "companyId: 1e19": (("spec", "procore", "companyId"), 1e19),
     "companyId: true": (("spec", "procore", "companyId"), True),
     'syncs.vendors.suspend: "no"': (("spec", "syncs", "vendors", "suspend"), "no"),
     "syncs.jobs.createProjects: 0": (("spec", "syncs", "jobs", "createProjects"), 0),
     'worker.backoffLimit: "2"': (("spec", "worker", "backoffLimit"), "2"),
-    "worker.backoffLimit: 2.0": (("spec", "worker", "backoffLimit"), 2.0),
+    "worker.backoffLimit: 2.5": (("spec", "worker", "backoffLimit"), 2.5),
+    "worker.backoffLimit: true": (("spec", "worker", "backoffLimit"), True),
+    "worker.resources.limits.cpu: true": (("spec", "worker", "resources", "limits", "cpu"), True),
     "timeZone: 0": (("spec", "timeZone"), 0),
     "metadata.labels: {app: 1}": (("metadata", "labels"), {"app": 1}),
 }
@@ -268,6 +271,13 @@ def test_strict_typing(case: tuple[tuple[str, ...], Any]) -> None:
 def test_the_untyped_spellings_are_accepted() -> None:
     body = schedule(suspend=True, procore={"companyId": 42, "credentialsSecretRef": {"name": "procore"}})
     assert _validate(body).problems == ()
+
+
+def test_an_integral_float_is_accepted_as_the_integer() -> None:
+    body = schedule(procore={"companyId": 42.0, "credentialsSecretRef": {"name": "procore"}})
+    read = _validate(body).schedule
+    assert read is not None
+    assert type(read.spec.procore.company_id) is int and read.spec.procore.company_id == 42
 
 
 # --- YAML ------------------------------------------------------------------------------------------

@@ -16,7 +16,11 @@ The steps and their order are those of apiextensions-apiserver (k8s.io/apiextens
 5. On create with the status subresource enabled, `status` is dropped (`PrepareForCreate`).
 6. ObjectMeta is validated (name, namespace, labels, annotations), then the object against the
    openAPIV3Schema (with `jsonschema`, Draft 4 semantics, `x-kubernetes-*` keys removed,
-   `x-kubernetes-int-or-string` as integer-or-string, patterns with RE2 semantics).
+   `x-kubernetes-int-or-string` as integer-or-string, patterns with RE2 semantics). Numbers are read
+   as the server reads them: a number written with a fraction or an exponent is a float64, and a
+   float64 with no fractional part and a magnitude below 2**53 is an integer to `type: integer`
+   (kube-openapi's IsFloat64AJSONInteger), so `42.0` and `1e2` are integers and `1.5` and `1e19` are
+   not; ObjectMeta's integers are Go int64 fields, which take such a float below 2**63.
 7. Unless a schema error is "blocking" (`hasBlockingErr`: a type, required, enum, maxLength or
    maxItems/maxProperties violation), every `x-kubernetes-validations` rule is evaluated with celpy
    at every node that carries rules and is present, `self` bound to that node's value. A rule that is
@@ -25,7 +29,9 @@ The steps and their order are those of apiextensions-apiserver (k8s.io/apiextens
    server refuses such objects too. Transition rules (`oldSelf`) are skipped, as on create.
 
 Known differences from the real server, none of which matter for the schemas tested here:
-`format` is not checked (only status uses it, and status is dropped on create); CEL is cel-python's,
+`format` is not checked (only status uses it, and status is dropped on create; a float within a
+relative 1e-15 of an integer, such as 1e15 + 0.5, passes the server's `type: integer` and is refused by
+its integer format check with no field: here the type refuses it); CEL is cel-python's,
 where `has(self.a.b)` with `a` absent is false rather than an error (tests check statically that rules
 guard `has()` one level at a time), and Kubernetes-only CEL functions are missing; paths name map keys
 with a dot (`spec.worker.nodeSelector.disk`) as the models do, where the server writes `[disk]`; and
@@ -51,6 +57,10 @@ JSON = Any  # a JSON-like value: None, bool, int, float, str, list of JSON, dict
 
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
+# A float64 with no fractional part is an integer to `type: integer` below this magnitude (kube-openapi's
+# IsFloat64AJSONInteger: float64 is exact up to 2**53 - 1), and to an int64 field of ObjectMeta below 2**63.
+SCHEMA_INTEGRAL_FLOAT_BOUND: Final = 2**53
+GO_INT64_INTEGRAL_FLOAT_BOUND: Final = 2**63
 
 # Field paths of the error types that make the server skip the CEL rules (strategy.go hasBlockingErr).
 TYPE_INVALID: Final = "FieldValueTypeInvalid"
@@ -238,7 +248,25 @@ def _re2_pattern_keyword(
         yield jsonschema.ValidationError(f"{_shown(instance)} does not match {pattern!r}")
 
 
-_Validator: Final[Any] = jsonschema.validators.extend(jsonschema.Draft4Validator, {"pattern": _re2_pattern_keyword})
+def is_integer(value: JSON, integral_float_bound: int = SCHEMA_INTEGRAL_FLOAT_BOUND) -> bool:
+    """Whether the server reads `value` as an integer: an int, or a float with no fractional part and a
+    magnitude below `integral_float_bound` (the JSON number 42.0 is a float64 with an integral value)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and value.is_integer() and -integral_float_bound < value < integral_float_bound
+
+
+def _is_schema_integer(checker: Any, instance: JSON) -> bool:
+    return is_integer(instance)
+
+
+# Draft 4's `integer` takes no float; the server's takes integral ones (step 6).
+_TYPE_CHECKER: Final[Any] = jsonschema.Draft4Validator.TYPE_CHECKER.redefine("integer", _is_schema_integer)
+_Validator: Final[Any] = jsonschema.validators.extend(
+    jsonschema.Draft4Validator, {"pattern": _re2_pattern_keyword}, type_checker=_TYPE_CHECKER
+)
 
 
 # --- Schema helpers ------------------------------------------------------------------------------
@@ -416,7 +444,7 @@ def validate_object_meta(metadata: JSON, namespaced: bool) -> list[_Found]:
             continue
         if key in _META_STRINGS and not isinstance(value, str):
             found.append(_Found(path, f"Invalid value: {_shown(value)}: must be of type string", TYPE_INVALID))
-        elif key in _META_INTEGERS and (not isinstance(value, int) or isinstance(value, bool)):
+        elif key in _META_INTEGERS and not is_integer(value, GO_INT64_INTEGRAL_FLOAT_BOUND):
             found.append(_Found(path, f"Invalid value: {_shown(value)}: must be of type integer", TYPE_INVALID))
         elif key in _META_LISTS and not isinstance(value, list):
             found.append(_Found(path, f"Invalid value: {_shown(value)}: must be of type array", TYPE_INVALID))

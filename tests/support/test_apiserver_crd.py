@@ -148,7 +148,8 @@ def test_status_is_dropped_on_create_after_decoding() -> None:
     [
         ({"mode": "Maybe"}, "spec.mode"),
         ({"inner": {"count": -1}}, "spec.inner.count"),
-        ({"inner": {"count": 1.0}}, "spec.inner.count"),  # Draft 4: a float is not an integer
+        ({"inner": {"count": 1.5}}, "spec.inner.count"),  # a fraction is not an integer
+        ({"inner": {"count": 2.0**53}}, "spec.inner.count"),  # nor a float beyond float64's exact integers
         ({"inner": {"count": True}}, "spec.inner.count"),
         ({"inner": {"count": 2**63}}, "spec.inner.count"),  # beyond int64
         ({"inner": {"name": "toolong"}}, "spec.inner.name"),
@@ -166,7 +167,15 @@ def test_schema_refusals(spec: Any, path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", [{"size": 10}, {"size": "10k"}, {"url": "https://a\u00a0b"}, {"inner": {"maybe": None}}]
+    "spec",
+    [
+        {"size": 10},
+        {"size": "10k"},
+        {"url": "https://a\u00a0b"},
+        {"inner": {"maybe": None}},
+        {"inner": {"count": 1.0}},  # an integral float is an integer to the server (not to Draft 4)
+        {"size": 10.0},
+    ],
 )
 def test_schema_acceptances(spec: dict[str, Any]) -> None:
     assert EVALUATOR.evaluate(thing(spec)) == []

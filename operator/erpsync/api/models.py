@@ -3,7 +3,8 @@
 The CRD in `crds/` is generated from these models (see `crd.py`); `erp-sync validate` and the
 operator validate with them. They are strict, as the API server is: `suspend: "yes"` and
 `companyId: "42"` are refused, unknown fields are refused, and only the camelCase field names of
-the API are accepted.
+the API are accepted. An integral number written as a float (`companyId: 42.0`, `1e2`) is an integer
+to the API server, and so to the models (see `Integer`).
 """
 
 from datetime import datetime
@@ -99,6 +100,42 @@ def _drop_null_entries(value: Any) -> Any:
     return value
 
 
+# --- Integers ----------------------------------------------------------------------------------
+# JSON has one number type. The API server decodes a number written with a fraction or an exponent
+# (42.0, 1e2) as a float64, takes one with no fractional part for an integer and stores the integer:
+# below 2**53 in magnitude for the schema's `type: integer` (kube-openapi's IsFloat64AJSONInteger;
+# beyond, float64 is not exact), below 2**63 for ObjectMeta's Go int64 fields. Fractions, larger
+# floats, strings ("42") and booleans stay refused. Every integer of the models is one of the types
+# below; they differ only in where pydantic applies bounds:
+# - Integer: a field with bounds of its own, `Field(ge=1, le=100)`.
+# - OptionalInteger: the same, optional. Not `Integer | None`, which would get the field's bounds in
+#   after-validators whose JSON schema says `ge` for `minimum`: the CRD would break.
+# - Int64, ObjectMetaInteger: no bounds of their own, so the int64 range, placed before the conversion
+#   (after it, the range would be checked in after-validators). Not for a field with `Field(ge=...)`:
+#   pydantic would drop the field's bounds.
+SCHEMA_INTEGRAL_FLOAT_BOUND: Final = 2**53
+OBJECT_META_INTEGRAL_FLOAT_BOUND: Final = 2**63
+
+
+def _integral_floats_as_int(bound: int) -> BeforeValidator:
+    """Reads a float with no fractional part and a magnitude below `bound` as the int. Anything else
+    goes to the strict int validation unchanged, which refuses all but an int."""
+
+    def integral_float_as_int(value: Any) -> Any:
+        if type(value) is float and value.is_integer() and -bound < value < bound:
+            return int(value)
+        return value
+
+    return BeforeValidator(integral_float_as_int)
+
+
+_SCHEMA_INTEGRAL_FLOATS: Final = _integral_floats_as_int(SCHEMA_INTEGRAL_FLOAT_BOUND)
+_INT64_RANGE: Final = Field(ge=INT64_MIN, le=INT64_MAX)
+Integer = Annotated[int, _SCHEMA_INTEGRAL_FLOATS]
+OptionalInteger = Annotated[int | None, _SCHEMA_INTEGRAL_FLOATS]
+Int64 = Annotated[int, _INT64_RANGE, _SCHEMA_INTEGRAL_FLOATS]
+ObjectMetaInteger = Annotated[int, _INT64_RANGE, _integral_floats_as_int(OBJECT_META_INTEGRAL_FLOAT_BOUND)]
+
 DnsSubdomain = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)]
 HttpUrl = Annotated[str, StringConstraints(min_length=8, max_length=2048, pattern=HTTP_URL_PATTERN)]
 DailyTime = Annotated[str, StringConstraints(max_length=5, pattern=DAILY_TIME_PATTERN)]
@@ -121,7 +158,7 @@ TimeZoneName = Annotated[
     WithJsonSchema({"type": "string", "enum": list(zone_names())}),
 ]
 Quantity = Annotated[
-    int | Annotated[str, StringConstraints(max_length=64, pattern=QUANTITY_PATTERN)],
+    Int64 | Annotated[str, StringConstraints(max_length=64, pattern=QUANTITY_PATTERN)],
     WithJsonSchema(
         {
             "x-kubernetes-int-or-string": True,
@@ -151,7 +188,7 @@ class ObjectReference(ApiModel):
 class ProcoreSettings(ApiModel):
     """Which Procore company to sync into, and how to reach it."""
 
-    company_id: int = Field(ge=1, le=INT64_MAX, description="The Procore company id (a 64-bit integer).")
+    company_id: Integer = Field(ge=1, le=INT64_MAX, description="The Procore company id (a 64-bit integer).")
     environment: ProcoreEnvironment = Field(
         default="Production",
         description="Procore environment; selects the login and API hosts "
@@ -237,7 +274,7 @@ class Toleration(ApiModel):
     operator: TolerationOperator | None = None
     value: str | None = Field(default=None, max_length=63)
     effect: TaintEffect | None = None
-    toleration_seconds: int | None = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
+    toleration_seconds: OptionalInteger = Field(default=None, ge=INT64_MIN, le=INT64_MAX)
 
 
 class ResourceRequirements(ApiModel):
@@ -263,21 +300,21 @@ class WorkerSettings(ApiModel):
     concurrency_policy: ConcurrencyPolicy = Field(
         default="Forbid", description="What the CronJob does when a run is due while the previous one runs."
     )
-    starting_deadline_seconds: int = Field(
+    starting_deadline_seconds: Integer = Field(
         default=600,
         ge=0,
         le=INT64_MAX,
         description="A run that could not start within this many seconds of its time is skipped.",
     )
-    active_deadline_seconds: int | None = Field(
+    active_deadline_seconds: OptionalInteger = Field(
         default=None,
         ge=1,
         le=INT64_MAX,
         description="Longest a run may take. Omitted: the sync's interval (a day for Daily).",
     )
-    backoff_limit: int = Field(default=2, ge=0, le=100, description="Retries of a failed run.")
-    successful_jobs_history_limit: int = Field(default=3, ge=0, le=100)
-    failed_jobs_history_limit: int = Field(default=3, ge=0, le=100)
+    backoff_limit: Integer = Field(default=2, ge=0, le=100, description="Retries of a failed run.")
+    successful_jobs_history_limit: Integer = Field(default=3, ge=0, le=100)
+    failed_jobs_history_limit: Integer = Field(default=3, ge=0, le=100)
 
 
 class ErpSyncScheduleSpec(ApiModel):
@@ -437,10 +474,10 @@ class ObjectMeta(NullPruningModel):
     self_link: str | None = None
     uid: str | None = None
     resource_version: str | None = None
-    generation: int | None = None
+    generation: ObjectMetaInteger | None = None
     creation_timestamp: str | None = None
     deletion_timestamp: str | None = None
-    deletion_grace_period_seconds: int | None = None
+    deletion_grace_period_seconds: ObjectMetaInteger | None = None
     labels: dict[LabelKey, LabelValue] | None = None
     annotations: dict[LabelKey, str] | None = None
     owner_references: list[dict[str, Any]] | None = None

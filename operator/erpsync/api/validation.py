@@ -141,25 +141,43 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def _problems_of(error: ValidationError) -> list[Problem]:
     problems: list[Problem] = []
     for detail in error.errors(include_url=False):
-        loc = tuple(detail["loc"])
+        loc, in_union = _without_union_tags(tuple(detail["loc"]))
         kind = detail["type"]
         ctx: dict[str, Any] = detail.get("ctx") or {}
         if kind == "erp_profile":
             problems.extend(Problem(_path(loc + sub_loc), message) for sub_loc, message in ctx["problems"])
             continue
-        if any(part in _UNION_BRANCHES for part in loc):
-            # An int-or-string quantity reports one error per branch; say it once.
-            loc = tuple(part for part in loc if part not in _UNION_BRANCHES)
-            value = detail["input"]
+        if in_union:
+            # An int-or-string quantity reports one error per branch; say it once. A string is refused by
+            # the integer branch for its type only, anything else by the string branch for its type only:
+            # the other branch's error says what is wrong.
+            if kind == ("int_type" if isinstance(detail["input"], str) else "string_type"):
+                continue
             if kind == "int_type":
-                if isinstance(value, str):
-                    continue  # the string branch's error says what is wrong with it
                 kind = "quantity_type"
         problems.append(Problem(_path(loc), _message(kind, detail["input"], ctx, detail["msg"], loc)))
     return problems
 
 
-_UNION_BRANCHES: Final = frozenset({"int", "str", "constrained-str"})
+def _without_union_tags(loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], bool]:
+    """`loc` without the segments pydantic inserts to name the branch of a union (`int`,
+    `constrained-str`, `function-before[...]`), and whether it had one.
+
+    A tag is told from a field or map key of the same name by where it is: it is the segment right
+    after a location whose declared type is a union, found by walking the models along `loc`. The
+    unions of the models (an int-or-string quantity) have scalar branches, so nothing is walked beyond.
+    """
+    kept: list[int | str] = []
+    annotation: Any = ErpSyncSchedule
+    tagged = False
+    parts = iter(loc)
+    for part in parts:
+        kept.append(part)
+        annotation = _child_annotation(annotation, part)
+        if _is_union(annotation) and next(parts, None) is not None:
+            tagged = True
+            annotation = None
+    return tuple(kept), tagged
 
 
 def _message(kind: str, value: Any, ctx: dict[str, Any], fallback: str, loc: tuple[int | str, ...]) -> str:
@@ -177,6 +195,12 @@ def _message(kind: str, value: Any, ctx: dict[str, Any], fallback: str, loc: tup
         return f"{shown} is not {meaning}"
     if kind == "string_type" and loc and loc[-1] == "at" and type(value) is int:
         return _sexagesimal_message(value)
+    if kind == "int_type" and type(value) is float and value.is_integer():
+        # Whole, but beyond what the API server reads as an integer when written as a float.
+        return (
+            f"expected an integer, got the number {shown}, too large to be read as an integer when written "
+            "with a fraction or an exponent; allowed: the integer written in digits"
+        )
     if kind in _TYPE_NAMES:
         return f"expected {_TYPE_NAMES[kind]}, got {_kind_of(value)} {shown}"
     if kind in _BOUNDS:
@@ -234,17 +258,25 @@ def _annotation_at(loc: tuple[int | str, ...]) -> Any:
     """The declared type of the field at `loc` (aliases, as in error locations), or None."""
     annotation: Any = ErpSyncSchedule
     for part in loc:
-        annotation = _unwrap(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            fields = {info.alias or name: info for name, info in annotation.model_fields.items()}
-            if part not in fields:
-                return None
-            annotation = fields[str(part)].annotation
-        elif get_origin(annotation) in (list, dict):
-            annotation = get_args(annotation)[-1]
-        else:
-            return None
+        annotation = _child_annotation(annotation, part)
     return _unwrap(annotation)
+
+
+def _child_annotation(annotation: Any, part: int | str) -> Any:
+    """The declared type of field, map key or list index `part` of a value of type `annotation`, or None."""
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = {info.alias or name: info for name, info in annotation.model_fields.items()}
+        return fields[part].annotation if isinstance(part, str) and part in fields else None
+    if get_origin(annotation) in (list, dict):
+        return get_args(annotation)[-1]
+    return None
+
+
+def _is_union(annotation: Any) -> bool:
+    """Whether `annotation` is a union of several types (beside None), whose errors pydantic tags by branch."""
+    annotation = _unwrap(annotation)
+    return get_origin(annotation) in (Union, UnionType) and len(get_args(annotation)) > 1
 
 
 def _field_names_at(loc: tuple[int | str, ...]) -> list[str]:
