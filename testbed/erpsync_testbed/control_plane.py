@@ -38,8 +38,10 @@ ADMIN: Final = "erp-sync-test-admin"
 CONTROLLER_MANAGER: Final = "system:kube-controller-manager"
 # What the operator's objects need: Jobs from CronJobs, Pods from Jobs (no kubelet runs them), the
 # ServiceAccounts the ServiceAccount admission plugin waits for, and the garbage collector and
-# namespace deletion, which envtest cannot do.
+# namespace deletion, which envtest cannot do; and the aggregation of ClusterRoles into the built-in
+# admin/edit/view roles, through which the chart's erp-sync-admin and erp-sync-viewer reach people.
 CONTROLLERS: Final = (
+    "clusterrole-aggregation-controller",
     "serviceaccount-controller",
     "serviceaccount-token-controller",
     "garbage-collector-controller",

@@ -1,10 +1,13 @@
 """The real Helm 4 and Helm 3 binaries (made by `.ci/tools.sh`), run on the chart with isolated homes.
 
 A missing binary fails the test with the command that makes it: these tests never skip silently.
+Offline by default (no cluster reachable); `Helm.on_cluster(kubeconfig)` is the same helm aimed at a
+real API server, for `helm install`, `upgrade` and `uninstall`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import subprocess
@@ -39,10 +42,16 @@ class Helm:
     name: str
     binary: Path
     home: Path
+    # None: no cluster, helm must never reach one (a kubeconfig file that does not exist).
+    kubeconfig: Path | None = None
 
     @classmethod
     def make(cls, name: str, home: Path) -> Helm:
         return cls(name, helm_binary(name), home)
+
+    def on_cluster(self, kubeconfig: Path) -> Helm:
+        """The same helm (binary and homes), talking to the cluster of `kubeconfig`."""
+        return dataclasses.replace(self, kubeconfig=kubeconfig)
 
     def env(self) -> dict[str, str]:
         return {
@@ -50,8 +59,7 @@ class Helm:
             "HELM_CACHE_HOME": str(self.home / "cache"),
             "HELM_CONFIG_HOME": str(self.home / "config"),
             "HELM_DATA_HOME": str(self.home / "data"),
-            # No cluster: helm must never reach one from these tests.
-            "KUBECONFIG": str(self.home / "no-kubeconfig"),
+            "KUBECONFIG": str(self.kubeconfig or self.home / "no-kubeconfig"),
         }
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
