@@ -28,10 +28,10 @@ COPY emulators/ emulators/
 
 # A regular (non-editable) install of the distribution without the dev extra, every version pinned
 # by constraints.txt; pip compiles the bytecode here, as the final root filesystem is read-only.
-# The distribution also carries erpsync_emulators (the emulated Kubernetes and Procore APIs for the
-# tests and `make demo`): it comes along because it is part of the same wheel, about a megabyte of
-# pure Python that nothing in the image runs (its kmock dependency is in the dev extra, so it cannot
-# even be imported here). Splitting it into a distribution of its own would drop it.
+# The distribution also carries erpsync_emulators (the emulated Procore API and the demo): it comes
+# along because it is part of the same wheel, pure Python that nothing in the image runs. Splitting
+# it into a distribution of its own would drop it. testbed/ (the tests' control plane) is not in the
+# build context, so its package is not in the image.
 RUN pip install --no-cache-dir -c constraints.txt . \
     && pip check
 

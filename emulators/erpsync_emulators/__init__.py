@@ -1,4 +1,5 @@
-"""Emulators shared by the tests and `make demo`: a Kubernetes API (on KMock) and the Procore API.
+"""What the tests and `make demo` share beside the real control plane (testbed/): the Procore API
+emulator, the demo ERP database, the operator process runner, and the demo itself.
 
-Both serve real HTTP on loopback; nothing here is imported by the operator or the workers.
+The emulator serves real HTTP on loopback; nothing here is imported by the operator or the workers.
 """

@@ -35,7 +35,7 @@ class Call:
 
     @classmethod
     def parse(cls, verb: str, resource: str, namespace: str | None, name: str | None = None) -> Call:
-        """From the emulator's request log: resource "cronjobs.batch", "erpsyncschedules.erpsync.io/status", "pods"."""
+        """From a qualified resource: "cronjobs.batch", "erpsyncschedules.erpsync.io/status", "pods"."""
         qualified, _, subresource = resource.partition("/")
         plural, _, group = qualified.partition(".")
         return cls(verb, group, f"{plural}/{subresource}" if subresource else plural, namespace, name)

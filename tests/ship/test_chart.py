@@ -2,17 +2,14 @@
 
 Lint, render and validate every object against the Kubernetes schemas of the oldest supported and the
 newest bundled version; the CRD copy; the restricted Pod Security Standard; values.schema.json
-refusals; the RBAC rules rule by rule; and the chart installed with kubectl into the emulated API,
-where the real operator runs with the Deployment's arguments and every API call it makes is checked
-against the rendered RBAC.
+refusals; the RBAC rules rule by rule (offline, with tests/ship/rbac.py). The chart installed on a
+real control plane, and the operator running under its ServiceAccount, is test_chart_install.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,8 +23,6 @@ from kubernetes_validate.utils import latest_version
 
 from erpsync.api.validation import validate_object
 from erpsync.planning.plan import plan_schedule
-from erpsync_emulators.kube import DEFAULT_NAMESPACES, EmulatorServer, LoggedRequest, load_manifests
-from tests.operator.conftest import free_port, http_get, wait_for
 from tests.ship.helm import CHART, RELEASE, RELEASE_NAMESPACE, REPO, Helm, of_kind, only
 from tests.ship.rbac import Call, Rbac, ServiceAccount
 
@@ -667,156 +662,3 @@ def test_notes(helm4: Helm) -> None:
     assert "kubectl get erpsyncschedules" in notes
     assert "wait --for=condition=Ready erpsyncschedule/" in notes
     assert "kubectl apply -f crds/" in notes and "never upgrades" in notes
-
-
-# End to end: the chart in the emulated API, the operator with the chart's arguments -------------------------
-
-
-_REQUEST_LINE = re.compile(r"\] (GET|POST|PUT|PATCH|DELETE) (https?://\S+) (\d{3})")
-
-
-class Kubectl:
-    """The real kubectl at -v=6, which logs each request it makes: its calls are not the operator's."""
-
-    def __init__(self, kubeconfig: Path, cache: Path) -> None:
-        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(cache)}
-        self.requests: list[tuple[str, str]] = []  # (method, path with query)
-
-    def __call__(self, *args: str) -> str:
-        result = subprocess.run(
-            [KUBECTL, "-v=6", *args], capture_output=True, text=True, env=self.env, timeout=60, check=False
-        )
-        assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr[-3000:]}"
-        for method, url, _ in _REQUEST_LINE.findall(result.stderr):
-            self.requests.append((method, "/" + url.split("/", 3)[3]))
-        return result.stdout
-
-
-def _operator_calls(log: Iterable[LoggedRequest], after: int, kubectl: Kubectl) -> set[Call]:
-    """The resource calls logged since sequence number `after`, less the ones kubectl made."""
-    theirs = list(kubectl.requests)
-    calls: set[Call] = set()
-    for entry in sorted(log, key=lambda entry: entry.seq):
-        if entry.seq <= after or entry.verb == "nonresource":
-            continue
-        if (entry.method, entry.path) in theirs:
-            theirs.remove((entry.method, entry.path))
-            continue
-        calls.add(Call.parse(entry.verb, entry.resource, entry.namespace, entry.name))
-    return calls
-
-
-def _ready(server: EmulatorServer, name: str) -> dict[str, Any] | None:
-    body = server.get("erpsync.io/v1alpha1", "ErpSyncSchedule", name, WATCHED)
-    status = (body or {}).get("status") or {}
-    ready = [c for c in status.get("conditions") or () if c["type"] == "Ready" and c["status"] == "True"]
-    return body if body and ready and status.get("observedGeneration") == body["metadata"]["generation"] else None
-
-
-E2E_VALUES: dict[str, dict[str, Any]] = {
-    "cluster": {},
-    "namespaced": {"rbac": {"scope": "namespaced"}, "watchNamespaces": [WATCHED]},
-}
-
-
-@pytest.mark.parametrize("mode", sorted(E2E_VALUES))
-def test_chart_in_the_emulated_api_and_every_operator_call_is_granted(helm4: Helm, tmp_path: Path, mode: str) -> None:
-    liveness_port, metrics_port = free_port(), free_port()
-    values = {**E2E_VALUES[mode], "liveness": {"port": liveness_port}, "metrics": {"port": metrics_port}}
-    rendered = helm4.ok(*helm4.template_args(values, kube_version=OLDEST_KUBE))
-    (tmp_path / "chart.yaml").write_text(rendered)
-    objects = [dict(doc) for doc in yaml.safe_load_all(rendered) if doc]
-    (crd,) = load_manifests(CHART / "crds" / CRD_FILE)
-    container = operator_container(objects)
-    assert container["command"] == ["erp-sync"]
-    account = operator_account(objects)
-
-    with EmulatorServer(
-        crds=[crd], seed_namespaces=DEFAULT_NAMESPACES, bookmark_interval=1.0, request_log_size=100_000
-    ) as server:
-        kubectl = Kubectl(server.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path / "kubectl-cache")
-        # kubectl create namespace sends protobuf, which the emulator refuses: apply Namespace manifests.
-        namespaces = tmp_path / "namespaces.yaml"
-        namespaces.write_text(
-            yaml.safe_dump_all(
-                [
-                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                    for name in (RELEASE_NAMESPACE, WATCHED)
-                ]
-            )
-        )
-        kubectl("apply", "--validate=false", "-f", str(namespaces))
-        # The emulator serves no OpenAPI, hence --validate=false (the objects were validated above).
-        applied = kubectl("apply", "--validate=false", "-f", str(tmp_path / "chart.yaml"))
-        assert applied.count(" created") == len(objects), applied
-        for obj in objects:
-            namespace = obj["metadata"].get("namespace")
-            assert server.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], namespace), obj["kind"]
-
-        before = int(server.request_counts()["requests"])
-        log_path = tmp_path / "operator.log"
-        with log_path.open("wb") as log:
-            # Exactly the Deployment's command and arguments; the kubeconfig stands in for the pod's token.
-            process = subprocess.Popen(
-                [str(OPERATOR_BINARY), *container["command"][1:], *container["args"]],
-                env={**os.environ, "KUBECONFIG": str(tmp_path / "kubeconfig")},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            # The liveness probe's path and port answer.
-            wait_for(
-                "the liveness endpoint", lambda: http_get(f"http://127.0.0.1:{liveness_port}/healthz"), timeout=30.0
-            )
-            kubectl("apply", "--validate=false", "-f", str(REPO / "examples" / "generic.yaml"))
-            wait_for("acme-generic Ready", lambda: _ready(server, "acme-generic"), timeout=30.0)
-            # Sync now: the Jobs of a run (and an admin's patch of the schedule).
-            kubectl("annotate", "-n", WATCHED, "erpsyncschedule/acme-generic", "erpsync.io/sync-now=chart-e2e")
-
-            def handled() -> dict[str, Any] | None:
-                body = server.get("erpsync.io/v1alpha1", "ErpSyncSchedule", "acme-generic", WATCHED) or {}
-                return body if (body.get("status") or {}).get("lastHandledSyncNow") == "chart-e2e" else None
-
-            wait_for("sync now handled", handled, timeout=30.0)
-            metrics = http_get(f"http://127.0.0.1:{metrics_port}/metrics") or ""
-            assert "erpsync_reconciles_total" in metrics
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        output = log_path.read_text(errors="replace")
-        assert "Traceback" not in output, output[-4000:]
-        # Watches are logged when they end: wait until the operator's have.
-        wait_for("the operator's watches to close", lambda: server.watch_count() == 0, timeout=10)
-        assert kubectl.requests, "kubectl -v=6 logged no request: its calls would be taken for the operator's"
-        calls = _operator_calls(server.request_log(), before, kubectl)
-        cron_jobs = json.loads(kubectl("get", "cronjobs", "-n", WATCHED, "-o", "json"))["items"]
-        jobs = json.loads(kubectl("get", "jobs", "-n", WATCHED, "-o", "json"))["items"]
-        assert server.unexpected_errors() == []
-
-    # What the operator made meets the restricted standard too.
-    assert len(cron_jobs) == 4 and jobs
-    for identity, template in pod_templates([*cron_jobs, *jobs]):
-        assert restricted_violations(template) == [], identity
-
-    # The test proves something only if the operator did its work through these calls.
-    seen = {(call.verb, call.group, call.resource) for call in calls}
-    assert {
-        ("watch", "erpsync.io", "erpsyncschedules"),
-        ("create", "batch", "cronjobs"),
-        ("create", "batch", "jobs"),
-        ("patch", "erpsync.io", "erpsyncschedules/status"),
-        ("create", "", "events"),
-        ("list", "apiextensions.k8s.io", "customresourcedefinitions"),
-    } <= seen, sorted(seen)
-    if mode == "namespaced":
-        assert all(
-            call.namespace == WATCHED
-            for call in calls
-            if call.resource not in ("namespaces", "customresourcedefinitions")
-        )
-    denied = Rbac(objects).denied(account, calls)
-    assert not denied, "the operator made calls the chart's RBAC does not grant:\n" + "\n".join(map(str, denied))
