@@ -1,6 +1,7 @@
 """Crashes, API errors and dropped watches converge; a reconcile that finds nothing to change writes nothing."""
 
 import copy
+import re
 import time
 from functools import partial
 
@@ -67,6 +68,8 @@ def test_injected_api_errors_converge(cluster: Cluster, verb: str, resource: str
     names = _apply_many(cluster, 3)
     wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=60)
     assert cluster.proxy.pending_faults() == 0  # the operator met every injected error
+    # ...and said so in its log, not in status alone (a refused write could otherwise go unseen).
+    assert re.search(rf"reconciling {cluster.namespace}/tenant-\d+: .+; retrying", cluster.operator.output())
     _assert_converged(cluster, names)
 
 

@@ -182,6 +182,10 @@ class _Pass:
         if missing and not errors:  # e.g. one deleted while being repaired: outside the watch, no event says so
             errors.append(f"waiting for CronJob {', '.join(missing)} to appear")
         outcome = Outcome("Retrying", "; ".join(errors)[:2000]) if errors else Outcome("Reconciled")
+        if errors:  # in the log too: a refused write (a missing RBAC rule, say) must not show in status alone
+            logger.warning(
+                "reconciling %s/%s: %s; retrying", self.metadata["namespace"], self.metadata["name"], outcome.message
+            )
         await self._write_status(plan, observed, outcome, handled, now)
         return PassResult(outcome, self.writes, retry=bool(errors))
 
