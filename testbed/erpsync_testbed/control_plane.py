@@ -97,6 +97,18 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it has not ended after `grace` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 def kubeconfig(server: str, ca: Path | None, user: dict[str, str], namespace: str = "default") -> dict[str, Any]:
     """A kubeconfig document; `ca` None for a plain-HTTP server (the fault proxy on loopback)."""
     cluster = {"server": server, **({"certificate-authority": str(ca)} if ca else {})}
@@ -255,14 +267,8 @@ class ControlPlane:
     def stop(self) -> None:
         for name in ("kube-controller-manager", "kube-apiserver", "etcd"):
             process = self.processes.pop(name, None)
-            if process is None or process.poll() is not None:
-                continue
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            if process is not None:
+                stop_process(process)
         if getattr(self, "folder", None) is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -8,6 +8,7 @@ name must be one the CRD names too; and when the only refusals are the ERP-profi
 messageExpression texts must be exactly the models' messages, field for field.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -90,10 +91,8 @@ def disagreements(body: dict[str, Any]) -> list[str]:
 AT_VALUES: Final[tuple[object, ...]] = (_ABSENT, "06:15", "24:00", 375)
 
 
-@pytest.mark.parametrize("erp", ERP_NAMES)
-def test_every_sync_frequency_and_at_of_a_profile(erp: str) -> None:
-    failures: list[str] = []
-    judged = 0
+def enumerated_schedules(erp: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The enumeration for one profile: (label, body) for each sync x frequency (or none) x `at` form."""
     for sync in SYNC_NAMES:
         for frequency in (_ABSENT, *FREQUENCIES):
             for at in AT_VALUES:
@@ -102,9 +101,16 @@ def test_every_sync_frequency_and_at_of_a_profile(erp: str) -> None:
                     settings["frequency"] = frequency
                 if at is not _ABSENT:
                     settings["at"] = at
-                body = schedule(erp, syncs={sync: settings})
-                judged += 1
-                failures += [f"{sync} {settings}: {text}" for text in disagreements(body)]
+                yield f"{sync} {settings}", schedule(erp, syncs={sync: settings})
+
+
+@pytest.mark.parametrize("erp", ERP_NAMES)
+def test_every_sync_frequency_and_at_of_a_profile(erp: str) -> None:
+    failures: list[str] = []
+    judged = 0
+    for label, body in enumerated_schedules(erp):
+        judged += 1
+        failures += [f"{label}: {text}" for text in disagreements(body)]
     assert judged == len(SYNC_NAMES) * (len(FREQUENCIES) + 1) * len(AT_VALUES)
     assert not failures, "\n".join(failures)
 

@@ -55,7 +55,7 @@ from erpsync_testbed import ControlPlane
 from erpsync_testbed.client import ApiClient, Reply
 
 # The very corpus of test_crd_agreement (its `_ABSENT` marks an `at` left out of the enumeration).
-from tests.api.test_crd_agreement import _ABSENT, AT_VALUES, MUTATIONS, RULE_FIELD_PATHS, Case
+from tests.api.test_crd_agreement import AT_VALUES, MUTATIONS, RULE_FIELD_PATHS, Case, enumerated_schedules
 from tests.support.specs import CRD_FILE, mutated_schedules, schedule, with_value
 
 CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_FILE.read_text(encoding="utf-8"))
@@ -451,19 +451,6 @@ def test_every_time_zone_of_the_crd_is_one_the_servers_cron_jobs_accept(api: Api
 
 
 # --- The corpus: every profile x sync x frequency x `at` -------------------------------------------------
-
-
-def enumerated_schedules(erp: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """test_crd_agreement's enumeration for one profile: (label, body) per sync x frequency x `at`."""
-    for sync in SYNC_NAMES:
-        for frequency in (_ABSENT, *FREQUENCIES):
-            for at in AT_VALUES:
-                settings: dict[str, Any] = {}
-                if frequency is not _ABSENT:
-                    settings["frequency"] = frequency
-                if at is not _ABSENT:
-                    settings["at"] = at
-                yield f"{sync} {settings}", schedule(erp, syncs={sync: settings})
 
 
 @pytest.mark.parametrize("erp", ERP_NAMES)

@@ -17,7 +17,6 @@ import functools
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.parse
@@ -32,7 +31,7 @@ import yaml
 
 from erpsync_testbed import ControlPlane
 from erpsync_testbed.client import ApiClient
-from erpsync_testbed.control_plane import free_port
+from erpsync_testbed.control_plane import free_port, stop_process
 from tests.operator.conftest import http_get, wait_for
 from tests.ship.helm import CHART, RELEASE, REPO, Helm, documents, only
 
@@ -203,12 +202,7 @@ def operator_process(command: Sequence[str], kubeconfig: Path, log: Path) -> Ite
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace=20)
 
 
 def audit_since(control_plane: ControlPlane, offset: int) -> tuple[list[dict[str, Any]], int]:
