@@ -8,7 +8,6 @@ operator and the API server, for what a healthy server will not do on cue (409s,
 
 import contextlib
 import copy
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -46,14 +45,6 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0, in
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now (for an operator's liveness or metrics endpoint)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def http_get(url: str) -> str | None:

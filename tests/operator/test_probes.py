@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.operator.conftest import Cluster, example, free_port, http_get, wait_for
+from erpsync_testbed.control_plane import free_port
+from tests.operator.conftest import Cluster, example, http_get, wait_for
 
 LIVENESS_PORT, METRICS_PORT = free_port(), free_port()
 
