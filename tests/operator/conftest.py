@@ -126,6 +126,9 @@ class Cluster:
     def jobs(self, schedule: str) -> dict[str, dict[str, Any]]:
         return self._list("jobs", f"erpsync.io/schedule={schedule}")
 
+    def pods(self, schedule: str) -> dict[str, dict[str, Any]]:
+        return self._list("pods", f"erpsync.io/schedule={schedule}")
+
     def events(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.call("GET", self.path("events"))["items"]
         return items

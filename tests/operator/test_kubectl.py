@@ -40,6 +40,7 @@ def test_kubectl_apply_wait_annotate_delete(cluster: Cluster) -> None:
         "--overwrite",
     )
     wait_for("sync-now Job", lambda: len(cluster.jobs("acme-generic")) == 1)
+    wait_for("its Pod, made by the Job controller", lambda: len(cluster.pods("acme-generic")) == 1)
     kubectl(
         "wait",
         "--for=jsonpath={.status.lastHandledSyncNow}=from-kubectl",
@@ -56,5 +57,6 @@ def test_kubectl_apply_wait_annotate_delete(cluster: Cluster) -> None:
     # Garbage collection: the schedule's CronJobs and Jobs go with it (no finalizer holds the deletion).
     wait_for("CronJobs collected", lambda: cluster.cron_jobs("acme-generic") == {})
     wait_for("Jobs collected", lambda: cluster.jobs("acme-generic") == {})
+    wait_for("Pods collected", lambda: cluster.pods("acme-generic") == {})
     remaining = kubectl("get", "erpsync", "-n", namespace, "-o", "name").stdout.split()
     assert len(remaining) == 6 and "erpsyncschedule.erpsync.io/acme-generic" not in remaining

@@ -106,7 +106,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
 
         state.api = state.api or KubeApi(relogin)
         state.events = EventPoster(state.api)
-        # The cluster's clock, not this process's (kubeapi.ServerClock): read once before the first pass.
+        # The cluster's clock, not this process's (server_clock.py): read once before the first pass.
         try:
             await state.api.request("GET", "/version")
         except (ApiError, aiohttp.ClientError, TimeoutError) as error:
