@@ -129,7 +129,7 @@ def _kubectl(kubeconfig: Path, *args: str) -> str:
         check=False,
     )
     output = (done.stdout + done.stderr).rstrip()
-    console.print(output, highlight=False)
+    console.print(output, highlight=False, markup=False)  # kubectl prints lists as [a b c]
     if done.returncode != 0:
         raise SystemExit(f"demo: kubectl {' '.join(args)} failed ({done.returncode})")
     return done.stdout
