@@ -115,6 +115,9 @@ def check(log_format: str) -> None:
     except ProcoreError as error:
         failures += 1
         click.echo(f"procore: {redactor.redact(str(error))}", err=True)
+    except Exception as error:  # never a traceback
+        failures += 1
+        click.echo(f"procore: internal error: {type(error).__name__}: {redactor.redact(str(error))}", err=True)
     finally:
         client.close()
     try:
@@ -125,4 +128,7 @@ def check(log_format: str) -> None:
     except ErpError as error:
         failures += 1
         click.echo(f"erp: {redactor.redact(str(error))}", err=True)
+    except Exception as error:  # never a traceback: the message may quote the URL, so only the type
+        failures += 1
+        click.echo(f"erp: internal error: {type(error).__name__}", err=True)
     sys.exit(1 if failures else 0)

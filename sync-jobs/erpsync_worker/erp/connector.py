@@ -5,6 +5,7 @@ name -> SELECT returning the same columns) replaces any of them. Rows are stream
 memory does not grow with the ERP's size.
 """
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -51,7 +52,49 @@ VIEW_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "notes",
     ),
 }
+# The columns that identify a row of each view: a key on two rows is a duplicate (one row wins).
+VIEW_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "erpsync_vendors": ("vendor_id",),
+    "erpsync_jobs": ("job_id",),
+    "erpsync_cost_codes": ("job_id", "code"),
+    "erpsync_job_costs": ("job_id", "cost_code", "cost_type"),
+    "erpsync_invoice_payments": ("payment_id",),
+}
 STREAM_CHUNK: Final = 1000
+# Only these dialect and driver names are ever quoted back from a database URL: anything else in it
+# (a password typed where the scheme should be, an ODBC connection string) is never repeated.
+KNOWN_DIALECTS: Final = frozenset(
+    {"sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "cockroachdb", "snowflake", "redshift"}
+)
+KNOWN_DRIVERS: Final = frozenset(
+    {
+        "psycopg",
+        "psycopg2",
+        "psycopg2cffi",
+        "asyncpg",
+        "pg8000",
+        "pysqlite",
+        "aiosqlite",
+        "pysqlcipher",
+        "pymysql",
+        "mysqldb",
+        "mysqlconnector",
+        "asyncmy",
+        "aiomysql",
+        "mariadbconnector",
+        "pyodbc",
+        "aioodbc",
+        "pymssql",
+        "oracledb",
+        "cx_oracle",
+    }
+)
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9_]*)(?:\+([A-Za-z0-9_]+))?://")
+URL_FORMAT_HINT: Final = (
+    "expected a scheme such as postgresql+psycopg:// followed by user:password@host:port/database, or "
+    "sqlite:////path/to/file.db; URL-encode special characters in the user and password "
+    "(@ as %40, : as %3A, / as %2F, # as %23, ? as %3F, % as %25)"
+)
 
 
 class ErpError(Exception):
@@ -87,13 +130,24 @@ class SqlConnector:
     """Reads the canonical views from any database SQLAlchemy reaches (SQLite, PostgreSQL, ...)."""
 
     def __init__(self, database_url: str, queries: dict[str, str] | None = None) -> None:
+        scheme = recognised_scheme(database_url)
+        shown = f"scheme {scheme!r}" if scheme else "no recognised dialect+driver:// scheme"
         try:
-            self._engine: Engine = sqlalchemy.create_engine(database_url, pool_pre_ping=True)
-        except (sqlalchemy.exc.ArgumentError, ImportError) as error:
-            # The URL holds the password: name only the dialect.
-            dialect = database_url.split(":", 1)[0]
+            url = sqlalchemy.make_url(database_url)
+        except Exception as error:  # ArgumentError, ValueError (a non-numeric port), ...: all quote the URL
+            # The URL holds the password: quote nothing from it but a recognised scheme.
+            raise ErpError(f"the ERP database URL cannot be parsed ({shown}): {URL_FORMAT_HINT}") from error
+        try:
+            self._engine: Engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
+        except (sqlalchemy.exc.NoSuchModuleError, ImportError) as error:
             raise ErpError(
-                f"the ERP database URL cannot be used (dialect {dialect!r}): {type(error).__name__}"
+                f"the ERP database URL cannot be used ({shown}): its dialect or driver is not installed "
+                "(this image ships sqlite and postgresql+psycopg)"
+            ) from error
+        except Exception as error:  # a bad query parameter or option: its message may quote the URL
+            raise ErpError(
+                f"the ERP database URL cannot be used ({shown}): {type(error).__name__} (the message is "
+                "withheld because it may contain the password)"
             ) from error
         self._queries = queries or {}
 
@@ -110,7 +164,11 @@ class SqlConnector:
         # Column and view names are this module's constants; a query comes from the customer's own
         # ConfigMap (trusted configuration, like the database URL), never from ERP data.
         source = f"({query}) AS erpsync_query" if query is not None else view
-        statement = sqlalchemy.text(f"SELECT {', '.join(columns)} FROM {source}")
+        # Ordered by key, then by every column: rows sharing a key come in the same order on every
+        # run, whatever the database's physical order, so the same one wins (see read_rows).
+        keys = VIEW_KEYS[view]
+        order = ", ".join((*keys, *(column for column in columns if column not in keys)))
+        statement = sqlalchemy.text(f"SELECT {', '.join(columns)} FROM {source} ORDER BY {order}")
         try:
             with self._engine.connect() as connection:
                 result = connection.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(statement)
@@ -121,6 +179,17 @@ class SqlConnector:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def recognised_scheme(database_url: str) -> str | None:
+    """`dialect` or `dialect+driver` when the URL starts with a known one; None otherwise."""
+    match = _SCHEME.match(database_url.strip())
+    if match is None or match.group(1).lower() not in KNOWN_DIALECTS:
+        return None
+    dialect, driver = match.group(1).lower(), match.group(2)
+    if driver is None:
+        return dialect
+    return f"{dialect}+{driver.lower()}" if driver.lower() in KNOWN_DRIVERS else dialect
 
 
 def _describe(error: sqlalchemy.exc.SQLAlchemyError) -> str:

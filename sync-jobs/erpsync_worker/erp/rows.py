@@ -2,12 +2,24 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Final
+
+ROW_NUMBER: Final = "_erpsync_row"  # set by the reader: the row's position in its view, from 1
+TRUE_WORDS: Final = ("1", "true", "t", "yes", "y", "active", "a")
+FALSE_WORDS: Final = ("0", "false", "f", "no", "n", "inactive", "i")
 
 
 class RowError(ValueError):
-    """A row the ERP holds that cannot be synced; the message names the row and the column."""
+    """A row the ERP holds that cannot be synced; the message names the view, the row, its key and the column."""
+
+
+def label(view: str, row: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """How a row is named in errors: `erpsync_vendors row 4 (vendor_id='V400')`."""
+    number = row.get(ROW_NUMBER)
+    where = f"{view} row {number}" if number is not None else view
+    shown = ", ".join(f"{key}={text(row, key)!r}" if text(row, key) is not None else f"{key} missing" for key in keys)
+    return f"{where} ({shown})"
 
 
 def text(row: dict[str, Any], column: str) -> str | None:
@@ -25,7 +37,7 @@ def required_text(row: dict[str, Any], column: str, what: str) -> str:
     return value
 
 
-def boolean(row: dict[str, Any], column: str) -> bool | None:
+def boolean(row: dict[str, Any], column: str, what: str) -> bool | None:
     value = row.get(column)
     if value is None:
         return None
@@ -34,26 +46,66 @@ def boolean(row: dict[str, Any], column: str) -> bool | None:
     if isinstance(value, int):
         return value != 0
     lowered = str(value).strip().lower()
-    if lowered in ("1", "true", "t", "yes", "y", "active", "a"):
+    if lowered in TRUE_WORDS:
         return True
-    if lowered in ("0", "false", "f", "no", "n", "inactive", "i"):
+    if lowered in FALSE_WORDS:
         return False
-    raise RowError(f"{column}={value!r} is not a boolean")
+    raise RowError(
+        f"{what}: {column}={_shown(value)} is not a boolean; allowed: a boolean, an integer (0 is false) or "
+        f"{'/'.join(TRUE_WORDS)} for true and {'/'.join(FALSE_WORDS)} for false"
+    )
 
 
-def money(row: dict[str, Any], column: str, what: str) -> Decimal | None:
-    """A decimal amount. SQLite hands back NUMERIC columns as float or int: go through str(), so
-    0.3 stays 0.3 (Decimal(0.3) would be 0.2999...)."""
+def _shown(value: object) -> str:
+    """A value quoted in an error, cut short: ERP data can be long."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else f"{shown[:40]}...({len(shown)} characters)"
+
+
+MAX_INTEGER_DIGITS: Final = 13  # amounts below 10**13: 10 trillion
+MAX_AMOUNT_TEXT: Final = 64  # characters: no valid amount is longer, and parsing stays bounded
+MONEY_PLACES: Final = 2  # currency: cents
+UNITS_PLACES: Final = 4  # quantities (job_to_date_units)
+
+
+def money(
+    row: dict[str, Any], column: str, what: str, *, places: int = MONEY_PLACES, negative: bool = True
+) -> Decimal | None:
+    """A decimal amount, rounded half-up to `places` decimals, refused beyond 13 integer digits.
+
+    SQLite hands back NUMERIC columns as float or int: go through str(), so 0.3 stays 0.3
+    (Decimal(0.3) would be 0.2999...). Text is refused beyond 64 characters before it is parsed,
+    and the magnitude is checked from the exponent before any arithmetic, so no value can take
+    long or use much memory (1E+999999999 is refused at once)."""
     value = row.get(column)
     if value is None:
         return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation as error:
-        raise RowError(f"{what}: {column}={value!r} is not a decimal amount") from error
+    if isinstance(value, Decimal):
+        amount = value
+    else:
+        raw = str(value).strip()
+        if len(raw) > MAX_AMOUNT_TEXT:
+            raise RowError(
+                f"{what}: {column}={_shown(value)} is too long for an amount (at most {MAX_AMOUNT_TEXT} characters)"
+            )
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation as error:
+            raise RowError(f"{what}: {column}={_shown(value)} is not a decimal amount") from error
     if not amount.is_finite():
-        raise RowError(f"{what}: {column}={value!r} is not a decimal amount")
-    return amount
+        raise RowError(f"{what}: {column}={_shown(value)} is not a decimal amount")
+    if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
+        raise RowError(
+            f"{what}: {column}={_shown(value)} is out of range; allowed: less than 10^{MAX_INTEGER_DIGITS} "
+            f"(at most {MAX_INTEGER_DIGITS} digits before the decimal point)"
+        )
+    # Beyond its exponent check the value is small: quantize cannot blow up (1E-999999999 -> 0.00).
+    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)  # -0.001 is 0.00, not -0.00
+    if rounded < 0 and not negative:
+        raise RowError(f"{what}: {column}={_shown(value)} is negative; allowed: 0 or more")
+    return rounded
 
 
 def money_text(amount: Decimal) -> str:
@@ -72,7 +124,7 @@ def day(row: dict[str, Any], column: str, what: str) -> str | None:
     try:
         return date.fromisoformat(str(value).strip()[:10]).isoformat()
     except ValueError as error:
-        raise RowError(f"{what}: {column}={value!r} is not a date (YYYY-MM-DD)") from error
+        raise RowError(f"{what}: {column}={_shown(value)} is not a date (YYYY-MM-DD)") from error
 
 
 def integer(row: dict[str, Any], column: str, what: str) -> int | None:
@@ -82,7 +134,7 @@ def integer(row: dict[str, Any], column: str, what: str) -> int | None:
     try:
         return int(str(value).strip())
     except ValueError as error:
-        raise RowError(f"{what}: {column}={value!r} is not an integer") from error
+        raise RowError(f"{what}: {column}={_shown(value)} is not an integer") from error
 
 
 @dataclass(frozen=True)

@@ -85,26 +85,48 @@ class ProcoreClient:
         return self._token
 
     def _fetch_token(self) -> None:
+        """Client credentials, retried like an API read (asking for a token is safe to repeat): a
+        timeout, a 429 or a 5xx is retried with backoff (or after Retry-After); a 4xx is final."""
         assert self.http is not None
-        self.requests += 1
-        try:
-            response = self.http.post(
-                f"{self.config.login_url}/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self.config.client_id.value,
-                    "client_secret": self.config.client_secret.value,
-                },
-            )
-        except httpx.HTTPError as error:
-            raise ProcoreError(f"token request to {self.config.login_url} failed: {type(error).__name__}") from error
-        if response.status_code != 200:
-            raise ProcoreError(
-                f"token request refused: HTTP {response.status_code} {_short(response)}", response.status_code
-            )
-        answer = response.json()
-        self._token = str(answer["access_token"])
-        self._token_expires = self.clock() + float(answer.get("expires_in", 900))
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.requests += 1
+            try:
+                response = self.http.post(
+                    f"{self.config.login_url}/oauth/token",
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": self.config.client_id.value,
+                        "client_secret": self.config.client_secret.value,
+                    },
+                )
+            except (httpx.TimeoutException, httpx.TransportError) as error:
+                if attempt == MAX_ATTEMPTS:
+                    raise ProcoreError(
+                        f"token request to {self.config.login_url} failed: {type(error).__name__} after {attempt} tries"
+                    ) from error
+                self._backoff(attempt)
+                continue
+            status = response.status_code
+            if status == 429 or status >= 500:
+                if attempt == MAX_ATTEMPTS:
+                    raise ProcoreError(f"token request refused: HTTP {status} after {attempt} tries", status)
+                retry_after = _retry_after(response)
+                if retry_after is not None:
+                    self.throttle.slept += min(retry_after, BACKOFF_CAP)
+                    self.sleep(min(retry_after, BACKOFF_CAP))
+                else:
+                    self._backoff(attempt)
+                continue
+            if status != 200:
+                raise ProcoreError(f"token request refused: HTTP {status} {_short(response)}", status)
+            try:
+                answer = response.json()
+                self._token = str(answer["access_token"])
+                self._token_expires = self.clock() + float(answer.get("expires_in", 900))
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                raise ProcoreError("token request: the answer has no access_token") from error
+            return
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     # --- requests ----------------------------------------------------------------------------
 

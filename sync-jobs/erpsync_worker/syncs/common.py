@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from erpsync_worker.config import WorkerConfig
-from erpsync_worker.erp.connector import ErpConnector
-from erpsync_worker.erp.rows import Payload
+from erpsync_worker.erp.connector import VIEW_KEYS, ErpConnector
+from erpsync_worker.erp.rows import ROW_NUMBER, Payload, text
 from erpsync_worker.procore.client import AmbiguousWrite, ProcoreClient, ProcoreError
 from erpsync_worker.summary import Summary
 
@@ -22,6 +22,8 @@ logger = logging.getLogger("erpsync_worker")
 _ABSENT: Final = b"\x00\x00\x00\x00"
 PROGRESS_EVERY: Final = 10_000
 CREATE_ATTEMPTS: Final = 3
+NULLABLE_KEY_COLUMNS: Final = {("erpsync_cost_codes", "job_id")}  # null: the company's standard list
+ROWS_LISTED: Final = 5  # row numbers listed per duplicated key
 
 
 @dataclass
@@ -152,12 +154,40 @@ def _count(summary: Summary, change: str) -> None:
 
 
 def read_rows(ctx: SyncContext, view: str) -> Iterator[dict[str, Any]]:
-    """Rows of a view, counted as read, with progress on long runs."""
-    for row in ctx.erp.rows(view):
+    """Rows of a view, counted as read and numbered (for errors), with progress on long runs.
+
+    A key on several rows is a duplicate: the first row in the connector's order (by key, then by
+    every column: the same row on every run) is used, the others are counted as failed, and each
+    duplicated key is reported once, when the view has been read."""
+    keys = VIEW_KEYS[view]
+    first: dict[tuple[str | None, ...], int] = {}
+    duplicates: dict[tuple[str | None, ...], list[int]] = {}
+    for number, row in enumerate(ctx.erp.rows(view), start=1):
+        row[ROW_NUMBER] = number
         ctx.summary.read += 1
         if ctx.summary.read % PROGRESS_EVERY == 0:
             logger.info("read %d rows of %s", ctx.summary.read, view)
+        key = tuple(text(row, column) for column in keys)
+        if any(
+            part is None and (view, column) not in NULLABLE_KEY_COLUMNS for part, column in zip(key, keys, strict=True)
+        ):
+            yield row  # a row without its key fails its own checks
+            continue
+        if key in first:
+            ctx.summary.failed += 1
+            duplicates.setdefault(key, []).append(number)
+            continue
+        first[key] = number
         yield row
+    for key, others in duplicates.items():
+        shown = ", ".join(f"{column}={part!r}" for column, part in zip(keys, key, strict=True))
+        listed = ", ".join(map(str, others[:ROWS_LISTED])) + (", ..." if len(others) > ROWS_LISTED else "")
+        message = (
+            f"{view} ({shown}): {len(others) + 1} rows have this key; row {first[key]} is used, "
+            f"row{'s' if len(others) > 1 else ''} {listed} ignored (a key must be unique in the view)"
+        )
+        ctx.summary.error(message)
+        logger.warning("duplicate ERP rows: %s", message)
 
 
 def fail_row(ctx: SyncContext, message: str) -> None:

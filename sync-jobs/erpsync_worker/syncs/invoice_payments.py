@@ -12,7 +12,17 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any, Final
 
-from erpsync_worker.erp.rows import RowError, day, integer, money, money_text, required_text, text, without_nulls
+from erpsync_worker.erp.rows import (
+    RowError,
+    day,
+    integer,
+    label,
+    money,
+    money_text,
+    required_text,
+    text,
+    without_nulls,
+)
 from erpsync_worker.syncs.common import SyncContext, create_once, fail_row, logger, read_rows, skip
 from erpsync_worker.syncs.jobs import procore_projects
 
@@ -20,9 +30,9 @@ COMMITMENT_KINDS: Final = ("work_order_contracts", "purchase_order_contracts")
 
 
 def _payment(row: dict[str, Any]) -> dict[str, Any]:
-    origin_id = required_text(row, "payment_id", "payment")
-    what = f"payment {origin_id}"
-    amount = money(row, "amount", what)
+    what = label("erpsync_invoice_payments", row, ("payment_id",))
+    origin_id = required_text(row, "payment_id", what)
+    amount = money(row, "amount", what, negative=False)
     if amount is None:
         raise RowError(f"{what}: amount is missing")
     return without_nulls(

@@ -13,7 +13,18 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, Final
 
-from erpsync_worker.erp.rows import Payload, RowError, money, money_text, required_text, text, without_nulls
+from erpsync_worker.erp.rows import (
+    MONEY_PLACES,
+    UNITS_PLACES,
+    Payload,
+    RowError,
+    label,
+    money,
+    money_text,
+    required_text,
+    text,
+    without_nulls,
+)
 from erpsync_worker.syncs.common import (
     ProcoreIndex,
     SyncContext,
@@ -27,6 +38,7 @@ from erpsync_worker.syncs.common import (
 from erpsync_worker.syncs.jobs import procore_projects
 
 CODE_FIELDS: Final = ("code", "name", "parent_id")
+JOB_COST_KEY: Final = ("job_id", "cost_code", "cost_type")
 COST_COLUMNS: Final = {  # ERP column -> Procore field
     "job_to_date_cost": "job_to_date_cost",
     "job_to_date_units": "job_to_date_units",
@@ -63,7 +75,7 @@ def _levels(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def _code_payload(
     row: dict[str, Any], origin_id: str, index: ProcoreIndex, ids_by_code: dict[str, int], origin_of: dict[str, str]
 ) -> Payload:
-    what = f"cost code {origin_id}"
+    what = label("erpsync_cost_codes", row, ("job_id", "code"))
     code = required_text(row, "code", what)
     fields: dict[str, Any] = {"origin_id": origin_id, "code": code, "name": required_text(row, "name", what)}
     parent = text(row, "parent_code")
@@ -163,11 +175,14 @@ def _sync_job_costs(
 ) -> None:
     updates: list[dict[str, Any]] = []
     for row in rows:
-        what = f"job cost {job_id}/{row.get('cost_code')}/{row.get('cost_type')}"
+        what = label("erpsync_job_costs", row, JOB_COST_KEY)
         try:
             code = required_text(row, "cost_code", what)
             cost_type = required_text(row, "cost_type", what)
-            amounts = {field: money(row, column, what) for column, field in COST_COLUMNS.items()}
+            amounts = {
+                field: money(row, column, what, places=UNITS_PLACES if column == "job_to_date_units" else MONEY_PLACES)
+                for column, field in COST_COLUMNS.items()
+            }
         except RowError as error:
             fail_row(ctx, str(error))
             continue
@@ -227,7 +242,7 @@ def run(ctx: SyncContext) -> None:
     for row in read_rows(ctx, "erpsync_job_costs"):
         job = text(row, "job_id")
         if job is None:
-            fail_row(ctx, f"job cost {row.get('cost_code')}: job_id is missing")
+            fail_row(ctx, f"{label('erpsync_job_costs', row, JOB_COST_KEY)}: job_id is missing")
         else:
             costs_by_job[job].append(row)
     for job_id in sorted(set(codes_by_job) | set(costs_by_job), key=str):

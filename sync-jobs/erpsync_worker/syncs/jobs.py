@@ -8,7 +8,7 @@ creating projects). A POST whose outcome is unknown is looked for before it is s
 from collections.abc import Iterator
 from typing import Any, Final
 
-from erpsync_worker.erp.rows import Payload, RowError, boolean, required_text, text, without_nulls
+from erpsync_worker.erp.rows import Payload, RowError, boolean, label, required_text, text, without_nulls
 from erpsync_worker.syncs.common import (
     ProcoreIndex,
     SyncContext,
@@ -24,15 +24,16 @@ FIELDS: Final = ("name", "project_number", "active", "address", "city", "state_c
 
 
 def payload(row: dict[str, Any]) -> Payload:
-    origin_id = required_text(row, "job_id", "job")
+    what = label("erpsync_jobs", row, ("job_id",))
+    origin_id = required_text(row, "job_id", what)
     return Payload(
         origin_id,
         without_nulls(
             {
                 "origin_id": origin_id,
-                "name": required_text(row, "name", f"job {origin_id}"),
+                "name": required_text(row, "name", what),
                 "project_number": text(row, "number"),
-                "active": boolean(row, "is_active"),
+                "active": boolean(row, "is_active", what),
                 "address": text(row, "address"),
                 "city": text(row, "city"),
                 "state_code": text(row, "state_code"),

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Any, Final
 
-from erpsync_worker.erp.rows import Payload, RowError, boolean, required_text, text, without_nulls
+from erpsync_worker.erp.rows import Payload, RowError, boolean, label, required_text, text, without_nulls
 from erpsync_worker.syncs.common import ProcoreIndex, SyncContext, fail_row, read_rows, upsert
 
 FIELDS: Final = (
@@ -21,8 +21,8 @@ FIELDS: Final = (
 
 
 def payload(row: dict[str, Any]) -> Payload:
-    origin_id = required_text(row, "vendor_id", "vendor")
-    what = f"vendor {origin_id}"
+    what = label("erpsync_vendors", row, ("vendor_id",))
+    origin_id = required_text(row, "vendor_id", what)
     return Payload(
         origin_id,
         without_nulls(
@@ -37,7 +37,7 @@ def payload(row: dict[str, Any]) -> Payload:
                 "country_code": text(row, "country_code"),
                 "business_phone": text(row, "phone"),
                 "email_address": text(row, "email"),
-                "is_active": boolean(row, "is_active"),
+                "is_active": boolean(row, "is_active", what),
             }
         ),
     )
