@@ -106,3 +106,21 @@ def test_a_cronjob_seen_in_the_watch_is_no_longer_remembered_as_foreign() -> Non
     assert world.foreign_cron_jobs == set()
     observed, _ = world.observe(_schedule("acme", SCHEDULE_UID))
     assert observed.unmanaged_cron_jobs == ["acme-jobs"]
+
+
+def test_creating_and_deleting_schedules_leaves_nothing_behind_in_the_index() -> None:
+    # A deleted schedule's group must go with its last child, or memory grows with every create and delete.
+    world = World()
+    for round_ in range(50):
+        schedule = _schedule("acme", f"uid-{round_}")
+        schedule["metadata"]["resourceVersion"] = str(10 * round_ + 1)
+        world.apply("schedules", "ADDED", schedule)
+        child = _cron_job(10 * round_ + 2, owner_uid=f"uid-{round_}")
+        world.apply_child("cronjobs", "ADDED", child)
+        world.apply("schedules", "DELETED", schedule)
+        world.apply_child(
+            "cronjobs", "DELETED", {**child, "metadata": {**child["metadata"], "resourceVersion": str(10 * round_ + 3)}}
+        )
+    assert dict(world.children) == {}
+    assert world.schedule_keys() == []
+    assert not any(world.objects[kind] for kind in ("schedules", "cronjobs", "jobs", "pods"))
