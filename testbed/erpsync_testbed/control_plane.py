@@ -135,6 +135,8 @@ class ControlPlane:
     # their kinds from its first discovery (it rereads discovery only every 30 s).
     manifests: Sequence[Path] = ()
     controllers: Sequence[str] = CONTROLLERS
+    # More kube-apiserver flags, such as ("--enable-admission-plugins=OwnerReferencesPermissionEnforcement",).
+    extra_apiserver_args: Sequence[str] = ()
     folder: Path = field(init=False)
     pki: Pki = field(init=False)
     port: int = 0
@@ -215,6 +217,7 @@ class ControlPlane:
             f"--audit-log-path={self.audit_log}",
             "--audit-log-format=json",
             "--v=1",
+            *self.extra_apiserver_args,
         )
         self._wait("kube-apiserver /readyz", lambda: self._get(f"{self.server}/readyz") == "ok", 120)
         self.startup_seconds["kube-apiserver"] = time.monotonic() - started

@@ -58,13 +58,23 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "global": {"imageRegistry": "ignored.example"},
     },
     "cluster-peering": {"peering": {"name": "default"}},
-    "cluster-some-namespaces": {"watchNamespaces": [WATCHED, "erp-*"], "peering": {"name": "default"}},
+    # Names alone: Roles follow watchNamespaces (rbac.scope left empty).
+    "some-namespaces": {"watchNamespaces": [WATCHED, "finance"]},
+    # A glob needs a ClusterRole, asked for explicitly.
+    "cluster-some-namespaces": {
+        "watchNamespaces": [WATCHED, "erp-*"],
+        "rbac": {"scope": "cluster"},
+        "peering": {"name": "default"},
+    },
 }
 
 # What the operator's ServiceAccount is granted: (group, resource, verb). docs/operator.md "What it calls".
 NAMESPACED_GRANTS = {
-    *(("erpsync.io", "erpsyncschedules", verb) for verb in ("get", "list", "watch", "patch")),
+    # No patch or update of the schedule itself: it writes only /status (and never adds a finalizer).
+    *(("erpsync.io", "erpsyncschedules", verb) for verb in ("get", "list", "watch")),
     ("erpsync.io", "erpsyncschedules/status", "patch"),
+    # blockOwnerDeletion on its children under OwnerReferencesPermissionEnforcement (see
+    # test_chart_install.py::test_finalizers_rule_is_what_owner_reference_enforcement_needs).
     ("erpsync.io", "erpsyncschedules/finalizers", "update"),
     *(("batch", "cronjobs", verb) for verb in ("get", "list", "watch", "create", "patch", "delete")),
     *(("batch", "jobs", verb) for verb in ("get", "list", "watch", "create")),
@@ -94,6 +104,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str | None, str, str, str]]] = {
     "full": everywhere(CLUSTER_GRANTS)
     | within([WATCHED, "finance"], NAMESPACED_GRANTS | peering_grants("kopfpeerings")),
     "cluster-peering": everywhere(NAMESPACED_GRANTS | CLUSTER_GRANTS | peering_grants("clusterkopfpeerings")),
+    "some-namespaces": everywhere(CLUSTER_GRANTS) | within([WATCHED, "finance"], NAMESPACED_GRANTS),
     "cluster-some-namespaces": everywhere(NAMESPACED_GRANTS | CLUSTER_GRANTS | peering_grants("kopfpeerings")),
 }
 
@@ -488,6 +499,10 @@ def test_schema_is_draft_07() -> None:
     [
         ({"rbac": {"scope": "namespaced"}}, "watchNamespaces"),
         ({"rbac": {"scope": "namespaced"}, "watchNamespaces": ["erp-*"]}, "erp-*"),
+        # A glob without rbac.scope=cluster, and rbac.scope=cluster with names only: refused, not widened.
+        ({"watchNamespaces": [WATCHED, "erp-*"]}, "set rbac.scope=cluster"),
+        ({"watchNamespaces": ["!kube-system"]}, '"!kube-system"'),
+        ({"rbac": {"scope": "cluster"}, "watchNamespaces": [WATCHED]}, "rbac.scope=cluster with watchNamespaces"),
         ({"networkPolicy": {**NETWORK, "operator": {}}, "watchNamespaces": [WATCHED]}, "apiServer.cidrs"),
         ({"networkPolicy": {**NETWORK, "workers": {"erpDatabase": {"cidrs": ["10.0.0.5/32"]}}}}, "watchNamespaces"),
         ({"networkPolicy": {**NETWORK, "workers": {}}, "watchNamespaces": [WATCHED]}, "procore.cidrs"),
@@ -563,6 +578,19 @@ def test_operator_rules_are_exactly_what_it_uses(render: Render, value_set: str)
         f"missing: {sorted(EXPECTED_GRANTS[value_set] - granted, key=str)}\n"
         f"extra: {sorted(granted - EXPECTED_GRANTS[value_set], key=str)}"
     )
+
+
+@pytest.mark.parametrize("value_set", ["full", "some-namespaces"])
+def test_watched_namespaces_bound_what_the_operator_can_run(render: Render, value_set: str) -> None:
+    """Creating a Job or CronJob is running a Pod that can mount the namespace's Secrets and use its
+    ServiceAccounts: with watchNamespaces naming namespaces, the operator can do so there and nowhere else."""
+    objects = render(value_set, OLDEST_KUBE)
+    rbac, account = Rbac(objects), operator_account(objects)
+    watched = VALUE_SETS[value_set]["watchNamespaces"]
+    for namespace in [*watched, "kube-system", RELEASE_NAMESPACE, "default", None]:
+        for call in (Call("create", "batch", "jobs", namespace), Call("create", "batch", "cronjobs", namespace)):
+            assert rbac.allows(account, call) == (namespace in watched), call
+    assert not [obj for obj in of_kind(objects, "ClusterRole") for rule in obj["rules"] if "batch" in rule["apiGroups"]]
 
 
 def _rbac_object(kind: str, name: str, namespace: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -24,16 +24,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pytest
 import yaml
 
+from erpsync.api.validation import validate_object
+from erpsync.controller.reconcile import _Pass, _with_owner
+from erpsync.planning.plan import plan_schedule
 from erpsync_testbed import ControlPlane
 from erpsync_testbed.client import ApiClient
 from erpsync_testbed.control_plane import free_port, stop_process
 from tests.operator.conftest import http_get, wait_for
-from tests.ship.helm import CHART, RELEASE, REPO, Helm, documents, only
+from tests.ship.helm import CHART, RELEASE, RELEASE_NAMESPACE, REPO, Helm, documents, only
 
 SCOPES: Final = ("cluster", "namespaced")
 HELMS: Final = ("helm4", "helm3")
@@ -58,6 +61,13 @@ HTTP_403: Final = re.compile(r"(?<![\w.:,+-])403(?![\w.:])")
 # template breaking it is audited (this annotation on the create's audit event) and warned about.
 RESTRICTED: Final = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 POD_SECURITY_VIOLATIONS: Final = "pod-security.kubernetes.io/audit-violations"
+# The admission plugin that checks who may set blockOwnerDeletion (off by default; on in OpenShift).
+OWNER_REFERENCES_ENFORCED: Final = "--enable-admission-plugins=OwnerReferencesPermissionEnforcement"
+FINALIZERS_RULE: Final = {
+    "apiGroups": ["erpsync.io"],
+    "resources": ["erpsyncschedules/finalizers"],
+    "verbs": ["update"],
+}
 
 
 # Fixtures ------------------------------------------------------------------------------------------------
@@ -92,10 +102,11 @@ def has_default_account(client: ApiClient, namespace: str) -> bool:
 
 
 def chart_values(scope: str, watched: Sequence[str]) -> dict[str, Any]:
-    """cluster: the chart's defaults (every namespace). namespaced: a Role in each watched namespace."""
+    """cluster: the chart's defaults (every namespace). namespaced: watchNamespaces alone, rbac.scope left
+    at its default: the Roles in each watched namespace follow from watchNamespaces."""
     if scope == "cluster":
         return {}
-    return {"rbac": {"scope": "namespaced"}, "watchNamespaces": list(watched)}
+    return {"watchNamespaces": list(watched)}
 
 
 def kubectl_objects(control_plane: ControlPlane, manifest: str) -> list[dict[str, Any]]:
@@ -379,7 +390,8 @@ def check_operator_account(
             Expect(account, verb, resource, ("-n", first), False)
             for verb, resource in [
                 ("patch", "pods"),
-                ("update", "erpsyncschedules.erpsync.io"),  # patch, not update
+                ("update", "erpsyncschedules.erpsync.io"),  # it writes /status only
+                ("patch", "erpsyncschedules.erpsync.io"),
                 ("create", "erpsyncschedules.erpsync.io"),
                 ("delete", "erpsyncschedules.erpsync.io"),
                 ("delete", "jobs.batch"),
@@ -690,4 +702,90 @@ def test_chart_installed_and_the_operator_runs_as_its_service_account(
     finally:
         if installed:  # its cluster-wide objects (ClusterRoles) would block the next test's install
             helm.run("uninstall", RELEASE, "--namespace", namespace, "--ignore-not-found")
+        client.close()
+
+
+# The `erpsyncschedules/finalizers` rule ---------------------------------------------------------------------
+
+
+def create_as(
+    control_plane: ControlPlane, kubeconfig: Path, body: Mapping[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    return control_plane.kubectl("create", "-f", "-", kubeconfig=kubeconfig, input=json.dumps(body), check=False)
+
+
+@pytest.mark.parametrize("enforced", [False, True], ids=["default-admission", "owner-references-enforced"])
+def test_finalizers_rule_is_what_owner_reference_enforcement_needs(tmp_path: Path, enforced: bool) -> None:
+    """The operator's CronJobs and Jobs name their schedule with `blockOwnerDeletion: true`. Where the API
+    server runs the OwnerReferencesPermissionEnforcement admission plugin, only an identity that may
+    `update erpsyncschedules/finalizers` may set it: without the chart's rule the operator's identity could
+    create none of its CronJobs there. Where the plugin is off (the Kubernetes default) the rule is unused.
+    Its own control plane (a few seconds): the plugin is an API server flag."""
+    extra = (OWNER_REFERENCES_ENFORCED,) if enforced else ()
+    crd = REPO / "crds" / f"{CRD_NAME}.yaml"
+    controllers = ("serviceaccount-controller",)
+    with ControlPlane(manifests=[crd], controllers=controllers, extra_apiserver_args=extra) as control_plane:
+        client = control_plane.client()
+        watched = "acme"
+        for name in (RELEASE_NAMESPACE, watched):
+            client.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        helm = Helm.make("helm4", tmp_path / "helm4")
+        values = {"rbac": {"scope": "namespaced"}, "watchNamespaces": [watched]}
+        rbac = [
+            obj
+            for obj in helm.template(values)
+            if obj["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+        ]
+        control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
+        account_name = only(rbac, "ServiceAccount")["metadata"]["name"]
+        account = f"system:serviceaccount:{RELEASE_NAMESPACE}:{account_name}"
+        kubeconfig = control_plane.service_account_kubeconfig(
+            tmp_path / "sa.kubeconfig", RELEASE_NAMESPACE, account_name
+        )
+        example = yaml.safe_load((REPO / "examples" / "generic.yaml").read_text())
+        example["metadata"]["namespace"] = watched
+        owner_body = client.create(f"{SCHEDULES}/namespaces/{watched}/erpsyncschedules", example)
+        schedule = validate_object(owner_body).schedule
+        assert schedule is not None
+        # The CronJobs the operator creates: the planner's, with the operator's own owner reference.
+        owner = _Pass(cast(Any, None), owner_body).owner_reference()
+        assert owner["blockOwnerDeletion"] is True
+        first, second, *_ = [_with_owner(cron_job, owner) for cron_job in plan_schedule(schedule).cron_jobs]
+        wait_for(
+            "the chart's Role to take effect",
+            lambda: can_i(control_plane, account, "create", "cronjobs.batch", "-n", watched),
+            30,
+            0.2,
+        )
+
+        created = create_as(control_plane, kubeconfig, first)
+        assert created.returncode == 0, created.stderr
+
+        # The same Role without the rule.
+        role = only(rbac, "Role")
+        narrowed = {**role, "rules": [rule for rule in role["rules"] if rule != FINALIZERS_RULE]}
+        assert len(narrowed["rules"]) == len(role["rules"]) - 1
+        control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(narrowed))
+        wait_for(
+            "the rule to be gone",
+            lambda: (
+                not can_i(
+                    control_plane,
+                    account,
+                    "update",
+                    "erpsyncschedules.erpsync.io",
+                    "--subresource=finalizers",
+                    "-n",
+                    watched,
+                )
+            ),
+            30,
+            0.2,
+        )
+        refused = create_as(control_plane, kubeconfig, second)
+        if enforced:
+            assert refused.returncode != 0, "blockOwnerDeletion set without update on erpsyncschedules/finalizers"
+            assert "cannot set blockOwnerDeletion" in refused.stderr, refused.stderr
+        else:
+            assert refused.returncode == 0, refused.stderr
         client.close()

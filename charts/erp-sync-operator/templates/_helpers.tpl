@@ -79,16 +79,45 @@ NetworkPolicies): they must be names, not kopf's globs or exclusions. `what` nam
 {{- end }}
 
 {{/*
+The RBAC scope, "cluster" or "namespaced", from rbac.scope and watchNamespaces. Empty rbac.scope (the
+default) follows watchNamespaces: every namespace, cluster; namespace names, namespaced (a Role in each).
+The operator's rules let it create Jobs and CronJobs, that is run Pods that can mount any Secret and
+use any ServiceAccount of the namespace: a ClusterRole must not give that in every namespace when it
+watches some. So rbac.scope=cluster with watchNamespaces naming namespaces fails, and kopf patterns
+(which no Role can follow) need rbac.scope=cluster said explicitly.
+*/}}
+{{- define "erp-sync-operator.rbacScope" -}}
+{{- $scope := .Values.rbac.scope }}
+{{- $patterns := list }}
+{{- range .Values.watchNamespaces }}
+{{- if regexMatch "[*?!\\[\\]]" . }}{{ $patterns = append $patterns . }}{{ end }}
+{{- end }}
+{{- if eq $scope "namespaced" }}
+{{- include "erp-sync-operator.exactNamespaces" (dict "root" . "what" "rbac.scope=namespaced") }}
+{{- else if not .Values.watchNamespaces }}
+{{- $scope = "cluster" }}
+{{- else if and $patterns (ne $scope "cluster") }}
+{{- fail (printf "watchNamespaces holds the pattern %q, which no Role can follow: list namespace names, or set rbac.scope=cluster to accept a ClusterRole that lets the operator create Jobs and CronJobs (Pods that can mount any Secret) in every namespace" (first $patterns)) }}
+{{- else if and (not $patterns) (eq $scope "cluster") }}
+{{- fail (printf "rbac.scope=cluster with watchNamespaces %s grants the operator Jobs and CronJobs (Pods that can mount any Secret) in every namespace, not only in those: leave rbac.scope empty (Roles in the watched namespaces) or use namespaced" (join ", " .Values.watchNamespaces)) }}
+{{- else if not $patterns }}
+{{- $scope = "namespaced" }}
+{{- end }}
+{{- $scope }}
+{{- end }}
+
+{{/*
 The operator's RBAC rules on namespaced resources (a Role in namespaced mode, in the ClusterRole
 otherwise). Keep in step with docs/operator.md "What it calls" and docs/security.md.
 */}}
 {{- define "erp-sync-operator.namespacedRules" -}}
 - apiGroups: ["erpsync.io"]
   resources: ["erpsyncschedules"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: ["erpsync.io"]
   resources: ["erpsyncschedules/status"]
   verbs: ["patch"]
+{{- /* blockOwnerDeletion on its children, under OwnerReferencesPermissionEnforcement (see docs/security.md) */}}
 - apiGroups: ["erpsync.io"]
   resources: ["erpsyncschedules/finalizers"]
   verbs: ["update"]

@@ -22,6 +22,7 @@ from erpsync.controller.kubeapi import ApiError, KubeApi
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.runs import parse_time
+from erpsync.controller.status import previous_status
 from erpsync.controller.world import Kind, ScheduleKey, World
 from erpsync.planning.cronjobs import MANAGED_BY
 from erpsync.planning.plan import DEFAULT_WORKER_IMAGE
@@ -184,7 +185,7 @@ async def _reconcile(reconciler: Reconciler, key: ScheduleKey) -> bool:
 def _record_sync_metrics(world: World, key: ScheduleKey) -> None:
     metrics.MANAGED_CRONJOBS.set(len(world.objects["cronjobs"]))
     body = world.schedule(key)
-    for sync, status in ((body or {}).get("status", {}).get("syncs") or {}).items():
+    for sync, status in (previous_status((body or {}).get("status")).get("syncs") or {}).items():
         run = status.get("lastRun") or {}
         if not run:
             continue

@@ -22,7 +22,7 @@ from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, PLURAL, SYNC_NA
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, merge_diff, repair_patch
 from erpsync.controller.events import EventType
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resource
-from erpsync.controller.status import Observed, Outcome, build_status
+from erpsync.controller.status import Observed, Outcome, build_status, previous_status
 from erpsync.controller.sync_now import build_sync_now_job, pending_request
 from erpsync.controller.world import ScheduleKey, World, ownership
 from erpsync.planning.cronjobs import LABEL_SCHEDULE
@@ -112,7 +112,14 @@ class _Pass:
 
     @property
     def status(self) -> dict[str, Any]:
-        return dict(self.body.get("status") or {})
+        """The previous status, in the shape the pass reads (an unexpected shape is rebuilt, not crashed on)."""
+        return previous_status(self.body.get("status"))
+
+    @property
+    def stored_status(self) -> dict[str, Any]:
+        """The status as stored, whatever its shape: what the status patch is computed against."""
+        stored = self.body.get("status")
+        return dict(stored) if isinstance(stored, dict) else {}
 
     def owner_reference(self) -> dict[str, Any]:
         return {
@@ -339,8 +346,9 @@ class _Pass:
             now=now,
         )
         # Only the keys the operator owns: kopf and others may keep their own records in status.
+        stored = self.stored_status  # a key of another shape is replaced whole (merge_diff)
         patch = merge_diff(
-            {key: previous[key] for key in STATUS_KEYS if previous.get(key) is not None},
+            {key: stored[key] for key in STATUS_KEYS if stored.get(key) is not None},
             {key: status[key] for key in STATUS_KEYS if status.get(key) is not None},
         )
         if not patch:

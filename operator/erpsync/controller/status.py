@@ -48,6 +48,44 @@ class Observed:
     pods_by_job: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+def previous_status(raw: object) -> dict[str, Any]:
+    """The previous status in the shape this module reads; what has another shape is left out, to be rebuilt.
+
+    The CRD's schema makes status an object with `syncs` an object of objects, but a status can be
+    written around it (another client before the schema was applied, a schema-less restore): one
+    `syncs` list or string condition must not crash every pass, forever. Kept: `syncs` entries that are
+    objects (their `lastRun` only if an object), conditions that are objects, an integer
+    observedGeneration, a string lastHandledSyncNow; other keys as they are.
+    """
+    if not isinstance(raw, dict):
+        return {}
+    status = dict(raw)
+    syncs = status.pop("syncs", None)
+    if isinstance(syncs, dict):
+        status["syncs"] = {
+            name: _previous_sync(entry)
+            for name, entry in syncs.items()
+            if isinstance(name, str) and isinstance(entry, dict)
+        }
+    conditions = status.pop("conditions", None)
+    if isinstance(conditions, list):
+        status["conditions"] = [condition for condition in conditions if isinstance(condition, dict)]
+    generation = status.pop("observedGeneration", None)
+    if isinstance(generation, int) and not isinstance(generation, bool):
+        status["observedGeneration"] = generation
+    handled = status.pop("lastHandledSyncNow", None)
+    if isinstance(handled, str):
+        status["lastHandledSyncNow"] = handled
+    return status
+
+
+def _previous_sync(entry: dict[str, Any]) -> dict[str, Any]:
+    sync = dict(entry)
+    if not isinstance(sync.get("lastRun"), dict):
+        sync.pop("lastRun", None)
+    return sync
+
+
 def _sync_status(
     planned: PlannedSync, observed: Observed, previous: dict[str, Any], now: datetime
 ) -> tuple[dict[str, Any], Run | None]:
@@ -142,7 +180,9 @@ def build_status(
     handled_sync_now: str | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """The status to write. `plan` is None when the current generation is invalid (Stalled)."""
+    """The status to write. `plan` is None when the current generation is invalid (Stalled). `previous`
+    may have any shape (previous_status)."""
+    previous = previous_status(previous)
     previous_syncs: dict[str, Any] = previous.get("syncs") or {}
     syncs: dict[str, Any] = {}
     runs: dict[str, Run | None] = {}

@@ -1,0 +1,68 @@
+"""A previous status of a shape the CRD would refuse (written around it) is rebuilt, not crashed on.
+
+The CRD makes `status.syncs` an object of objects; a status written around the schema (another client
+before the CRD was applied, a schema-less restore) can hold a list there. Every pass read it, failed
+with AttributeError, and was retried forever: the schedule was never reconciled again.
+"""
+
+from typing import Any
+
+import pytest
+
+from erpsync.controller.status import previous_status
+from tests.controller.test_status_bounds import ApiServer, _build, _pass, _schedule
+
+SHAPES: dict[str, Any] = {
+    "syncs-list": {"syncs": [{"jobCosts": {"lastRun": {"result": "Failed"}}}]},
+    "syncs-string": {"syncs": "jobCosts"},
+    "sync-entry-list": {"syncs": {"jobCosts": ["not", "an", "object"]}},
+    "last-run-string": {"syncs": {"jobCosts": {"lastRun": "Failed"}}},
+    "conditions-of-strings": {"conditions": ["Ready", 7], "observedGeneration": 1},
+    "conditions-object": {"conditions": {"type": "Ready"}},
+    "generation-text": {"observedGeneration": "seven", "lastHandledSyncNow": {"token": 1}},
+    "status-list": ["Ready"],
+    "status-string": "Ready",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_pass_over_a_status_of_another_shape_rebuilds_it(shape: str) -> None:
+    schedule = _schedule()
+    schedule["status"] = SHAPES[shape]
+    api = ApiServer(schedule)
+
+    assert _pass(api, [])[0] == "Reconciled", api.refusals
+    status = api.schedule["status"]
+    assert isinstance(status["syncs"], dict) and isinstance(status["syncs"]["jobCosts"], dict)
+    assert status["observedGeneration"] == 1
+    assert {condition["type"] for condition in status["conditions"]} >= {"Ready", "Healthy"}
+    # Rebuilt: the next pass reads it as its own and has nothing to write.
+    assert _pass(api, api.created) == ("Reconciled", 0), api.refusals
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_build_status_reads_any_previous_shape_as_no_previous_status(shape: str) -> None:
+    previous = SHAPES[shape]
+    rebuilt = _build(previous=previous if isinstance(previous, dict) else None)
+    assert rebuilt["syncs"] == _build()["syncs"]
+
+
+def test_previous_status_keeps_what_has_the_read_shape() -> None:
+    run = {"jobName": "acme-job-costs-1", "result": "Succeeded"}
+    conditions = [{"type": "Ready", "status": "True"}]
+    raw = {
+        "syncs": {"jobCosts": {"lastRun": run, "nextRunTime": "2026-06-01T14:00:00Z"}, "vendors": "x"},
+        "conditions": [*conditions, "Healthy"],
+        "observedGeneration": 3,
+        "lastHandledSyncNow": "t1",
+        "kopf": {"dummy": "kept"},
+    }
+    assert previous_status(raw) == {
+        "syncs": {"jobCosts": {"lastRun": run, "nextRunTime": "2026-06-01T14:00:00Z"}},
+        "conditions": conditions,
+        "observedGeneration": 3,
+        "lastHandledSyncNow": "t1",
+        "kopf": {"dummy": "kept"},
+    }
+    assert previous_status({"observedGeneration": True, "lastHandledSyncNow": 5}) == {}
+    assert previous_status(None) == {} and previous_status(["x"]) == {}
