@@ -378,3 +378,22 @@ def test_every_accepted_time_zone_passes_the_api_servers_check() -> None:
     ]
     assert refused == []
     assert {"UTC", "America/Argentina/ComodRivadavia", "America/Port-au-Prince"} <= set(zone_names())
+
+
+def test_a_worker_without_resources_gets_bounded_requests_and_limits() -> None:
+    # A runaway input must not take a node's memory: a worker always has a memory limit.
+    plan = plan_schedule(make_schedule())
+    assert plan.cron_jobs
+    for cron_job in plan.cron_jobs:
+        assert container(cron_job)["resources"] == {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        }
+
+
+def test_given_resources_replace_the_defaults_whole() -> None:
+    # Only requests given: no default limit is mixed in (a request above it would make the Pod invalid).
+    given = {"requests": {"memory": "2Gi"}}
+    plan = plan_schedule(make_schedule(worker={"resources": given}))
+    assert plan.cron_jobs
+    assert all(container(cron_job)["resources"] == given for cron_job in plan.cron_jobs)
