@@ -37,7 +37,7 @@ def _as_created(planned: dict[str, Any]) -> dict[str, Any]:
     pod["dnsPolicy"] = "ClusterFirst"
     pod["schedulerName"] = "default-scheduler"
     pod["containers"][0]["imagePullPolicy"] = "IfNotPresent"
-    pod["containers"][0]["resources"] = {}
+    pod["containers"][0].setdefault("resources", {})  # the server fills in an absent one
     existing["status"] = {"lastScheduleTime": "2026-01-01T00:00:00Z"}
     return existing
 
