@@ -4,12 +4,13 @@ The operator (`erp-sync operator`) arrives with issue [2/4]; it uses the same pl
 """
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 from rich.console import Console
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from erpsync import __version__
 from erpsync.api.crd import render_crd
-from erpsync.api.manifests import ManifestError, dump_documents, read_manifests
+from erpsync.api.manifests import dump_documents, read_files
 from erpsync.api.validation import Validated, is_schedule, validate_object
 from erpsync.planning.cron import next_runs
 from erpsync.planning.plan import DEFAULT_WORKER_IMAGE, SchedulePlan, plan_schedule
@@ -33,39 +34,89 @@ files_option = click.option(
     type=click.Path(path_type=Path),
     help="A file or a directory of YAML files with ErpSyncSchedules; repeatable; '-' reads stdin.",
 )
+recursive_option = click.option(
+    "-R",
+    "--recursive",
+    is_flag=True,
+    help="Read the directories given with -f and all their subdirectories, as kubectl -R does.",
+)
+# The oldest and the latest --now: croniter counts in seconds since 1970, and the next runs after
+# a time late in year 9999 do not exist (datetime stops there).
+EARLIEST_NOW: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_NOW: Final = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+# A container image reference, as the container runtimes read it (distribution/reference's grammar).
+_IMAGE_COMPONENT: Final = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_DOMAIN: Final = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+)
+IMAGE_REFERENCE: Final = re.compile(
+    rf"(?:{_IMAGE_DOMAIN}/)?{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
+MAX_IMAGE_LENGTH: Final = 512
 
 
 @dataclass(frozen=True)
 class _Checked:
     source: str
+    index: int
     validated: Validated
 
 
-def _read(filenames: Iterable[Path]) -> tuple[list[_Checked], bool]:
-    """Every ErpSyncSchedule of the files, validated; prints each problem; True when all are valid."""
-    try:
-        documents = read_manifests(list(filenames))
-    except ManifestError as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
-    checked = [_Checked(doc.source, validate_object(doc.body)) for doc in documents if is_schedule(doc.body)]
-    if not checked:
-        click.echo("warning: no ErpSyncSchedule found in the given files", err=True)
+def _read(filenames: Iterable[Path], recursive: bool) -> tuple[list[_Checked], bool]:
+    """Every ErpSyncSchedule of the files, validated; prints each problem (of every file: one that
+    cannot be read does not hide the others'); True when all files are readable and all schedules valid."""
     all_valid = True
-    for item in checked:
-        for problem in item.validated.problems:
+    checked: list[_Checked] = []
+    first_seen: dict[tuple[str, str], _Checked] = {}
+    for manifest in read_files(list(filenames), recursive):
+        for error in manifest.errors:
             all_valid = False
-            click.echo(f"{item.source}: {item.validated.namespace}/{item.validated.name}: {problem}", err=True)
+            click.echo(error, err=True)
+        for doc in manifest.documents:
+            if not is_schedule(doc.body):
+                continue
+            item = _Checked(doc.source, doc.index, validate_object(doc.body))
+            checked.append(item)
+            for problem in item.validated.problems:
+                all_valid = False
+                click.echo(f"{item.source}: {item.validated.namespace}/{item.validated.name}: {problem}", err=True)
+            identity = (item.validated.namespace, item.validated.name)
+            if item.validated.name == "(unnamed)":
+                continue
+            if identity in first_seen:
+                all_valid = False
+                first = first_seen[identity]
+                click.echo(
+                    f"{item.source}: {identity[0]}/{identity[1]}: metadata.name: {identity[1]} in namespace "
+                    f"{identity[0]} is also defined in {first.source} (document {first.index + 1}); "
+                    "allowed: one ErpSyncSchedule per namespace and name",
+                    err=True,
+                )
+            else:
+                first_seen[identity] = item
     return checked, all_valid
 
 
-def _plans(filenames: Iterable[Path], worker_image: str) -> list[SchedulePlan]:
-    checked, all_valid = _read(filenames)
+def _plans(filenames: Iterable[Path], recursive: bool, worker_image: str) -> list[SchedulePlan]:
+    checked, all_valid = _read(filenames, recursive)
     if not all_valid:
         sys.exit(1)
+    if not checked:
+        click.echo("warning: no ErpSyncSchedule found in the given files", err=True)
     return [
         plan_schedule(item.validated.schedule, worker_image) for item in checked if item.validated.schedule is not None
     ]
+
+
+def _check_image(_: click.Context, __: click.Parameter, value: str) -> str:
+    if len(value) > MAX_IMAGE_LENGTH or not IMAGE_REFERENCE.fullmatch(value):
+        shown = json.dumps(value[:100] + ("..." if len(value) > 100 else ""))
+        raise click.BadParameter(
+            f"{shown} is not a container image reference; allowed: at most {MAX_IMAGE_LENGTH} characters "
+            "such as registry.example.com/team/worker:1.2 (lowercase repository, optional :tag and @sha256:digest)"
+        )
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,10 +127,19 @@ def main() -> None:
 
 @main.command()
 @files_option
-def validate(filenames: tuple[Path, ...]) -> None:
-    """Check ErpSyncSchedules; exit 1 with one line per problem when any is invalid."""
-    checked, all_valid = _read(filenames)
+@recursive_option
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Exit 0 when the files hold no ErpSyncSchedule (by default an error: a CI gate that checked nothing).",
+)
+def validate(filenames: tuple[Path, ...], recursive: bool, allow_empty: bool) -> None:
+    """Check ErpSyncSchedules; exit 1 with one line per problem when any is invalid or none is found."""
+    checked, all_valid = _read(filenames, recursive)
     if not all_valid:
+        sys.exit(1)
+    if not checked and not allow_empty:
+        click.echo("error: no ErpSyncSchedule found in the given files; give --allow-empty to accept that", err=True)
         sys.exit(1)
     click.echo(f"{len(checked)} ErpSyncSchedule(s) valid", err=True)
 
@@ -91,18 +151,28 @@ def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> date
         moment = datetime.fromisoformat(value)
     except ValueError as error:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time, such as 2026-03-08T06:00:00Z") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        in_range = EARLIEST_NOW <= moment.astimezone(UTC) <= LATEST_NOW
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first datetime in UTC
+        in_range = False
+    if not in_range:
+        raise click.BadParameter(
+            f"{value!r} is out of range; allowed: from {EARLIEST_NOW.isoformat()} to {LATEST_NOW.isoformat()}"
+        )
+    return moment
 
 
 @main.command()
 @files_option
+@recursive_option
 @click.option("--now", callback=_parse_now, help="Compute next runs after this ISO 8601 time (default: now).")
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def plan(filenames: tuple[Path, ...], now: datetime, output: str) -> None:
+def plan(filenames: tuple[Path, ...], recursive: bool, now: datetime, output: str) -> None:
     """Show, per schedule and sync, the frequency, cron schedule, CronJob and next runs."""
     rows = [
         _plan_row(schedule_plan, planned_index, now)
-        for schedule_plan in _plans(filenames, DEFAULT_WORKER_IMAGE)
+        for schedule_plan in _plans(filenames, recursive, DEFAULT_WORKER_IMAGE)
         for planned_index in range(len(schedule_plan.syncs))
     ]
     if output == "json":
@@ -142,15 +212,19 @@ def _plan_row(schedule_plan: SchedulePlan, index: int, now: datetime) -> dict[st
 
 @main.command()
 @files_option
+@recursive_option
 @click.option(
     "--worker-image",
     default=DEFAULT_WORKER_IMAGE,
     show_default=True,
+    callback=_check_image,
     help="The worker image for schedules that do not name one (the operator's --worker-image).",
 )
-def render(filenames: tuple[Path, ...], worker_image: str) -> None:
+def render(filenames: tuple[Path, ...], recursive: bool, worker_image: str) -> None:
     """Print the CronJobs the operator will create, as multi-document YAML (owner references aside)."""
-    manifests = [cron_job for schedule_plan in _plans(filenames, worker_image) for cron_job in schedule_plan.cron_jobs]
+    manifests = [
+        cron_job for schedule_plan in _plans(filenames, recursive, worker_image) for cron_job in schedule_plan.cron_jobs
+    ]
     if manifests:
         click.echo(dump_documents(manifests), nl=False)
 
@@ -168,6 +242,7 @@ def render(filenames: tuple[Path, ...], worker_image: str) -> None:
     "--worker-image",
     default=DEFAULT_WORKER_IMAGE,
     show_default=True,
+    callback=_check_image,
     help="Worker image for schedules that do not name one.",
 )
 @click.option(

@@ -1,0 +1,298 @@
+"""`erp-sync validate|plan|render` on hostile or mistaken input: every refusal names the file (or
+flag), the value and what is allowed; nothing raises through to the user; every input is bounded."""
+
+import re
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Final
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from erpsync.api import manifests
+from erpsync.cli import main
+from tests.planning.builders import EXAMPLES, schedule_body
+
+VALID: Final = yaml.safe_dump(schedule_body("fine", "tenant-a"), sort_keys=False)
+INVALID: Final = yaml.safe_dump(
+    schedule_body("bad", "tenant-a", syncs={"jobs": {"frequency": "Weekly"}}), sort_keys=False
+)
+
+
+def invoke(*arguments: str, stdin: bytes | str | None = None) -> Result:
+    # catch_exceptions=False: an exception (a traceback for the user) fails the test.
+    return CliRunner().invoke(main, list(arguments), input=stdin, catch_exceptions=False)
+
+
+def put(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- 8: non-UTF-8 files -----------------------------------------------------------------------
+
+NOT_UTF8: Final = {
+    "latin-1": "metadata:\n  name: caf\u00e9\n".encode("latin-1"),
+    "utf-16": VALID.encode("utf-16"),
+    "binary": bytes(range(256)) * 4,
+}
+
+
+@pytest.mark.parametrize("data", NOT_UTF8.values(), ids=NOT_UTF8.keys())
+def test_a_file_that_is_not_utf8_is_refused_and_the_others_are_still_checked(tmp_path: Path, data: bytes) -> None:
+    alone = put(tmp_path / "alone.yaml", data)
+    result = invoke("validate", "-f", str(alone))
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert re.fullmatch(rf"{re.escape(str(alone))}: not UTF-8 text \(byte \d+ cannot be decoded\)", line), line
+
+    folder = tmp_path / "folder"
+    encoded = put(folder / "a-encoded.yaml", data)
+    invalid = put(folder / "b-invalid.yaml", INVALID)
+    put(folder / "c-valid.yaml", VALID)
+    result = invoke("validate", "-f", str(folder))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{encoded}: not UTF-8 text"), lines
+    assert [line for line in lines[1:] if line.startswith(f"{invalid}: tenant-a/bad: spec.syncs.jobs.frequency")]
+    for command in ("plan", "render"):
+        refused = invoke(command, "-f", str(encoded))
+        assert refused.exit_code == 1 and refused.stderr.startswith(f"{encoded}: not UTF-8 text")
+
+
+def test_stdin_that_is_not_utf8_is_refused() -> None:
+    result = invoke("validate", "-f", "-", stdin=NOT_UTF8["latin-1"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("-: not UTF-8 text")
+
+
+def test_a_file_larger_than_the_bound_is_refused_unread(tmp_path: Path) -> None:
+    big = put(tmp_path / "big.yaml", "# " + "x" * manifests.MAX_FILE_BYTES + "\n")
+    result = invoke("validate", "-f", str(big))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{big}: larger than {manifests.MAX_FILE_BYTES} bytes; allowed: at most {manifests.MAX_FILE_BYTES} bytes"
+    ]
+
+
+# --- 9: --now out of range --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:00Z", "9998-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"])
+def test_plan_refuses_a_now_out_of_range(now: str) -> None:
+    result = invoke("plan", "-f", str(EXAMPLES), "--now", now)
+    assert result.exit_code == 2
+    assert "--now" in result.stderr and repr(now) in result.stderr and "out of range; allowed: from" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("now", ["9998-12-31T23:59:59Z", "1970-01-01T00:00:00Z"])
+def test_plan_accepts_the_ends_of_the_range(now: str) -> None:
+    result = invoke("plan", "-f", str(EXAMPLES), "--now", now, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+# --- 11: duplicate keys are decided on YAML's scalars ------------------------------------------
+
+CONFIG_MAP: Final = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
+
+
+def test_yes_and_1_are_two_keys_not_a_duplicate(tmp_path: Path) -> None:
+    path = put(tmp_path / "keys.yaml", f"{VALID}---\n{CONFIG_MAP}  yes: 1\n  1: 2\n")
+    result = invoke("validate", "-f", str(path))
+    assert result.exit_code == 0, result.stderr
+    bodies = [document.body for document in manifests.load_documents(path.read_text(), "keys.yaml")]
+    # Read, not refused (Python's dict then holds one entry for the two keys, as True == 1 there).
+    assert [body for body in bodies if isinstance(body, dict) and body.get("kind") == "ConfigMap"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("1", "0x1"), ("yes", "true"), (".nan", ".NaN"), ("a", '"a"'), ("1.0", "1.00")]
+)
+def test_keys_that_yaml_types_alike_are_duplicates(tmp_path: Path, first: str, second: str) -> None:
+    path = put(tmp_path / "keys.yaml", f"{VALID}---\n{CONFIG_MAP}  {first}: 1\n  {second}: 2\n")
+    result = invoke("validate", "-f", str(path))
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert (
+        line.startswith(f"{path}: not valid YAML: line {VALID.count(chr(10)) + 7}, column 3: ")
+        and f"duplicate key {second.strip(chr(34))}" in line
+    )
+
+
+def test_a_list_as_a_key_is_refused_clearly(tmp_path: Path) -> None:
+    path = put(tmp_path / "key.yaml", "[a]: 1\n")
+    result = invoke("validate", "-f", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{path}: not valid YAML: line 1, column 1: a mapping key must be a scalar (a string, number or boolean), "
+        "not a list or object"
+    ]
+
+
+# --- 10: documents that are not objects; the worker image flag ----------------------------------
+
+
+def test_documents_that_are_not_objects_are_refused(tmp_path: Path) -> None:
+    path = put(tmp_path / "odd.yaml", f"- 1\n---\n42\n---\n{VALID}---\nkind: List\nitems: [42, null]\n---\n# empty\n")
+    result = invoke("validate", "-f", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{path}: document 1: expected an object (a Kubernetes manifest), got a list of 1 item(s)",
+        f"{path}: document 2: expected an object (a Kubernetes manifest), got the number 42",
+        f"{path}: document 4: items[0]: expected an object (a Kubernetes manifest), got the number 42",
+        f"{path}: document 4: items[1]: expected an object (a Kubernetes manifest), got null",
+    ]
+
+
+def test_a_list_whose_items_are_not_a_list_is_refused(tmp_path: Path) -> None:
+    path = put(tmp_path / "list.yaml", "kind: List\nitems: nope\n")
+    result = invoke("validate", "-f", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f'{path}: document 1: items: expected a list of objects, got the string "nope"'
+    ]
+
+
+@pytest.mark.parametrize("image", ["", "registry.example.com/worker:1\n", "a\nb", " worker", "Upper/Case:1", "x" * 513])
+@pytest.mark.parametrize("command", ["render", "operator"])
+def test_a_bad_worker_image_is_refused(command: str, image: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from erpsync.controller import runner
+
+    def never_run(**_: object) -> None:
+        raise AssertionError("the operator started with a bad --worker-image")
+
+    monkeypatch.setattr(runner, "run_operator", never_run)
+    arguments = ["-f", str(EXAMPLES)] if command == "render" else ["-A"]
+    result = invoke(command, *arguments, "--worker-image", image)
+    assert result.exit_code == 2
+    assert "--worker-image" in result.stderr and "is not a container image reference; allowed:" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "image", ["worker", "registry.example.com:5000/team/worker:1.2", "ghcr.io/a/b@sha256:" + "0" * 64, "localhost/w"]
+)
+def test_a_good_worker_image_is_used(image: str) -> None:
+    result = invoke("render", "-f", str(EXAMPLES / "generic.yaml"), "--worker-image", image)
+    assert result.exit_code == 0, result.stderr
+    assert f"image: {image}\n" in result.stdout
+
+
+# --- 7: YAML bombs, the C loader --------------------------------------------------------------
+
+
+def billion_laughs(levels: int = 9, width: int = 9) -> str:
+    lines = ["  worker:", "    tolerations:", "    - &a0 {key: k, operator: Exists}"]
+    lines += [f"    - &a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]" for level in range(1, levels + 1)]
+    return VALID.split("  syncs:")[0] + "\n".join(lines) + "\n"
+
+
+def test_a_yaml_bomb_is_refused_quickly_and_in_little_memory(tmp_path: Path) -> None:
+    bomb = put(tmp_path / "bomb.yaml", billion_laughs())
+    assert bomb.stat().st_size < 1000
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        result = invoke("validate", "-f", str(bomb))
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{bomb}: line 22: too large: more than {manifests.MAX_NODES} values (aliases expanded); "
+        f"allowed: at most {manifests.MAX_NODES}"
+    ]
+    assert elapsed < 2 and peak < 200 * 1024 * 1024, (elapsed, peak)
+
+
+def test_a_megabyte_of_values_is_answered_quickly(tmp_path: Path) -> None:
+    items = "    - {key: k, operator: Exists}\n" * 30_000
+    big = put(tmp_path / "big.yaml", VALID.split("  syncs:")[0] + "  worker:\n    tolerations:\n" + items)
+    started = time.monotonic()
+    result = invoke("validate", "-f", str(big))
+    assert time.monotonic() - started < 2
+    assert result.exit_code == 1 and "too large: more than" in result.stderr
+
+
+def test_aliases_within_the_bound_are_read(tmp_path: Path) -> None:
+    path = put(tmp_path / "alias.yaml", billion_laughs(levels=1, width=3))
+    result = invoke("validate", "-f", str(path))
+    assert "too large" not in result.stderr
+    [document] = manifests.read_manifests([path])
+    assert document.body["spec"]["worker"]["tolerations"][1] == [{"key": "k", "operator": "Exists"}] * 3  # type: ignore[index]
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
+def test_the_c_loader_and_dumper_are_used() -> None:
+    assert issubclass(manifests._StrictLoader, yaml.CSafeLoader)
+    assert manifests._BaseDumper is yaml.CSafeDumper
+
+
+# --- 12: validate as a CI gate ----------------------------------------------------------------
+
+
+def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
+    put(tmp_path / "valid.yaml", VALID)
+    result = invoke("validate", "-f", str(tmp_path / "missing"), "-f", str(tmp_path), "--allow-empty")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"{tmp_path / 'missing'}: no such file or directory"]
+
+
+@pytest.mark.parametrize(
+    "content", [None, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"], ids=["empty", "other"]
+)
+def test_a_folder_without_schedules_fails_unless_allowed(tmp_path: Path, content: str | None) -> None:
+    if content is not None:
+        put(tmp_path / "config.yaml", content)
+    result = invoke("validate", "-f", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: no ErpSyncSchedule found in the given files; give --allow-empty to accept that"
+    ]
+    allowed = invoke("validate", "-f", str(tmp_path), "--allow-empty")
+    assert allowed.exit_code == 0 and "0 ErpSyncSchedule(s) valid" in allowed.stderr
+
+
+def test_recursive_reads_subdirectories(tmp_path: Path) -> None:
+    put(tmp_path / "top.yaml", VALID)
+    nested = put(tmp_path / "a" / "b" / "nested.yaml", INVALID)
+    flat = invoke("validate", "-f", str(tmp_path))
+    assert flat.exit_code == 0 and "1 ErpSyncSchedule(s) valid" in flat.stderr
+    for flag in ("-R", "--recursive"):
+        deep = invoke("validate", "-f", str(tmp_path), flag)
+        assert deep.exit_code == 1
+        assert [line.split(": ")[0] for line in deep.stderr.splitlines()] == [str(nested)]
+    assert invoke("plan", "-R", "-f", str(tmp_path)).exit_code == 1
+    assert invoke("render", "-R", "-f", str(tmp_path)).exit_code == 1
+
+
+def test_a_syntax_error_does_not_hide_the_other_files_problems(tmp_path: Path) -> None:
+    broken = put(tmp_path / "a-broken.yaml", "spec: [\n")
+    invalid = put(tmp_path / "b-invalid.yaml", INVALID)
+    result = invoke("validate", "-f", str(tmp_path))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{broken}: not valid YAML: line 2, column 1: ")
+    assert lines[1].startswith(f"{invalid}: tenant-a/bad: spec.syncs.jobs.frequency: ")
+    assert len(lines) == 2
+
+
+def test_the_same_namespace_and_name_in_two_files_is_an_error(tmp_path: Path) -> None:
+    first = put(tmp_path / "first.yaml", VALID)
+    second = put(tmp_path / "second.yaml", VALID)
+    put(tmp_path / "other-namespace.yaml", VALID.replace("namespace: tenant-a", "namespace: tenant-b"))
+    result = invoke("validate", "-f", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{second}: tenant-a/fine: metadata.name: fine in namespace tenant-a is also defined in {first} "
+        "(document 1); allowed: one ErpSyncSchedule per namespace and name"
+    ]
+    assert invoke("render", "-f", str(tmp_path)).exit_code == 1
