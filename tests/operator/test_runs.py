@@ -127,8 +127,9 @@ def test_sync_now_starts_one_job_per_sync_and_a_token_only_once(cluster: Cluster
     cluster.annotate("acme-generic", {"erpsync.io/sync-now": "t2", "erpsync.io/sync-now-syncs": "jobs,bogus"})
     wait_for("t2 handled", lambda: cluster.schedule("acme-generic")["status"].get("lastHandledSyncNow") == "t2")
     assert len(cluster.jobs("acme-generic")) == 5  # runs even while suspended
-    events = cluster.events()
-    refused = [e for e in events if e["reason"] == "SyncNowRefused"]
+    refused = wait_for(
+        "a SyncNowRefused Event", lambda: [e for e in cluster.events() if e["reason"] == "SyncNowRefused"]
+    )
     assert refused and "bogus" in refused[0]["message"] and refused[0]["involvedObject"]["name"] == "acme-generic"
 
 
@@ -183,8 +184,13 @@ def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> 
         "Healthy False", lambda: (h := _healthy(cluster, "granite-cmic")) and h["status"] == "False" and h
     )
     assert "cost code 01-100" in healthy["message"] and healthy["reason"] == "RunFailed"
-    events = cluster.events()
-    assert any(e["reason"] == "RunFailed" and "granite-cmic-job-costs-29000002" in e["message"] for e in events)
+    # The Event may follow the status write that showed Healthy=False: wait for it rather than race it.
+    wait_for(
+        "a RunFailed Event naming the Job",
+        lambda: any(
+            e["reason"] == "RunFailed" and "granite-cmic-job-costs-29000002" in e["message"] for e in cluster.events()
+        ),
+    )
     ready = cluster.condition("granite-cmic", "Ready")
     assert ready is not None and ready["status"] == "True"  # the schedule is in sync; its runs are unhealthy
 
