@@ -5,6 +5,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
+from erpsync_worker.erp.connector import VIEW_KEYS
+
 ROW_NUMBER: Final = "_erpsync_row"  # set by the reader: the row's position in its view, from 1
 TRUE_WORDS: Final = ("1", "true", "t", "yes", "y", "active", "a")
 FALSE_WORDS: Final = ("0", "false", "f", "no", "n", "inactive", "i")
@@ -14,11 +16,13 @@ class RowError(ValueError):
     """A row the ERP holds that cannot be synced; the message names the view, the row, its key and the column."""
 
 
-def label(view: str, row: dict[str, Any], keys: tuple[str, ...]) -> str:
-    """How a row is named in errors: `erpsync_vendors row 4 (vendor_id='V400')`."""
+def label(view: str, row: dict[str, Any]) -> str:
+    """How a row is named in errors, by its view's key columns: `erpsync_vendors row 4 (vendor_id='V400')`."""
     number = row.get(ROW_NUMBER)
     where = f"{view} row {number}" if number is not None else view
-    shown = ", ".join(f"{key}={text(row, key)!r}" if text(row, key) is not None else f"{key} missing" for key in keys)
+    shown = ", ".join(
+        f"{key}={text(row, key)!r}" if text(row, key) is not None else f"{key} missing" for key in VIEW_KEYS[view]
+    )
     return f"{where} ({shown})"
 
 

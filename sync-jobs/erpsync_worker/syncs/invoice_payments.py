@@ -30,7 +30,7 @@ COMMITMENT_KINDS: Final = ("work_order_contracts", "purchase_order_contracts")
 
 
 def _payment(row: dict[str, Any]) -> dict[str, Any]:
-    what = label("erpsync_invoice_payments", row, ("payment_id",))
+    what = label("erpsync_invoice_payments", row)
     origin_id = required_text(row, "payment_id", what)
     amount = money(row, "amount", what, negative=False)
     if amount is None:

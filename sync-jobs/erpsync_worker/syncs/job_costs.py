@@ -38,7 +38,6 @@ from erpsync_worker.syncs.common import (
 from erpsync_worker.syncs.jobs import procore_projects
 
 CODE_FIELDS: Final = ("code", "name", "parent_id")
-JOB_COST_KEY: Final = ("job_id", "cost_code", "cost_type")
 COST_COLUMNS: Final = {  # ERP column -> Procore field
     "job_to_date_cost": "job_to_date_cost",
     "job_to_date_units": "job_to_date_units",
@@ -75,7 +74,7 @@ def _levels(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def _code_payload(
     row: dict[str, Any], origin_id: str, index: ProcoreIndex, ids_by_code: dict[str, int], origin_of: dict[str, str]
 ) -> Payload:
-    what = label("erpsync_cost_codes", row, ("job_id", "code"))
+    what = label("erpsync_cost_codes", row)
     code = required_text(row, "code", what)
     fields: dict[str, Any] = {"origin_id": origin_id, "code": code, "name": required_text(row, "name", what)}
     parent = text(row, "parent_code")
@@ -175,7 +174,7 @@ def _sync_job_costs(
 ) -> None:
     updates: list[dict[str, Any]] = []
     for row in rows:
-        what = label("erpsync_job_costs", row, JOB_COST_KEY)
+        what = label("erpsync_job_costs", row)
         try:
             code = required_text(row, "cost_code", what)
             cost_type = required_text(row, "cost_type", what)
@@ -242,7 +241,7 @@ def run(ctx: SyncContext) -> None:
     for row in read_rows(ctx, "erpsync_job_costs"):
         job = text(row, "job_id")
         if job is None:
-            fail_row(ctx, f"{label('erpsync_job_costs', row, JOB_COST_KEY)}: job_id is missing")
+            fail_row(ctx, f"{label('erpsync_job_costs', row)}: job_id is missing")
         else:
             costs_by_job[job].append(row)
     for job_id in sorted(set(codes_by_job) | set(costs_by_job), key=str):

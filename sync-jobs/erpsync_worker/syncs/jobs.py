@@ -24,7 +24,7 @@ FIELDS: Final = ("name", "project_number", "active", "address", "city", "state_c
 
 
 def payload(row: dict[str, Any]) -> Payload:
-    what = label("erpsync_jobs", row, ("job_id",))
+    what = label("erpsync_jobs", row)
     origin_id = required_text(row, "job_id", what)
     return Payload(
         origin_id,

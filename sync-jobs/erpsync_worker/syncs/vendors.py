@@ -21,7 +21,7 @@ FIELDS: Final = (
 
 
 def payload(row: dict[str, Any]) -> Payload:
-    what = label("erpsync_vendors", row, ("vendor_id",))
+    what = label("erpsync_vendors", row)
     origin_id = required_text(row, "vendor_id", what)
     return Payload(
         origin_id,
