@@ -23,8 +23,7 @@ import yaml
 from erpsync.api.models import ErpSyncSchedule
 from erpsync.api.validation import validate_object
 from erpsync.api.vocabulary import SyncName
-from erpsync.controller.bounds import TRUNCATED, fit_text, rfc3339
-from erpsync.controller.conditions import timestamp
+from erpsync.controller.bounds import TRUNCATED, fit_text, rfc3339, timestamp
 from erpsync.controller.kubeapi import ApiError, KubeApi, Resource
 from erpsync.controller.reconcile import SCHEDULES, Reconciler
 from erpsync.controller.status import Observed, Outcome, build_status

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
-# timestamp is re-exported: Events are stamped with it too.
-from erpsync.controller.bounds import rfc3339
-from erpsync.controller.bounds import timestamp as timestamp
+from erpsync.controller.bounds import rfc3339, timestamp
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from erpsync.controller.conditions import timestamp
+from erpsync.controller.bounds import timestamp
 from erpsync.controller.kubeapi import ApiError, KubeApi, Resource
 
 EVENTS: Final = Resource("", "v1", "events")

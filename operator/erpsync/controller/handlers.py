@@ -16,12 +16,12 @@ import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller import metrics
+from erpsync.controller.bounds import parse_time
 from erpsync.controller.events import EventPoster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
 from erpsync.controller.kubeapi import ApiError, KubeApi
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
-from erpsync.controller.runs import parse_time
 from erpsync.controller.status import previous_status
 from erpsync.controller.world import Kind, ScheduleKey, World
 from erpsync.planning.cronjobs import MANAGED_BY

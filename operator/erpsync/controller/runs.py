@@ -11,10 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from erpsync.api.models import LastRun
-
-# parse_time is re-exported: the handlers read run times with it too.
-from erpsync.controller.bounds import fit_text, max_length, rfc3339
-from erpsync.controller.bounds import parse_time as parse_time
+from erpsync.controller.bounds import fit_text, max_length, parse_time, rfc3339
 from erpsync.planning.cronjobs import LABEL_TRIGGER
 
 COUNT_KEYS: Final = ("read", "created", "updated", "unchanged", "skipped", "failed")

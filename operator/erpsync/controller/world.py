@@ -158,11 +158,6 @@ class World:
     def schedule_keys(self) -> list[ScheduleKey]:
         return list(self.objects["schedules"])
 
-    def owner_schedule(self, body: dict[str, Any]) -> ScheduleKey | None:
-        """The schedule a CronJob, Job or Pod belongs to, from its labels."""
-        group = self._group(body)
-        return self._schedule_of(group) if group is not None else None
-
     def _schedule_of(self, group: tuple[str, str]) -> ScheduleKey | None:
         name = self._by_label.get(group)
         return (group[0], name) if name is not None else None

@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from erpsync.api.vocabulary import SYNC_NAMES
+from erpsync.controller.bounds import parse_time
 
 
 def condition(body: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -63,15 +64,6 @@ def status_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def human_duration(delta: timedelta) -> str:
