@@ -22,6 +22,7 @@ from erpsync.controller.reconcile import PassResult, Reconciler, resolve_conflic
 from erpsync.controller.world import World
 from erpsync.planning.plan import plan_schedule
 from tests.operator.conftest import example
+from tests.support.merge_patch import apply_merge_patch
 
 NAMESPACE: Final = "erp-sync"
 SCHEDULE: Final = "acme-generic"
@@ -126,19 +127,6 @@ def test_the_409_decision_goes_by_the_controller_reference() -> None:
 # The pass, against a fake API server -------------------------------------------------------------------
 
 
-def _merge(target: Any, patch: Any) -> Any:
-    """A JSON merge patch (RFC 7386)."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merge(result.get(key), value)
-    return result
-
-
 async def _no_login() -> kopf.ConnectionInfo | None:
     raise AssertionError("the fake API never logs in")
 
@@ -171,7 +159,7 @@ class FakeApi(KubeApi):
     ) -> dict[str, Any]:
         if path.endswith(f"/erpsyncschedules/{SCHEDULE}/status") and method == "PATCH":
             self.version += 1
-            self.schedule = _merge(self.schedule, body)
+            self.schedule = apply_merge_patch(self.schedule, body)
             self.schedule["metadata"]["resourceVersion"] = str(self.version)
             return copy.deepcopy(self.schedule)
         prefix = f"/apis/batch/v1/namespaces/{NAMESPACE}/cronjobs"
@@ -192,7 +180,7 @@ class FakeApi(KubeApi):
         if method == "GET":
             return copy.deepcopy(self.cron_jobs[name])
         assert method == "PATCH", f"unexpected {method} {path}"
-        return self.store(_merge(self.cron_jobs[name], body))
+        return self.store(apply_merge_patch(self.cron_jobs[name], body))
 
 
 Edit = Callable[[FakeApi, World], None]
@@ -223,7 +211,7 @@ def _run(reconciler: Reconciler) -> PassResult:
 def _relabel(api: FakeApi, world: World, labels: dict[str, str | None], watched: bool) -> None:
     """Change the victim's labels on the server; the watch reports it as a real server would."""
     before = copy.deepcopy(api.cron_jobs[VICTIM])
-    after = api.store(_merge(api.cron_jobs[VICTIM], {"metadata": {"labels": labels}}))
+    after = api.store(apply_merge_patch(api.cron_jobs[VICTIM], {"metadata": {"labels": labels}}))
     if watched:  # still matches the selector
         world.apply_child("cronjobs", "MODIFIED", after)
     else:  # left it: DELETED, with the previous content and the new resourceVersion

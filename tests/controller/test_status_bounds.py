@@ -31,6 +31,7 @@ from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, pending_request
 from erpsync.controller.world import Kind, World
 from erpsync.planning.cronjobs import labels
 from erpsync.planning.plan import SchedulePlan, plan_schedule
+from tests.support.merge_patch import apply_merge_patch
 from tests.support.specs import CRD_FILE
 
 CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_FILE.read_text(encoding="utf-8"))
@@ -437,7 +438,7 @@ class ApiServer(KubeApi):
         self, resource: Resource, namespace: str, name: str, patch: object, subresource: str | None = None
     ) -> dict[str, Any]:
         assert (resource, subresource) == (SCHEDULES, "status") and isinstance(patch, dict)
-        status = _merged(self.schedule.get("status") or {}, patch["status"])
+        status = apply_merge_patch(self.schedule.get("status") or {}, patch["status"])
         problems = status_problems(status)
         if problems:
             self.refusals.append("; ".join(problems))
@@ -445,19 +446,6 @@ class ApiServer(KubeApi):
         self.schedule = {**self.schedule, "status": status}
         self.schedule["metadata"] = {**self.schedule["metadata"], "resourceVersion": self._next_version()}
         return copy.deepcopy(self.schedule)
-
-
-def _merged(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merged(result.get(key), value)
-    return result
 
 
 async def _no_events(*_: Any) -> None:
