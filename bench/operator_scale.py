@@ -25,7 +25,7 @@ import aiohttp
 from erpsync.api.validation import validate_object
 from erpsync.planning.plan import plan_schedule
 from erpsync_emulators.operator_process import OperatorProcess
-from erpsync_testbed import ControlPlane
+from erpsync_testbed import ControlPlane, audit
 from erpsync_testbed.control_plane import CONTROLLERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,20 +105,10 @@ async def gather_limited(coroutines: list[Any]) -> None:
 
 
 def operator_counts(control_plane: ControlPlane, since: int) -> tuple[Counter[str], int]:
-    """The operator's requests by "verb resource" after audit event `since`, and the audit events so far."""
-    events = control_plane.audit_events()
-    counts: Counter[str] = Counter()
-    for event in events[since:]:
-        if event.get("user", {}).get("username") != OPERATOR_USER:
-            continue
-        ref = event.get("objectRef") or {}
-        resource = ref.get("resource", event.get("requestURI", "")) + (
-            f".{ref['apiGroup']}" if ref.get("apiGroup") else ""
-        )
-        if ref.get("subresource"):
-            resource += f"/{ref['subresource']}"
-        counts[f"{event['verb']} {resource}"] += 1
-    return counts, len(events)
+    """The operator's requests by "verb resource" after byte `since` of the audit log, and the offset after them."""
+    events, offset = audit.events_since(control_plane.audit_log, since)
+    mine = (event for event in events if event.get("user", {}).get("username") == OPERATOR_USER)
+    return Counter(audit.call_name(event) for event in mine), offset
 
 
 async def run_operator(control_plane: ControlPlane, count: int, idle: float, folder: Path) -> dict[str, Any]:
@@ -131,7 +121,7 @@ async def run_operator(control_plane: ControlPlane, count: int, idle: float, fol
     client = Client(control_plane)
     try:
         await asyncio.sleep(3)  # the operator starts its watches
-        _, mark = operator_counts(control_plane, 0)
+        mark = audit.end_offset(control_plane.audit_log)
         started = time.monotonic()
         await gather_limited([client.call("POST", SCHEDULES, schedule(i)) for i in range(count)])
         peak = 0.0

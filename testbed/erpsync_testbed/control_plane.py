@@ -337,12 +337,6 @@ class ControlPlane:
     def tails(self) -> str:
         return "\n".join(f"--- {name} ---\n{self.tail(name)}" for name in self.processes)
 
-    def audit_events(self) -> list[dict[str, Any]]:
-        """The API server's audit log so far (one JSON object per answered request)."""
-        if not self.audit_log.exists():
-            return []
-        return [json.loads(line) for line in self.audit_log.read_text().splitlines() if line.strip()]
-
     # Identities ----------------------------------------------------------------------------------
 
     def admin_kubeconfig(self, path: Path, namespace: str) -> Path:

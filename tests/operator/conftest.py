@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from erpsync_emulators.operator_process import OperatorProcess
-from erpsync_testbed import ControlPlane
+from erpsync_testbed import ControlPlane, audit
 from erpsync_testbed.client import MERGE_PATCH, ApiClient
 from erpsync_testbed.control_plane import kubeconfig
 from erpsync_testbed.fault_proxy import FaultProxy
@@ -57,6 +57,14 @@ def http_get(url: str) -> str | None:
         return None
 
 
+def is_ready(schedule: dict[str, Any]) -> bool:
+    """Ready=True, for the schedule's current generation."""
+    status = schedule.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), None)
+    current = status.get("observedGeneration") == schedule["metadata"]["generation"]
+    return bool(ready and ready["status"] == "True" and current)
+
+
 def example(name: str) -> dict[str, Any]:
     (body,) = yaml.safe_load_all((REPO / "examples" / f"{name}.yaml").read_text())
     return dict(body)
@@ -85,7 +93,7 @@ class Cluster:
     client: ApiClient
     operator: Operator
     proxy: FaultProxy | None = None
-    _audit_mark: int = field(default=0)
+    _audit_mark: int = field(default=0)  # a byte offset in the audit log
 
     def path(self, plural: str, name: str | None = None, subresource: str | None = None) -> str:
         path = f"{_RESOURCES[plural]}/namespaces/{self.namespace}/{plural}"
@@ -145,33 +153,21 @@ class Cluster:
     def ready(self, name: str) -> dict[str, Any] | None:
         """The schedule when Ready=True for its current generation."""
         body = self.schedule(name)
-        status = body.get("status") or {}
-        ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), None)
-        current = status.get("observedGeneration") == body["metadata"]["generation"]
-        return body if ready and ready["status"] == "True" and current else None
+        return body if is_ready(body) else None
 
     # The operator's own calls, from the API server's audit log ---------------------------------
 
     def operator_calls(self) -> list[dict[str, Any]]:
         """The audit events of the operator's requests since the last `mark_calls()`."""
-        events = self.control_plane.audit_events()[self._audit_mark :]
+        events, _ = audit.events_since(self.control_plane.audit_log, self._audit_mark)
         return [e for e in events if e.get("user", {}).get("username") == OPERATOR_USER]
 
     def mark_calls(self) -> None:
-        self._audit_mark = len(self.control_plane.audit_events())
+        self._audit_mark = audit.end_offset(self.control_plane.audit_log)
 
     def writes(self) -> dict[str, int]:
         """The operator's writes since the last mark, counted by "verb resource.group[/subresource]"."""
-        counts: Counter[str] = Counter()
-        for event in self.operator_calls():
-            if event["verb"] not in WRITE_VERBS:
-                continue
-            ref = event.get("objectRef", {})
-            resource = ref.get("resource", "") + (f".{ref['apiGroup']}" if ref.get("apiGroup") else "")
-            if ref.get("subresource"):
-                resource += f"/{ref['subresource']}"
-            counts[f"{event['verb']} {resource}"] += 1
-        return dict(counts)
+        return dict(Counter(audit.call_name(e) for e in self.operator_calls() if e["verb"] in WRITE_VERBS))
 
 
 @pytest.fixture

@@ -32,10 +32,10 @@ import yaml
 from erpsync.api.validation import validate_object
 from erpsync.controller.reconcile import _Pass, _with_owner
 from erpsync.planning.plan import plan_schedule
-from erpsync_testbed import ControlPlane
+from erpsync_testbed import ControlPlane, audit
 from erpsync_testbed.client import ApiClient
 from erpsync_testbed.control_plane import free_port, stop_process
-from tests.operator.conftest import http_get, wait_for
+from tests.operator.conftest import http_get, is_ready, wait_for
 from tests.ship.helm import CHART, RELEASE, RELEASE_NAMESPACE, REPO, Helm, documents, only
 
 SCOPES: Final = ("cluster", "namespaced")
@@ -174,11 +174,7 @@ def example_schedules(namespaces: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def ready(client: ApiClient, namespace: str, name: str) -> bool:
-    """Ready=True for the schedule's current generation."""
-    body = client.get(f"{SCHEDULES}/namespaces/{namespace}/erpsyncschedules/{name}")
-    status = body.get("status") or {}
-    conditions = {c["type"]: c["status"] for c in status.get("conditions") or ()}
-    return conditions.get("Ready") == "True" and status.get("observedGeneration") == body["metadata"]["generation"]
+    return is_ready(client.get(f"{SCHEDULES}/namespaces/{namespace}/erpsyncschedules/{name}"))
 
 
 def operator_command(deployment: Mapping[str, Any], liveness_port: int, metrics_port: int) -> list[str]:
@@ -214,30 +210,6 @@ def operator_process(command: Sequence[str], kubeconfig: Path, log: Path) -> Ite
         yield process
     finally:
         stop_process(process, grace=20)
-
-
-def audit_since(control_plane: ControlPlane, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """The audit events written after byte `offset` of the audit log, and the offset after them."""
-    with control_plane.audit_log.open("rb") as log:
-        log.seek(offset)
-        data = log.read()
-    complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits for the next read
-    return [json.loads(line) for line in complete.splitlines() if line.strip()], offset + len(complete)
-
-
-def audit_offset(control_plane: ControlPlane) -> int:
-    """Where the next audit event will start: after the last complete line (the server may be mid-line)."""
-    with control_plane.audit_log.open("rb") as log:
-        size = log.seek(0, os.SEEK_END)
-        window = 1 << 20
-        while True:
-            start = max(0, size - window)
-            log.seek(start)
-            data = log.read(size - start)
-            end = data.rfind(b"\n")
-            if end >= 0 or start == 0:
-                return start + end + 1
-            window *= 2
 
 
 def call_of(event: Mapping[str, Any]) -> tuple[str, str, str, str | None]:
@@ -526,10 +498,10 @@ def run_operator(
     liveness_port, metrics_port = free_port(), free_port()
     command = operator_command(deployment, liveness_port, metrics_port)
     log = tmp_path / "operator.log"
-    start = audit_offset(control_plane)
+    start = audit.end_offset(control_plane.audit_log)
 
     def calls() -> list[dict[str, Any]]:
-        events, _ = audit_since(control_plane, start)
+        events, _ = audit.events_since(control_plane.audit_log, start)
         return [event for event in events if event["user"]["username"] == account and "objectRef" in event]
 
     try:
