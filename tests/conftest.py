@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -31,18 +30,10 @@ def control_plane() -> Iterator[ControlPlane]:
 
 @pytest.fixture(scope="session")
 def crd_established(control_plane: ControlPlane) -> ControlPlane:
-    """The CRD applied with kubectl's default (client and server) validation, Established and served."""
-    control_plane.kubectl("apply", "-f", str(CRD_FILE))
-    # Polled, not `kubectl wait`: that fails at once while the CRD has no conditions yet.
+    """The CRD, applied with kubectl's default (client and server) validation by the control plane before
+    its controller manager started, Established and in discovery (ControlPlane waits for both), and
+    followed by the garbage collector."""
     client = control_plane.client()
-    deadline = time.monotonic() + 60
-    while not _established(client.get(CRD_PATH)):
-        assert time.monotonic() < deadline, "the CRD never became Established"
-        time.sleep(0.1)
-    # Discovery can lag behind Established, and kopf and kubectl resolve the kind through it.
-    while control_plane.kubectl("get", "erpsyncschedules", "-A", check=False).returncode != 0:
-        assert time.monotonic() < deadline, "erpsyncschedules never appeared in discovery"
-        time.sleep(0.2)
     _wait_for_the_garbage_collector(client)
     client.close()
     return control_plane
@@ -71,11 +62,6 @@ def _wait_for_the_garbage_collector(client: ApiClient) -> None:
     while client.request("GET", f"{configmaps}/gc-probe").status != 404:
         assert time.monotonic() < deadline, "the garbage collector never collected the probe's ConfigMap"
         time.sleep(0.5)
-
-
-def _established(crd: dict[str, Any]) -> bool:
-    conditions = (crd.get("status") or {}).get("conditions") or []
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 @pytest.fixture
