@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +147,7 @@ def operator_demo(folder: Path) -> None:
         kubeconfig = control_plane.kubeconfig
         console.print(f"API server {control_plane.server} ready (kubeconfig {kubeconfig})")
         _kubectl(kubeconfig, "apply", "-f", str(repo / "crds"))
-        _wait_established(kubeconfig, "erpsyncschedules.erpsync.io")
+        control_plane.wait_for_custom_resource_definitions()
         _kubectl(kubeconfig, "create", "namespace", NAMESPACE)
         # The operator's own identity (a client certificate), kubectl's context in the examples' namespace.
         certificate, key = control_plane.pki.issue_client("erp-sync-operator-demo", ("system:masters",))
@@ -222,21 +221,6 @@ def operator_demo(folder: Path) -> None:
         finally:
             operator.stop()
     console.print("\noperator stopped; the control plane stopped and its folder removed.")
-
-
-def _wait_established(kubeconfig: Path, crd: str) -> None:
-    """`kubectl wait --for=condition=Established` fails while a new CRD has no conditions: poll instead."""
-    jsonpath = '{.status.conditions[?(@.type=="Established")].status}'
-    deadline = time.monotonic() + 60
-    while _kubectl_quiet(kubeconfig, "get", "crd", crd, "-o", f"jsonpath={jsonpath}") != "True":
-        if time.monotonic() > deadline:
-            raise SystemExit(f"demo: the CRD {crd} did not become Established")
-        time.sleep(0.2)
-    # Discovery can lag behind the condition: kubectl resolves `erpsyncschedules` through it.
-    while subprocess.run(
-        [kube_binaries()["kubectl"], f"--kubeconfig={kubeconfig}", "get", crd.split(".")[0]], capture_output=True
-    ).returncode:
-        time.sleep(0.2)
 
 
 def _kubectl_quiet(kubeconfig: Path, *args: str) -> str:

@@ -223,11 +223,7 @@ class ControlPlane:
         self.startup_seconds["kube-apiserver"] = time.monotonic() - started
         for manifest in self.manifests:
             self.kubectl("apply", "-f", str(manifest))
-        self._wait(
-            "the CustomResourceDefinitions applied to be served",
-            lambda: all(self._served(crd) for crd in self._custom_resource_definitions()),
-            60,
-        )
+        self.wait_for_custom_resource_definitions()
         self.write_kubeconfig(
             self.folder / "kube-controller-manager.kubeconfig",
             self._client_certificate("kube-controller-manager"),
@@ -253,6 +249,15 @@ class ControlPlane:
             60,
         )
         self.startup_seconds["kube-controller-manager"] = time.monotonic() - started
+
+    def wait_for_custom_resource_definitions(self, timeout: float = 60) -> None:
+        """Until every CRD is Established and in discovery. Polled: `kubectl wait
+        --for=condition=Established` fails at once on a CRD that has no conditions yet."""
+        self._wait(
+            "the CustomResourceDefinitions applied to be served",
+            lambda: all(self._served(crd) for crd in self._custom_resource_definitions()),
+            timeout,
+        )
 
     def _custom_resource_definitions(self) -> list[str]:
         names = self.kubectl("get", "customresourcedefinitions", "-o", "name").stdout.split()
