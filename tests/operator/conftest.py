@@ -15,7 +15,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -206,3 +206,94 @@ def _operator_kubeconfig(
         config = kubeconfig(proxy.url, None, {"token": "unused-behind-the-proxy"}, namespace)
         path.write_text(yaml.safe_dump(config))
         yield path, proxy
+
+
+# Runs, without a kubelet: the test plays the kubelet, the real Job controller decides ------------
+
+
+def run_job(cluster: Cluster, cron_job_name: str, suffix: str, backoff_limit: int | None = None) -> dict[str, Any]:
+    """A Job as the CronJob controller makes it: the template's labels and spec, owned by the CronJob."""
+    cron_job = cluster.call("GET", cluster.path("cronjobs", cron_job_name))
+    template = cron_job["spec"]["jobTemplate"]
+    spec = dict(template["spec"])
+    if backoff_limit is not None:
+        spec["backoffLimit"] = backoff_limit  # no retry Pod after a failure (the controller waits 10 s first)
+    return cluster.call(
+        "POST",
+        cluster.path("jobs"),
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": f"{cron_job_name}-{suffix}",
+                "labels": template["metadata"]["labels"],
+                "ownerReferences": [
+                    {
+                        "apiVersion": "batch/v1",
+                        "kind": "CronJob",
+                        "name": cron_job_name,
+                        "uid": cron_job["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": spec,
+        },
+    )
+
+
+def pod_of(cluster: Cluster, job: dict[str, Any]) -> dict[str, Any]:
+    """The Pod the real Job controller made for `job`."""
+    selector = f"batch.kubernetes.io/job-name={job['metadata']['name']}"
+
+    def pods() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = cluster.call("GET", f"{cluster.path('pods')}?labelSelector={selector}")["items"]
+        return items
+
+    (pod,) = wait_for(f"the Pod of {job['metadata']['name']}", pods)
+    return pod
+
+
+def kubelet_reports(cluster: Cluster, job: dict[str, Any], phase: str, state: dict[str, Any]) -> None:
+    """What the kubelet would write for the Job's Pod: its phase and its one container's state."""
+    pod = pod_of(cluster, job)
+    container = pod["spec"]["containers"][0]["name"]
+    cluster.call(
+        "PATCH",
+        cluster.path("pods", pod["metadata"]["name"], "status"),
+        {
+            "status": {
+                "phase": phase,
+                "containerStatuses": [
+                    {
+                        "name": container,
+                        "state": state,
+                        "ready": False,
+                        "restartCount": 0,
+                        "image": pod["spec"]["containers"][0]["image"],
+                        "imageID": "",
+                    }
+                ],
+            }
+        },
+    )
+
+
+def terminated(exit_code: int, reason: str, message: str) -> dict[str, Any]:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "terminated": {
+            "exitCode": exit_code,
+            "reason": reason,
+            "message": message,
+            "startedAt": now,
+            "finishedAt": now,
+        }
+    }
+
+
+def job_condition(cluster: Cluster, job: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The Job once the Job controller has set condition `kind` (Complete, Failed) on it."""
+    current = cluster.call("GET", cluster.path("jobs", job["metadata"]["name"]))
+    conditions = (current.get("status") or {}).get("conditions") or []
+    return current if any(c["type"] == kind and c["status"] == "True" for c in conditions) else None

@@ -7,8 +7,7 @@ oversized token, label or termination message would stop every later status writ
 import json
 
 from erpsync.controller.sync_now import echoed_token
-from tests.operator.conftest import Cluster, example, wait_for
-from tests.operator.test_runs import _job_condition, _kubelet_reports, _run_job, _terminated
+from tests.operator.conftest import Cluster, example, job_condition, kubelet_reports, run_job, terminated, wait_for
 
 SCHEDULE = "granite-cmic"  # jobCosts only
 
@@ -33,7 +32,7 @@ def test_a_300_character_sync_now_token_is_handled_once_and_echoed_within_the_cr
 def test_a_run_with_an_oversized_trigger_and_termination_message_is_reported(cluster: Cluster) -> None:
     cluster.apply(example("cmic"))
     wait_for("Ready", lambda: cluster.ready(SCHEDULE))
-    job = _run_job(cluster, f"{SCHEDULE}-job-costs", "29000009", backoff_limit=0)
+    job = run_job(cluster, f"{SCHEDULE}-job-costs", "29000009", backoff_limit=0)
     long_trigger = "T" * 63  # a valid label value, past lastRun.trigger's maxLength (16)
     cluster.call(
         "PATCH",
@@ -41,8 +40,8 @@ def test_a_run_with_an_oversized_trigger_and_termination_message_is_reported(clu
         {"metadata": {"labels": {"erpsync.io/trigger": long_trigger}}},
     )
     message = json.dumps({"result": "Failed", "errors": ["x" * 100_000]})  # past every message's maxLength
-    _kubelet_reports(cluster, job, "Failed", _terminated(1, "Error", message))
-    wait_for("the Job controller: Failed", lambda: _job_condition(cluster, job, "Failed"))
+    kubelet_reports(cluster, job, "Failed", terminated(1, "Error", message))
+    wait_for("the Job controller: Failed", lambda: job_condition(cluster, job, "Failed"))
 
     def reported() -> dict[str, object] | None:
         run = cluster.schedule(SCHEDULE)["status"]["syncs"]["jobCosts"].get("lastRun") or {}

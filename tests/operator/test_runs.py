@@ -5,98 +5,9 @@ termination message) through the API, and the real Job controller decides the Jo
 """
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from tests.operator.conftest import Cluster, example, wait_for
-
-
-def _run_job(cluster: Cluster, cron_job_name: str, suffix: str, backoff_limit: int | None = None) -> dict[str, Any]:
-    """A Job as the CronJob controller makes it: the template's labels and spec, owned by the CronJob."""
-    cron_job = cluster.call("GET", cluster.path("cronjobs", cron_job_name))
-    template = cron_job["spec"]["jobTemplate"]
-    spec = dict(template["spec"])
-    if backoff_limit is not None:
-        spec["backoffLimit"] = backoff_limit  # no retry Pod after a failure (the controller waits 10 s first)
-    return cluster.call(
-        "POST",
-        cluster.path("jobs"),
-        {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {
-                "name": f"{cron_job_name}-{suffix}",
-                "labels": template["metadata"]["labels"],
-                "ownerReferences": [
-                    {
-                        "apiVersion": "batch/v1",
-                        "kind": "CronJob",
-                        "name": cron_job_name,
-                        "uid": cron_job["metadata"]["uid"],
-                        "controller": True,
-                    }
-                ],
-            },
-            "spec": spec,
-        },
-    )
-
-
-def _pod_of(cluster: Cluster, job: dict[str, Any]) -> dict[str, Any]:
-    """The Pod the real Job controller made for `job`."""
-    selector = f"batch.kubernetes.io/job-name={job['metadata']['name']}"
-
-    def pods() -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = cluster.call("GET", f"{cluster.path('pods')}?labelSelector={selector}")["items"]
-        return items
-
-    (pod,) = wait_for(f"the Pod of {job['metadata']['name']}", pods)
-    return pod
-
-
-def _kubelet_reports(cluster: Cluster, job: dict[str, Any], phase: str, state: dict[str, Any]) -> None:
-    """What the kubelet would write for the Job's Pod: its phase and its one container's state."""
-    pod = _pod_of(cluster, job)
-    container = pod["spec"]["containers"][0]["name"]
-    cluster.call(
-        "PATCH",
-        cluster.path("pods", pod["metadata"]["name"], "status"),
-        {
-            "status": {
-                "phase": phase,
-                "containerStatuses": [
-                    {
-                        "name": container,
-                        "state": state,
-                        "ready": False,
-                        "restartCount": 0,
-                        "image": pod["spec"]["containers"][0]["image"],
-                        "imageID": "",
-                    }
-                ],
-            }
-        },
-    )
-
-
-def _terminated(exit_code: int, reason: str, message: str) -> dict[str, Any]:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "terminated": {
-            "exitCode": exit_code,
-            "reason": reason,
-            "message": message,
-            "startedAt": now,
-            "finishedAt": now,
-        }
-    }
-
-
-def _job_condition(cluster: Cluster, job: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    """The Job once the Job controller has set condition `kind` (Complete, Failed) on it."""
-    current = cluster.call("GET", cluster.path("jobs", job["metadata"]["name"]))
-    conditions = (current.get("status") or {}).get("conditions") or []
-    return current if any(c["type"] == kind and c["status"] == "True" for c in conditions) else None
+from tests.operator.conftest import Cluster, example, job_condition, kubelet_reports, run_job, terminated, wait_for
 
 
 def _healthy(cluster: Cluster, name: str) -> dict[str, Any] | None:
@@ -159,9 +70,9 @@ def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> 
         "requests": 7,
         "durationSeconds": 3.2,
     }
-    first = _run_job(cluster, "granite-cmic-job-costs", "29000001")
-    _kubelet_reports(cluster, first, "Succeeded", _terminated(0, "Completed", json.dumps(summary)))
-    completed = wait_for("the Job controller: Complete", lambda: _job_condition(cluster, first, "Complete"))
+    first = run_job(cluster, "granite-cmic-job-costs", "29000001")
+    kubelet_reports(cluster, first, "Succeeded", terminated(0, "Completed", json.dumps(summary)))
+    completed = wait_for("the Job controller: Complete", lambda: job_condition(cluster, first, "Complete"))
     run = wait_for(
         "lastRun Succeeded",
         lambda: (
@@ -177,9 +88,9 @@ def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> 
     assert healthy is not None and healthy["status"] == "True"
 
     failed = dict(summary, result="PartiallyFailed", failed=3, errors=["cost code 01-100: name is missing"])
-    second = _run_job(cluster, "granite-cmic-job-costs", "29000002", backoff_limit=0)
-    _kubelet_reports(cluster, second, "Failed", _terminated(2, "Error", json.dumps(failed)))
-    wait_for("the Job controller: Failed", lambda: _job_condition(cluster, second, "Failed"))
+    second = run_job(cluster, "granite-cmic-job-costs", "29000002", backoff_limit=0)
+    kubelet_reports(cluster, second, "Failed", terminated(2, "Error", json.dumps(failed)))
+    wait_for("the Job controller: Failed", lambda: job_condition(cluster, second, "Failed"))
     healthy = wait_for(
         "Healthy False", lambda: (h := _healthy(cluster, "granite-cmic")) and h["status"] == "False" and h
     )
@@ -198,9 +109,9 @@ def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> 
 def test_a_missing_secret_shows_as_the_pods_reason(cluster: Cluster) -> None:
     cluster.apply(example("cmic"))
     wait_for("Ready", lambda: cluster.ready("granite-cmic"))
-    job = _run_job(cluster, "granite-cmic-job-costs", "29000003")
+    job = run_job(cluster, "granite-cmic-job-costs", "29000003")
     waiting = {"reason": "CreateContainerConfigError", "message": 'secret "granite-procore-credentials" not found'}
-    _kubelet_reports(cluster, job, "Pending", {"waiting": waiting})
+    kubelet_reports(cluster, job, "Pending", {"waiting": waiting})
     healthy = wait_for(
         "Healthy False", lambda: (h := _healthy(cluster, "granite-cmic")) and h["status"] == "False" and h
     )
