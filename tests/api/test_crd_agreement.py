@@ -305,6 +305,25 @@ MUTATIONS: Final[list[Case]] = [
     # Strings, lists and maps and their bounds.
     _set(("spec", "worker", "image"), "", False),
     _set(("spec", "worker", "image"), "x" * 513, False),
+    _set(("spec", "worker", "image"), "x" * 512, True),
+    # An image reference is printable ASCII without spaces: every valid one is accepted...
+    _set(("spec", "worker", "image"), "worker", True),
+    _set(("spec", "worker", "image"), "registry.example.com:5000/team/worker:1.2@sha256:" + "0" * 64, True),
+    _set(("spec", "worker", "image"), "[::1]:5000/worker:v1", True),
+    # ... and whitespace or control characters anywhere are refused (RE2's `$` is the very end of the
+    # text, so a final newline is refused too), as is what is not ASCII.
+    _set(("spec", "worker", "image"), "registry.example.com/worker:1\n", False),
+    _set(("spec", "worker", "image"), "worker:1\nimage: other", False),
+    _set(("spec", "worker", "image"), " worker", False),
+    _set(("spec", "worker", "image"), "worker :1", False),
+    _set(("spec", "worker", "image"), "worker\t", False),
+    _set(("spec", "worker", "image"), "worker\r", False),
+    _set(("spec", "worker", "image"), "worker\x00", False),
+    _set(("spec", "worker", "image"), "worker\x1b[2J", False),
+    _set(("spec", "worker", "image"), "worker\x7f", False),
+    _set(("spec", "worker", "image"), "worker\u2028", False),
+    _set(("spec", "worker", "image"), "worker\u00a0", False),
+    _set(("spec", "worker", "image"), "wörker", False),
     _set(("spec", "procore", "apiUrl"), "ftp://files.example.com", False),
     _set(("spec", "procore", "apiUrl"), "https://api.example.com/rest/v1.0", True),
     _set(("spec", "procore", "apiUrl"), "https://api example.com", False),

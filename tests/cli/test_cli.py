@@ -14,7 +14,8 @@ from click.testing import CliRunner, Result
 
 from erpsync.cli import main
 from erpsync.planning.cron import next_runs
-from erpsync.planning.plan import DEFAULT_WORKER_IMAGE, plan_schedule
+from erpsync.planning.cronjobs import DEFAULT_WORKER_IMAGE
+from erpsync.planning.plan import plan_schedule
 from tests.planning.builders import (
     CRD_FILE,
     ERP_SYNC,

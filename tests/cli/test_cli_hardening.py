@@ -12,7 +12,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from erpsync.api import manifests
+from erpsync.api.models import ResourceRequirements
 from erpsync.cli import main
+from erpsync.planning.cronjobs import WorkerDefaults
 from tests.planning.builders import EXAMPLES, schedule_body
 
 VALID: Final = yaml.safe_dump(schedule_body("fine", "tenant-a"), sort_keys=False)
@@ -160,20 +162,52 @@ def test_a_list_whose_items_are_not_a_list_is_refused(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("image", ["", "registry.example.com/worker:1\n", "a\nb", " worker", "Upper/Case:1", "x" * 513])
-@pytest.mark.parametrize("command", ["render", "operator"])
-def test_a_bad_worker_image_is_refused(command: str, image: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def invoke_with_bad_flag(command: str, flag: str, value: str, monkeypatch: pytest.MonkeyPatch) -> Result:
+    """`render -f EXAMPLES` or `operator -A` with `flag value`; the operator starting fails the test."""
     from erpsync.controller import runner
 
     def never_run(**_: object) -> None:
-        raise AssertionError("the operator started with a bad --worker-image")
+        raise AssertionError(f"the operator started with a bad {flag}")
 
     monkeypatch.setattr(runner, "run_operator", never_run)
     arguments = ["-f", str(EXAMPLES)] if command == "render" else ["-A"]
-    result = invoke(command, *arguments, "--worker-image", image)
+    return invoke(command, *arguments, flag, value)
+
+
+@pytest.mark.parametrize("image", ["", "registry.example.com/worker:1\n", "a\nb", " worker", "Upper/Case:1", "x" * 513])
+@pytest.mark.parametrize("command", ["render", "operator"])
+def test_a_bad_worker_image_is_refused(command: str, image: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = invoke_with_bad_flag(command, "--worker-image", image, monkeypatch)
     assert result.exit_code == 2
     assert "--worker-image" in result.stderr and "is not a container image reference; allowed:" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("image", "shown"),
+    [
+        ("registry.example.com/worker:1\n", r'"registry.example.com/worker:1\n"'),
+        ("a\nb", r'"a\nb"'),
+        (" worker", '" worker"'),
+        ("worker\t", r'"worker\t"'),
+        ("worker\x00", r'"worker\u0000"'),
+        ("worker\u2028", r'"worker\u2028"'),  # a line separator is shown escaped: the problem stays one line
+        ("worker\u0085", r'"worker\u0085"'),
+    ],
+)
+def test_a_spec_worker_image_with_whitespace_or_control_characters_is_refused(
+    tmp_path: Path, image: str, shown: str
+) -> None:
+    body = schedule_body("fine", "tenant-a", worker={"image": image})
+    path = put(tmp_path / "image.yaml", yaml.safe_dump(body, sort_keys=False))
+    for command in ("validate", "plan", "render"):
+        result = invoke(command, "-f", str(path))
+        assert result.exit_code == 1
+        assert result.stderr.splitlines() == [
+            f"{path}: tenant-a/fine: spec.worker.image: {shown} is not a container image reference "
+            "(printable ASCII, no spaces or control characters, such as registry.example.com/team/worker:1.2)"
+        ]
+        assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -183,6 +217,74 @@ def test_a_good_worker_image_is_used(image: str) -> None:
     result = invoke("render", "-f", str(EXAMPLES / "generic.yaml"), "--worker-image", image)
     assert result.exit_code == 0, result.stderr
     assert f"image: {image}\n" in result.stdout
+
+
+# --- 6: the workers' default resources (--worker-resources) -----------------------------------------
+
+PLATFORM_RESOURCES: Final = '{"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": 2, "memory": "2Gi"}}'
+
+
+def test_worker_resources_are_the_default_of_schedules_without_their_own(tmp_path: Path) -> None:
+    own = {"requests": {"memory": "1Gi"}}
+    put(tmp_path / "a.yaml", VALID)
+    put(tmp_path / "b.yaml", yaml.safe_dump(schedule_body("own", "tenant-a", worker={"resources": own})))
+    result = invoke("render", "-f", str(tmp_path), "--worker-resources", PLATFORM_RESOURCES)
+    assert result.exit_code == 0, result.stderr
+    resources = {
+        cron_job["metadata"]["labels"]["erpsync.io/schedule"]: cron_job["spec"]["jobTemplate"]["spec"]["template"][
+            "spec"
+        ]["containers"][0]["resources"]
+        for cron_job in yaml.safe_load_all(result.stdout)
+    }
+    assert resources == {"fine": yaml.safe_load(PLATFORM_RESOURCES), "own": own}
+
+
+def test_the_operator_plans_with_its_worker_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    from erpsync.controller import runner
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(runner, "run_operator", lambda **arguments: started.update(arguments))
+    result = invoke(
+        "operator", "-A", "--worker-resources", PLATFORM_RESOURCES, "--worker-image", "registry.example/w:1"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert started["worker_defaults"] == WorkerDefaults(
+        "registry.example/w:1", ResourceRequirements.model_validate(yaml.safe_load(PLATFORM_RESOURCES))
+    )
+    invoke("operator", "-A")
+    assert started["worker_defaults"] == WorkerDefaults()  # the built-in image and resources
+
+
+BAD_RESOURCES: Final = {
+    "": "not JSON: Expecting value: line 1 column 1 (char 0)",
+    "{requests: {}}": "not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+    "[]": "expected an object, got []",
+    "null": "expected an object, got null",
+    '{"limits": {"cpu": "lots"}}': 'limits.cpu: "lots" is not a Kubernetes quantity, such as 500m, 1, "2Gi"',
+    '{"limits": {"cpu": 0.5}}': 'limits.cpu: expected a Kubernetes quantity (an integer or a string such as "500m"), '
+    "got the number 0.5",
+    '{"limit": {"cpu": "1"}}': 'limit: unknown field "limit"; allowed: limits, requests',
+    '{"requests": ["cpu"]}': 'requests: expected an object, got the list ["cpu"]',
+    "[" * 100_000: "not JSON: nested too deeply",
+}
+
+
+@pytest.mark.parametrize(("value", "problem"), BAD_RESOURCES.items(), ids=[v[:30] for v in BAD_RESOURCES])
+@pytest.mark.parametrize("command", ["render", "operator"])
+def test_bad_worker_resources_are_refused(
+    command: str, value: str, problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = invoke_with_bad_flag(command, "--worker-resources", value, monkeypatch)
+    assert result.exit_code == 2
+    shown = repr(value if len(value) <= 100 else value[:100] + "...")
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '--worker-resources': {shown} is refused: {problem}; allowed: a JSON object "
+        "with the fields of spec.worker.resources, limits and requests, each a map of at most 16 Kubernetes "
+        'quantities, such as {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": '
+        '"512Mi"}}'
+    )
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
 
 
 # --- 7: YAML bombs, the C loader --------------------------------------------------------------
@@ -230,6 +332,40 @@ def test_aliases_within_the_bound_are_read(tmp_path: Path) -> None:
     assert document.body["spec"]["worker"]["tolerations"][1] == [{"key": "k", "operator": "Exists"}] * 3  # type: ignore[index]
 
 
+RECURSIVE_ALIASES: Final = {
+    "list": "    tolerations: &x [*x]\n",
+    "mapping": "    nodeSelector: &a {k: *a}\n",
+    "deeper": "    tolerations: &t\n    - key: k\n      value: [1, [*t]]\n",
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "render"])
+@pytest.mark.parametrize("worker", RECURSIVE_ALIASES.values(), ids=RECURSIVE_ALIASES.keys())
+def test_a_recursive_alias_is_refused_quickly(tmp_path: Path, command: str, worker: str) -> None:
+    # PyYAML builds a value that contains itself; nothing after the loader can show or check that.
+    path = put(tmp_path / "a-recursive.yaml", VALID.split("  syncs:")[0] + "  worker:\n" + worker)
+    put(tmp_path / "b-other.yaml", INVALID)  # still checked
+    alias_line = VALID.split("  syncs:")[0].count("\n") + 1 + worker.count("\n")
+    started = time.monotonic()
+    result = invoke(command, "-f", str(tmp_path))
+    assert time.monotonic() - started < 2
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    anchor = worker.split("&")[1][0]
+    assert lines[0] == (
+        f"{path}: line {alias_line}: recursive alias *{anchor}: an alias refers to the node that contains it; "
+        "allowed: aliases to nodes that end before them"
+    )
+    assert lines[1].startswith(f"{tmp_path / 'b-other.yaml'}: tenant-a/bad: ")
+    assert result.stdout == ""
+
+
+def test_an_alias_to_a_complete_sibling_is_not_recursive(tmp_path: Path) -> None:
+    path = put(tmp_path / "sibling.yaml", f"{CONFIG_MAP}  a: &a x\n  b: *a\n  c: &c [*a]\n  d: [*c, *c]\n")
+    [document] = manifests.read_manifests([path])
+    assert document.body["data"] == {"a": "x", "b": "x", "c": ["x"], "d": [["x"], ["x"]]}  # type: ignore[index]
+
+
 @pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
 def test_the_c_loader_and_dumper_are_used() -> None:
     assert issubclass(manifests._StrictLoader, yaml.CSafeLoader)
@@ -246,19 +382,31 @@ def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [f"{tmp_path / 'missing'}: no such file or directory"]
 
 
+NO_SCHEDULE: Final = "error: no ErpSyncSchedule found in the given files; give --allow-empty to accept that"
+OTHER_KIND: Final = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "render"])
 @pytest.mark.parametrize(
-    "content", [None, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"], ids=["empty", "other"]
+    ("content", "given"),
+    [(None, "folder"), (OTHER_KIND, "folder"), (OTHER_KIND, "file"), ("# nothing\n---\n", "file")],
+    ids=["empty-folder", "folder-without-schedule", "file-without-schedule", "empty-file"],
 )
-def test_a_folder_without_schedules_fails_unless_allowed(tmp_path: Path, content: str | None) -> None:
+def test_input_without_schedules_fails_unless_allowed(
+    tmp_path: Path, command: str, content: str | None, given: str
+) -> None:
+    # validate, plan and render are all CI gates: none of them passes having read nothing.
     if content is not None:
-        put(tmp_path / "config.yaml", content)
-    result = invoke("validate", "-f", str(tmp_path))
+        put(tmp_path / "manifests.yaml", content)
+    path = str(tmp_path / "manifests.yaml" if given == "file" else tmp_path)
+    result = invoke(command, "-f", path)
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        "error: no ErpSyncSchedule found in the given files; give --allow-empty to accept that"
-    ]
-    allowed = invoke("validate", "-f", str(tmp_path), "--allow-empty")
-    assert allowed.exit_code == 0 and "0 ErpSyncSchedule(s) valid" in allowed.stderr
+    assert result.stderr.splitlines() == [NO_SCHEDULE]
+    assert result.stdout == ""
+    allowed = invoke(command, "-f", path, "--allow-empty", *(["-o", "json"] if command == "plan" else []))
+    assert allowed.exit_code == 0, allowed.stderr
+    assert allowed.stderr.splitlines() == (["0 ErpSyncSchedule(s) valid"] if command == "validate" else [])
+    assert allowed.stdout == {"validate": "", "plan": "[]\n", "render": ""}[command]
 
 
 def test_recursive_reads_subdirectories(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from erpsync.api.validation import validate_object
+from erpsync.planning.cronjobs import WorkerDefaults
 from erpsync.planning.plan import plan_schedule
 from erpsync_testbed.client import JSON_PATCH, MERGE_PATCH, ApiError
 from tests.conftest import CRD_FILE, CRD_PATH
@@ -24,7 +25,7 @@ def test_each_example_reaches_ready_with_the_planned_cronjobs(cluster: Cluster, 
         {**example(name), "metadata": {**example(name)["metadata"], "namespace": cluster.namespace}}
     )
     assert validated.schedule is not None
-    plan = plan_schedule(validated.schedule, "registry.example/erp-sync:test")
+    plan = plan_schedule(validated.schedule, WorkerDefaults(image="registry.example/erp-sync:test"))
     planned = {p.cron_job_name: p for p in plan.syncs if p.cron_job_name}
     cron_jobs = cluster.cron_jobs(schedule_name)
     assert set(cron_jobs) == set(planned)

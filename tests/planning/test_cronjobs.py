@@ -6,10 +6,12 @@ from typing import Any, Final, cast
 import kubernetes_validate
 import pytest
 
-from erpsync.api.models import ErpSyncSchedule
+from erpsync.api.models import ErpSyncSchedule, ResourceRequirements
 from erpsync.api.timezones import zone_names
 from erpsync.api.vocabulary import SYNC_NAMES, SyncName
-from erpsync.planning.plan import DEFAULT_WORKER_IMAGE, plan_schedule
+from erpsync.controller.sync_now import build_sync_now_job
+from erpsync.planning.cronjobs import DEFAULT_WORKER_IMAGE, WorkerDefaults
+from erpsync.planning.plan import plan_schedule
 from tests.planning.builders import example_files, load_schedules, make_schedule
 
 OLDEST_VERSION: Final = "1.29"
@@ -21,7 +23,6 @@ WORKER_ENV: Final = (
     "PROCORE_COMPANY_ID",
     "PROCORE_CREDENTIALS_DIR",
     "ERP_CREDENTIALS_DIR",
-    "ERPSYNC_ERP",
     "ERPSYNC_COST_CODES",
     "ERPSYNC_CREATE_PROJECTS",
 )
@@ -31,7 +32,7 @@ WORKER_ARGUMENT: Final = {
     "jobCosts": "job-costs",
     "invoicePayments": "invoice-payments",
 }
-# procore-api.md section 1.1: (API base, login base).
+# Procore's documented hosts (the table in docs/spec.md): (API base, login base).
 PROCORE_HOSTS: Final = {
     "Production": ("https://api.procore.com", "https://login.procore.com"),
     "Sandbox": ("https://sandbox.procore.com", "https://login-sandbox.procore.com"),
@@ -203,7 +204,6 @@ def test_environment_is_exactly_the_workers(schedule: ErpSyncSchedule, cron_job:
     assert "envFrom" not in container(cron_job)
     values = environment(cron_job)
     assert values["PROCORE_COMPANY_ID"] == str(spec.procore.company_id)
-    assert values["ERPSYNC_ERP"] == spec.erp
     assert values["ERPSYNC_COST_CODES"] == spec.syncs.job_costs.cost_codes
     assert values["ERPSYNC_CREATE_PROJECTS"] == ("true" if spec.syncs.jobs.create_projects else "false")
 
@@ -397,3 +397,39 @@ def test_given_resources_replace_the_defaults_whole() -> None:
     plan = plan_schedule(make_schedule(worker={"resources": given}))
     assert plan.cron_jobs
     assert all(container(cron_job)["resources"] == given for cron_job in plan.cron_jobs)
+
+
+def test_the_default_resources_are_the_callers_and_the_spec_still_wins() -> None:
+    # A platform team's defaults (the operator's --worker-resources, the chart's workerResources) reach
+    # every worker whose schedule sets no resources, scheduled and on demand; a schedule's own win whole.
+    platform = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "2Gi"}}
+    defaults = WorkerDefaults(
+        image="registry.example/erp-sync:2", resources=ResourceRequirements.model_validate(platform)
+    )
+    schedule = make_schedule()
+    plan = plan_schedule(schedule, defaults)
+    assert plan.cron_jobs
+    for cron_job in plan.cron_jobs:
+        assert container(cron_job)["resources"] == platform
+        assert container(cron_job)["image"] == "registry.example/erp-sync:2"
+    owner = {"apiVersion": "erpsync.io/v1alpha1", "kind": "ErpSyncSchedule", "name": "acme", "uid": "u"}
+    job = build_sync_now_job(schedule, "vendors", "t1", owner, defaults)
+    assert job["spec"]["template"]["spec"]["containers"][0]["resources"] == platform
+
+    given = {"requests": {"memory": "1Gi"}}
+    own = plan_schedule(make_schedule(worker={"resources": given}), defaults)
+    assert own.cron_jobs
+    assert all(container(cron_job)["resources"] == given for cron_job in own.cron_jobs)
+
+    # {} is a choice too: no requests or limits (a LimitRange of the namespace may set them).
+    bare = plan_schedule(schedule, WorkerDefaults(resources=ResourceRequirements()))
+    assert all(container(cron_job)["resources"] == {} for cron_job in bare.cron_jobs)
+    # Called without defaults (as before), the planner keeps the built-in ones: nothing global changed.
+    assert all(
+        container(cron_job)["resources"]
+        == {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        }
+        for cron_job in plan_schedule(schedule).cron_jobs
+    )

@@ -21,7 +21,10 @@ import pytest
 import yaml
 from kubernetes_validate.utils import latest_version
 
+from erpsync import cli
+from erpsync.api.models import QUANTITY_PATTERN
 from erpsync.api.validation import validate_object
+from erpsync.planning.cronjobs import DEFAULT_WORKER_RESOURCES
 from erpsync.planning.plan import plan_schedule
 from tests.ship.helm import CHART, RELEASE, RELEASE_NAMESPACE, REPO, Helm, of_kind, only
 from tests.ship.rbac import Call, Rbac, ServiceAccount
@@ -35,7 +38,6 @@ CRD_FILE = "erpsyncschedules.erpsync.io.yaml"
 WATCHED = "erp-sync"
 DEFAULT_IMAGE = "ghcr.io/erp-sync-operator/erp-sync-operator:0.1.0"
 OPERATOR_BINARY = Path(sys.executable).with_name("erp-sync")
-KUBECTL = "/usr/bin/kubectl"
 
 # Value sets rendered by several tests. "full" turns on every non-default feature.
 NETWORK: dict[str, Any] = {
@@ -49,6 +51,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "image": {"tag": "0.2.0"},
         "watchNamespaces": [WATCHED, "finance"],
         "workerImage": "registry.example/erp-sync:9.9",
+        "workerResources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": 2, "memory": "2Gi"}},
         "logFormat": "text",
         "extraArgs": ["--resync-interval", "600"],
         "peering": {"name": "erp-sync"},
@@ -233,6 +236,8 @@ def test_deployment_defaults(render: Render) -> None:
         "--all-namespaces",
         "--worker-image",
         DEFAULT_IMAGE,  # the workers' default image is the operator's own
+        "--worker-resources",
+        '{"limits":{"cpu":"1","memory":"512Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}',
         "--liveness",
         "http://0.0.0.0:8080/healthz",
         "--metrics-port",
@@ -276,6 +281,8 @@ def test_deployment_with_non_default_values(render: Render) -> None:
         "finance",
         "--worker-image",
         "registry.example/erp-sync:9.9",
+        "--worker-resources",
+        '{"limits":{"cpu":2,"memory":"2Gi"},"requests":{"cpu":"250m","memory":"256Mi"}}',
         "--liveness",
         "http://0.0.0.0:8080/healthz",
         "--metrics-port",
@@ -293,6 +300,30 @@ def test_worker_image_follows_the_image_tag(helm4: Helm) -> None:
     objects = helm4.template({"image": {"repository": "registry.example/erp", "tag": "1.2.3"}})
     args = operator_container(objects)["args"]
     assert args[args.index("--worker-image") + 1] == "registry.example/erp:1.2.3"
+
+
+def worker_resources_of(objects: Iterable[Mapping[str, Any]]) -> Any:
+    """The operator's --worker-resources, as its own parser reads it (a refusal fails the test)."""
+    args = operator_container(objects)["args"]
+    context = cli.main.commands["operator"].make_context("operator", list(args[1:]))
+    return context.params["worker_resources"].model_dump(exclude_none=True)
+
+
+def test_worker_resources_reach_the_operator(helm4: Helm, render: Render) -> None:
+    # The chart's defaults are the operator's built-in ones, spelled out in values.yaml.
+    assert worker_resources_of(render("defaults", OLDEST_KUBE)) == DEFAULT_WORKER_RESOURCES.model_dump()
+    assert worker_resources_of(render("full", OLDEST_KUBE)) == VALUE_SETS["full"]["workerResources"]
+    # Helm merges the given values into the chart's: null drops a key, and null for the whole value
+    # gives workers no requests or limits (for a namespace's LimitRange to decide).
+    dropped = helm4.template({"workerResources": {"limits": {"cpu": None}, "requests": {"memory": "1Gi"}}})
+    assert worker_resources_of(dropped) == {"limits": {"memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "1Gi"}}
+    assert worker_resources_of(helm4.template({"workerResources": None})) == {}
+
+
+def test_the_schema_reads_quantities_as_the_crd_does() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    quantity = schema["definitions"]["resourceList"]["additionalProperties"]["anyOf"][1]
+    assert quantity == {"type": "string", "maxLength": 64, "pattern": QUANTITY_PATTERN}
 
 
 def test_operator_cli_accepts_the_deployment_arguments(render: Render) -> None:
@@ -456,6 +487,10 @@ REFUSALS = [
     ("--set", "image.pullPolicy=Sometimes", "image.pullPolicy"),
     ("--set", "networkPolicy.workers.procore.port=0", "networkPolicy.workers.procore.port"),
     ("--set", "replicaCount=2", "replicaCount"),  # unknown at the root (one replica, always)
+    ("--set", "workerResources.limits.memory=lots", "workerResources.limits.memory"),
+    ("--set-json", 'workerResources.requests.cpu={"m": 100}', "workerResources.requests.cpu"),
+    ("--set", "workerResources.limit.memory=1Gi", "workerResources"),  # limits, not limit
+    ("--set-json", "workerResources=[]", "workerResources"),
 ]
 
 

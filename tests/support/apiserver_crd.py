@@ -258,7 +258,7 @@ def is_integer(value: JSON, integral_float_bound: int = SCHEMA_INTEGRAL_FLOAT_BO
     return isinstance(value, float) and value.is_integer() and -integral_float_bound < value < integral_float_bound
 
 
-def _is_schema_integer(checker: Any, instance: JSON) -> bool:
+def _is_schema_integer(_checker: Any, instance: JSON) -> bool:
     return is_integer(instance)
 
 

@@ -8,8 +8,9 @@ and the source position of each document is kept so problems can name the file.
 Every input is bounded before it is built into Python objects: a file is read up to
 MAX_FILE_BYTES, and a first pass over the parser's events refuses a file nested deeper than
 MAX_DEPTH or whose documents, aliases expanded, hold more than MAX_NODES nodes (a "billion laughs"
-file of a few hundred bytes otherwise expands to millions of values). libyaml's parser is used
-where PyYAML has it.
+file of a few hundred bytes otherwise expands to millions of values), and refuses a recursive alias
+(`&x [*x]`, which PyYAML builds into a value that contains itself). libyaml's parser is used where
+PyYAML has it.
 """
 
 import os
@@ -89,11 +90,16 @@ class ManifestFile:
 
 
 def _check_size(text: str, source: str) -> None:
-    """Refuse a stream nested deeper than MAX_DEPTH or holding more than MAX_NODES values, aliases
-    expanded, before anything is built: one pass over the parser's events, in memory bounded by the
-    depth and the anchors. An alias to a node still open (a recursive alias) counts as one value."""
+    """Refuse a stream nested deeper than MAX_DEPTH, holding more than MAX_NODES values (aliases
+    expanded) or with a recursive alias, before anything is built: one pass over the parser's events,
+    in memory bounded by the depth and the anchors.
+
+    An alias is recursive when its anchor names a collection still open: `&x [*x]`, `&a {k: *a}`.
+    (An anchor defined twice is the loader's to refuse, as a duplicate: its alias is not taken for
+    recursive when a complete node already has the name.)"""
     sizes: dict[str, int] = {}  # an anchor's value: how many values it expands to
     open_nodes: list[tuple[str | None, int]] = []  # each open collection's anchor and the count at its start
+    open_anchors: set[str] = set()
     count = 0
     for event in yaml.parse(text, Loader=_BaseLoader):
         if isinstance(event, yaml.DocumentStartEvent):
@@ -104,17 +110,26 @@ def _check_size(text: str, source: str) -> None:
                     f"{source}: {_line(event)}nested deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}"
                 )
             open_nodes.append((event.anchor, count))
+            if event.anchor is not None:
+                open_anchors.add(event.anchor)
             count += 1
         elif isinstance(event, yaml.CollectionEndEvent):
             anchor, start = open_nodes.pop()
             if anchor is not None:
                 sizes[anchor] = count - start
+                open_anchors.discard(anchor)
         elif isinstance(event, yaml.ScalarEvent):
             count += 1
             if event.anchor is not None:
                 sizes[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
-            count += sizes.get(event.anchor or "", 1)  # undefined: the loader says so; still open: recursive
+            anchor = event.anchor or ""
+            if anchor in open_anchors and anchor not in sizes:
+                raise ManifestError(
+                    f"{source}: {_line(event)}recursive alias *{anchor[:40]}: an alias refers to the node "
+                    "that contains it; allowed: aliases to nodes that end before them"
+                )
+            count += sizes.get(anchor, 1)  # undefined: the loader says so
         if count > MAX_NODES:
             raise ManifestError(
                 f"{source}: {_line(event)}too large: more than {MAX_NODES} values "

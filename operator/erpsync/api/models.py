@@ -48,6 +48,11 @@ DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DAILY_TIME_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 # ASCII whitespace spelled out: `\s` also matches Unicode spaces in Python but not in RE2.
 HTTP_URL_PATTERN: Final = r"^https?://[^\t\n\v\f\r /?#]+([/?#][^\t\n\v\f\r ]*)?$"
+# A container image reference, kept simple: printable ASCII without spaces (`!` to `~`). Every valid
+# reference (registry[:port]/path[:tag][@sha256:digest], IPv6 registries in brackets included) is
+# such text, and whitespace, control characters (a newline that would split a log line or a YAML
+# scalar) and what is not ASCII are refused; the exact grammar is left to the container runtime.
+IMAGE_PATTERN: Final = r"^[!-~]+$"
 # A Kubernetes resource quantity ("500m", "1Gi", "0.5").
 _DECIMAL: Final = r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
 QUANTITY_PATTERN: Final = rf"^(\+|-)?{_DECIMAL}(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?{_DECIMAL}))?$"
@@ -291,6 +296,7 @@ class WorkerSettings(ApiModel):
         default=None,
         min_length=1,
         max_length=512,
+        pattern=IMAGE_PATTERN,
         description="Worker image. Omitted: the operator's default (its --worker-image).",
     )
     image_pull_policy: ImagePullPolicy | None = None

@@ -18,8 +18,10 @@ from erpsync.api.models import (
     DNS_LABEL_PATTERN,
     DNS_SUBDOMAIN_PATTERN,
     HTTP_URL_PATTERN,
+    IMAGE_PATTERN,
     QUANTITY_PATTERN,
     ErpSyncSchedule,
+    ResourceRequirements,
 )
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND
 
@@ -33,6 +35,8 @@ _PATTERN_MEANING: Final = {
     DAILY_TIME_PATTERN: 'a 24-hour local time "HH:MM", such as "04:30"',
     HTTP_URL_PATTERN: "an http:// or https:// URL",
     QUANTITY_PATTERN: 'a Kubernetes quantity, such as 500m, 1, "2Gi"',
+    IMAGE_PATTERN: "a container image reference (printable ASCII, no spaces or control characters, "
+    "such as registry.example.com/team/worker:1.2)",
 }
 _TYPE_NAMES: Final = {
     "string_type": "a string",
@@ -69,12 +73,19 @@ class Validated:
 
 
 def show(value: object) -> str:
-    """A value as the user wrote it (JSON-like), cut to a readable length."""
+    """A value as the user wrote it (JSON-like), cut to a readable length. JSON escapes the ASCII
+    control characters; the other characters that do not print (U+2028, which ends a line to many
+    readers, U+0085, U+00A0) are escaped the same way, so a problem stays one visible line."""
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):  # a 5,000-digit integer, a self-nested list
         return f"<{type(value).__name__}>"
+    text = "".join(char if char.isprintable() else _escaped(char) for char in text)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _escaped(char: str) -> str:
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
 
 
 def is_schedule(body: object) -> bool:
@@ -118,6 +129,20 @@ def validate_object(body: object) -> Validated:
     return Validated(namespace, name, schedule, ())
 
 
+_WORKER_RESOURCES: Final = ("spec", "worker", "resources")
+
+
+def validate_resources(value: object) -> tuple[ResourceRequirements | None, tuple[Problem, ...]]:
+    """`value` (as read from JSON) judged as spec.worker.resources is: the model, or the problems,
+    each naming its field within `value` (`limits.cpu`; "" for `value` itself)."""
+    if not isinstance(value, dict):
+        return None, (Problem("", f"expected an object, got {show(value)}"),)
+    try:
+        return ResourceRequirements.model_validate(value), ()
+    except ValidationError as error:
+        return None, tuple(sorted(set(_problems_of(error, _WORKER_RESOURCES))))
+
+
 def _identity(body: object) -> tuple[str, str]:
     metadata = body.get("metadata") if isinstance(body, dict) else None
     if not isinstance(metadata, dict):
@@ -138,10 +163,12 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text or '""'  # an empty top-level key still needs a visible name
 
 
-def _problems_of(error: ValidationError) -> list[Problem]:
+def _problems_of(error: ValidationError, root: tuple[str, ...] = ()) -> list[Problem]:
+    """The problems of a validation of ErpSyncSchedule, or of a model of its part at `root` such as
+    spec.worker.resources (then each field is named within that part)."""
     problems: list[Problem] = []
     for detail in error.errors(include_url=False):
-        loc, in_union = _without_union_tags(tuple(detail["loc"]))
+        loc, in_union = _without_union_tags(root + tuple(detail["loc"]))
         kind = detail["type"]
         ctx: dict[str, Any] = detail.get("ctx") or {}
         if kind == "erp_profile":
@@ -155,7 +182,7 @@ def _problems_of(error: ValidationError) -> list[Problem]:
                 continue
             if kind == "int_type":
                 kind = "quantity_type"
-        problems.append(Problem(_path(loc), _message(kind, detail["input"], ctx, detail["msg"], loc)))
+        problems.append(Problem(_path(loc[len(root) :]), _message(kind, detail["input"], ctx, detail["msg"], loc)))
     return problems
 
 

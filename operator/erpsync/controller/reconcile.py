@@ -25,9 +25,9 @@ from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resour
 from erpsync.controller.status import Observed, Outcome, build_status, previous_status
 from erpsync.controller.sync_now import build_sync_now_job, pending_request
 from erpsync.controller.world import ScheduleKey, World, ownership
-from erpsync.planning.cronjobs import LABEL_SCHEDULE
+from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, LABEL_SCHEDULE, WorkerDefaults
 from erpsync.planning.names import label_value
-from erpsync.planning.plan import DEFAULT_WORKER_IMAGE, SchedulePlan, plan_schedule
+from erpsync.planning.plan import SchedulePlan, plan_schedule
 
 SCHEDULES: Final = Resource(API_GROUP, API_VERSION, PLURAL)
 STATUS_KEYS: Final = (
@@ -79,7 +79,7 @@ class Reconciler:
     world: World
     api: KubeApi
     emit: EventSink
-    worker_image: str = DEFAULT_WORKER_IMAGE
+    worker_defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     async def reconcile(self, key: ScheduleKey) -> PassResult | None:
@@ -147,7 +147,7 @@ class _Pass:
             return PassResult(outcome, self.writes)
         schedule = validated.schedule
         # 3. Plan: the same pure function `erp-sync plan` and `render` use.
-        plan = plan_schedule(schedule, self.reconciler.worker_image)
+        plan = plan_schedule(schedule, self.reconciler.worker_defaults)
         # 4. The difference between the plan and what exists.
         planned = {p.cron_job_name: p.cron_job for p in plan.syncs if p.cron_job_name and p.cron_job}
         creates = [
@@ -300,7 +300,7 @@ class _Pass:
         failed = False
         for sync in request.syncs:
             job = build_sync_now_job(
-                schedule, sync, request.token, self.owner_reference(), self.reconciler.worker_image
+                schedule, sync, request.token, self.owner_reference(), self.reconciler.worker_defaults
             )
             try:
                 self._record("jobs", await self.reconciler.api.create(JOBS, self.metadata["namespace"], job))

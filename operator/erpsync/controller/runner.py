@@ -6,12 +6,13 @@ from collections.abc import Collection
 import kopf
 
 from erpsync.controller.handlers import OperatorConfig, OperatorState, build_registry
+from erpsync.planning.cronjobs import WorkerDefaults
 
 
 def run_operator(
     *,
     namespaces: Collection[str],
-    worker_image: str,
+    worker_defaults: WorkerDefaults,
     liveness: str | None,
     metrics_port: int,
     json_logs: bool,
@@ -25,7 +26,7 @@ def run_operator(
         # kopf logs every handler call on every watch event at INFO; ours say what changed.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     state = OperatorState(
-        OperatorConfig(worker_image=worker_image, resync_seconds=resync_seconds, metrics_port=metrics_port)
+        OperatorConfig(worker_defaults=worker_defaults, resync_seconds=resync_seconds, metrics_port=metrics_port)
     )
     kopf.run(
         registry=build_registry(state),

@@ -18,9 +18,14 @@ from erpsync.api.profiles import PROFILES
 from erpsync.api.vocabulary import SYNC_NAMES, SyncName
 from erpsync.controller.bounds import TRUNCATED, max_length
 from erpsync.planning.cron import interval
-from erpsync.planning.cronjobs import LABEL_TRIGGER, build_job_template, labels
+from erpsync.planning.cronjobs import (
+    BUILT_IN_WORKER_DEFAULTS,
+    LABEL_TRIGGER,
+    WorkerDefaults,
+    build_job_template,
+    labels,
+)
 from erpsync.planning.names import on_demand_job_name, stable_hash
-from erpsync.planning.plan import DEFAULT_WORKER_IMAGE
 
 SYNC_NOW_ANNOTATION: Final = "erpsync.io/sync-now"
 SYNC_NOW_SYNCS_ANNOTATION: Final = "erpsync.io/sync-now-syncs"
@@ -69,14 +74,14 @@ def build_sync_now_job(
     sync: SyncName,
     token: str,
     owner: dict[str, Any],
-    default_worker_image: str = DEFAULT_WORKER_IMAGE,
+    defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS,
 ) -> dict[str, Any]:
     """The Job that runs `sync` once for the sync-now request `token`."""
     spec = schedule.spec
     name = schedule.metadata.name
     period = interval(spec.effective_frequency(sync))
     deadline = int(period.total_seconds()) if period else ON_DEMAND_DEADLINE_SECONDS
-    template = build_job_template(spec, name, sync, spec.worker.image or default_worker_image, deadline)
+    template = build_job_template(spec, name, sync, defaults, deadline)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

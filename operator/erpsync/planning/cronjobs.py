@@ -4,9 +4,10 @@
 (on-demand runs), so both run exactly the same pod.
 """
 
+from dataclasses import dataclass
 from typing import Any, Final
 
-from erpsync.api.models import ErpSyncScheduleSpec
+from erpsync.api.models import ErpSyncScheduleSpec, ResourceRequirements
 from erpsync.api.vocabulary import PROCORE_HOSTS, WORKER_SYNC_ARGUMENT, SyncName
 from erpsync.planning.names import label_value
 
@@ -21,13 +22,26 @@ LABEL_SCHEDULE: Final = "erpsync.io/schedule"
 LABEL_SYNC: Final = "erpsync.io/sync"
 LABEL_TRIGGER: Final = "erpsync.io/trigger"
 MANAGED_BY: Final = "erp-sync-operator"
+DEFAULT_WORKER_IMAGE: Final = "ghcr.io/erp-sync-operator/erp-sync-operator:0.1.0"
 # A worker's container when spec.worker.resources says nothing: a run that meets a runaway input is
 # stopped at 512 MiB instead of taking the node's memory (measured: 56-85 MiB at 100,000 vendors,
 # docs/benchmarks.md). Given resources replace these whole, so requests above them stay valid.
-DEFAULT_WORKER_RESOURCES: Final = {
-    "requests": {"cpu": "100m", "memory": "128Mi"},
-    "limits": {"cpu": "1", "memory": "512Mi"},
-}
+DEFAULT_WORKER_RESOURCES: Final = ResourceRequirements.model_validate(
+    {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+)
+
+
+@dataclass(frozen=True)
+class WorkerDefaults:
+    """What a worker gets where its schedule's spec.worker says nothing: the operator's --worker-image
+    and --worker-resources (the chart's workerImage and workerResources; `erp-sync render`'s flags).
+    A parameter of the planner, not a global: the CLI and the operator each pass their own."""
+
+    image: str = DEFAULT_WORKER_IMAGE
+    resources: ResourceRequirements = DEFAULT_WORKER_RESOURCES
+
+
+BUILT_IN_WORKER_DEFAULTS: Final = WorkerDefaults()
 
 
 def labels(schedule_name: str, sync: SyncName) -> dict[str, str]:
@@ -44,7 +58,7 @@ def labels(schedule_name: str, sync: SyncName) -> dict[str, str]:
 
 
 def worker_environment(spec: ErpSyncScheduleSpec) -> list[dict[str, str]]:
-    """The worker's configuration: exactly the environment the worker reads (issue [3/4])."""
+    """The worker's configuration: exactly the environment the worker reads (erpsync_worker/config.py)."""
     api_url, login_url = PROCORE_HOSTS[spec.procore.environment]
     environment = [
         {"name": "PROCORE_API_URL", "value": spec.procore.api_url or api_url},
@@ -52,7 +66,6 @@ def worker_environment(spec: ErpSyncScheduleSpec) -> list[dict[str, str]]:
         {"name": "PROCORE_COMPANY_ID", "value": str(spec.procore.company_id)},
         {"name": "PROCORE_CREDENTIALS_DIR", "value": PROCORE_CREDENTIALS_DIR},
         {"name": "ERP_CREDENTIALS_DIR", "value": ERP_CREDENTIALS_DIR},
-        {"name": "ERPSYNC_ERP", "value": spec.erp},
         {"name": "ERPSYNC_COST_CODES", "value": spec.syncs.job_costs.cost_codes},
         {"name": "ERPSYNC_CREATE_PROJECTS", "value": "true" if spec.syncs.jobs.create_projects else "false"},
     ]
@@ -89,14 +102,19 @@ def _volumes(spec: ErpSyncScheduleSpec) -> tuple[list[dict[str, Any]], list[dict
 
 
 def build_job_template(
-    spec: ErpSyncScheduleSpec, schedule_name: str, sync: SyncName, image: str, active_deadline_seconds: int
+    spec: ErpSyncScheduleSpec,
+    schedule_name: str,
+    sync: SyncName,
+    defaults: WorkerDefaults,
+    active_deadline_seconds: int,
 ) -> dict[str, Any]:
     """The Job spec that runs one sync once (a CronJob's jobTemplate.spec, or a sync-now Job's spec)."""
     worker = spec.worker
     volumes, mounts = _volumes(spec)
+    resources = worker.resources if worker.resources is not None else defaults.resources
     container: dict[str, Any] = {
         "name": "worker",
-        "image": image,
+        "image": worker.image or defaults.image,
         "command": ["erp-sync-worker", "run", WORKER_SYNC_ARGUMENT[sync]],
         "env": worker_environment(spec),
         "volumeMounts": mounts,
@@ -111,9 +129,7 @@ def build_job_template(
     }
     if worker.image_pull_policy is not None:
         container["imagePullPolicy"] = worker.image_pull_policy
-    container["resources"] = (
-        worker.resources.model_dump(exclude_none=True) if worker.resources is not None else DEFAULT_WORKER_RESOURCES
-    )
+    container["resources"] = resources.model_dump(exclude_none=True)
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
@@ -149,7 +165,7 @@ def build_cron_job(
     sync: SyncName,
     name: str,
     schedule: str,
-    image: str,
+    defaults: WorkerDefaults,
     suspend: bool,
     active_deadline_seconds: int,
 ) -> dict[str, Any]:
@@ -170,7 +186,7 @@ def build_cron_job(
             "failedJobsHistoryLimit": worker.failed_jobs_history_limit,
             "jobTemplate": {
                 "metadata": {"labels": {**object_labels, LABEL_TRIGGER: "Scheduled"}},
-                "spec": build_job_template(spec, schedule_name, sync, image, active_deadline_seconds),
+                "spec": build_job_template(spec, schedule_name, sync, defaults, active_deadline_seconds),
             },
         },
     }

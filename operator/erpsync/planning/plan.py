@@ -1,15 +1,13 @@
 """The planner: ErpSyncSchedule -> the CronJobs it needs. A pure function, shared by CLI and operator."""
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from erpsync.api.models import ErpSyncSchedule
 from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SyncName
 from erpsync.planning.cron import cron_expression, interval
-from erpsync.planning.cronjobs import build_cron_job
+from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, WorkerDefaults, build_cron_job
 from erpsync.planning.names import cron_job_name, stable_int
-
-DEFAULT_WORKER_IMAGE: Final = "ghcr.io/erp-sync-operator/erp-sync-operator:0.1.0"
 
 
 @dataclass(frozen=True)
@@ -36,12 +34,12 @@ class SchedulePlan:
         return [planned.cron_job for planned in self.syncs if planned.cron_job is not None]
 
 
-def plan_schedule(schedule: ErpSyncSchedule, default_worker_image: str = DEFAULT_WORKER_IMAGE) -> SchedulePlan:
-    """Every sync of `schedule`, with the CronJob of each whose frequency is not Never."""
+def plan_schedule(schedule: ErpSyncSchedule, defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS) -> SchedulePlan:
+    """Every sync of `schedule`, with the CronJob of each whose frequency is not Never; `defaults` are
+    the image and resources of workers whose spec.worker does not name them."""
     spec = schedule.spec
     namespace = schedule.metadata.namespace
     name = schedule.metadata.name
-    image = spec.worker.image or default_worker_image
     planned: list[PlannedSync] = []
     for sync in SYNC_NAMES:
         settings = spec.syncs.get(sync)
@@ -60,7 +58,7 @@ def plan_schedule(schedule: ErpSyncSchedule, default_worker_image: str = DEFAULT
             sync=sync,
             name=job_name,
             schedule=cron,
-            image=image,
+            defaults=defaults,
             suspend=suspended,
             active_deadline_seconds=int(period.total_seconds()),
         )
