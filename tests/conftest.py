@@ -1,7 +1,8 @@
-"""The real control plane shared by the end-to-end tests: one per test session, a namespace per test.
+"""The real control plane shared by the end-to-end tests: one per test session, a namespace per test;
+and the built image, for the tests that run it.
 
-Started on first use only, so a run of the unit tests alone never pays for it. Missing binaries are
-an error, not a skip: `.ci/kube.sh` builds them (make test runs it first).
+Started on first use only, so a run of the unit tests alone never pays for it. Missing binaries or a
+missing image are an error, not a skip: `.ci/kube.sh` and `.ci/image.sh` build them (make test runs both).
 """
 
 import itertools
@@ -13,13 +14,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from erpsync_testbed import ControlPlane
+from erpsync_testbed import ControlPlane, podman
 from erpsync_testbed.client import ApiClient
 
 REPO = Path(__file__).resolve().parents[1]
 CRD_FILE = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/erpsyncschedules.erpsync.io"
 _namespaces = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    """The image `make image` built (podman's reference)."""
+    if not podman.image_exists():
+        pytest.fail(f"the image {podman.IMAGE} is not built: run `make image` (make test does)")
+    return podman.IMAGE
 
 
 @pytest.fixture(scope="session")

@@ -19,18 +19,28 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
+from erpsync.text_table import TextTable
 from erpsync_emulators import erp_database
 from erpsync_emulators.operator_process import OperatorProcess
 from erpsync_emulators.procore import EmulatorConfig, ProcoreEmulator
 from erpsync_testbed import ControlPlane, kube_binaries
 from erpsync_testbed.control_plane import KUBE_VERSION
 
-console = Console(width=140)
 COMPANY_ID = 4_500_000_001
 SYNCS = ("vendors", "jobs", "job-costs", "invoice-payments")
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)  # interleaved with the subprocesses' output
+
+
+def heading(title: str) -> None:
+    say(f"\n== {title} ==")
+
+
+def print_table(title: str, table: TextTable) -> None:
+    say(f"{title}:")
+    say(table.render())
 
 
 def _seed_procore(procore: ProcoreEmulator) -> None:
@@ -53,19 +63,19 @@ def _run_sync(sync: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def worker_demo(folder: Path) -> None:
-    console.rule("[bold]Sync workers: ERP (SQLite) -> Procore API emulator")
-    console.print(
-        "This runs against a [bold]Procore API emulator[/] on 127.0.0.1, not Procore. Against Procore,\n"
+    heading("Sync workers: ERP (SQLite) -> Procore API emulator")
+    say(
+        "This runs against a Procore API emulator on 127.0.0.1, not Procore. Against Procore,\n"
         "set PROCORE_API_URL/PROCORE_LOGIN_URL (or spec.procore.environment), the company id and the\n"
         "OAuth client credentials of a Developer Managed Service Account (see docs/erp-connector.md).\n"
     )
     database = folder / "demo-erp.db"
     erp_database.build(f"sqlite:///{database}", erp_database.demo_data()).dispose()
-    console.print(f"demo ERP database built from code: {database}")
+    say(f"demo ERP database built from code: {database}")
     config = EmulatorConfig(clients={"demo-client": "demo-secret"})
     with ProcoreEmulator(config) as procore:
         _seed_procore(procore)
-        console.print(f"Procore API emulator listening on {procore.url}\n")
+        say(f"Procore API emulator listening on {procore.url}\n")
         env = {
             **os.environ,
             "PROCORE_API_URL": procore.url,
@@ -74,24 +84,11 @@ def worker_demo(folder: Path) -> None:
             "PROCORE_CLIENT_ID": "demo-client",
             "PROCORE_CLIENT_SECRET": "demo-secret",
             "ERP_DATABASE_URL": f"sqlite:///{database}",
-            "ERPSYNC_ERP": "Generic",
             "TERMINATION_MESSAGE_PATH": str(folder / "termination-log"),
         }
         for title, runs in (("first run", SYNCS), ("second run: nothing changed in the ERP", SYNCS)):
-            table = Table(title=title, show_edge=False, header_style="bold")
-            for column in (
-                "SYNC",
-                "RESULT",
-                "EXIT",
-                "READ",
-                "CREATED",
-                "UPDATED",
-                "UNCHANGED",
-                "SKIPPED",
-                "FAILED",
-                "REQUESTS",
-            ):
-                table.add_column(column)
+            columns = ("SYNC", "RESULT", "EXIT", "READ", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED", "FAILED")
+            table = TextTable((*columns, "REQUESTS"))
             errors: list[str] = []
             for sync in runs:
                 summary = _run_sync(sync, env)
@@ -105,20 +102,20 @@ def worker_demo(folder: Path) -> None:
                     ),
                 )
                 errors += [f"{sync}: {error}" for error in summary["errors"]]
-            console.print(table)
+            print_table(title, table)
             if errors:
-                console.print("[dim]reported items (bad ERP rows and unlinked records, by design of the demo data):")
+                say("reported items (bad ERP rows and unlinked records, by design of the demo data):")
                 for error in errors:
-                    console.print(f"  [dim]{error}")
-            console.print()
-        console.print(f"Procore emulator requests by route: {json.dumps(procore.requests.counts(), indent=None)}")
+                    say(f"  {error}")
+            say()
+        say(f"Procore emulator requests by route: {json.dumps(procore.requests.counts(), indent=None)}")
 
 
 NAMESPACE = "erp-sync"  # the examples' namespace
 
 
 def _kubectl(kubeconfig: Path, *args: str) -> str:
-    console.print(f"[bold cyan]$ kubectl {' '.join(args)}")
+    say(f"$ kubectl {' '.join(args)}")
     done = subprocess.run(
         [kube_binaries()["kubectl"], *args],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
@@ -128,24 +125,24 @@ def _kubectl(kubeconfig: Path, *args: str) -> str:
         check=False,
     )
     output = (done.stdout + done.stderr).rstrip()
-    console.print(output, highlight=False, markup=False)  # kubectl prints lists as [a b c]
+    say(output)
     if done.returncode != 0:
         raise SystemExit(f"demo: kubectl {' '.join(args)} failed ({done.returncode})")
     return done.stdout
 
 
 def operator_demo(folder: Path) -> None:
-    console.rule("[bold]Operator: ErpSyncSchedules -> CronJobs, on a real Kubernetes control plane")
-    console.print(
+    heading("Operator: ErpSyncSchedules -> CronJobs, on a real Kubernetes control plane")
+    say(
         f"etcd, kube-apiserver and kube-controller-manager {KUBE_VERSION} (built by .ci/kube.sh) on 127.0.0.1,\n"
         "with RBAC on; no kubelet, so CronJobs and Jobs are created but no Pod runs. On your own cluster:\n"
         "`kubectl apply -f crds/` (or the Helm chart), then `erp-sync operator --all-namespaces` with your\n"
         "kubeconfig, or in-cluster with its ServiceAccount.\n"
     )
     repo = Path(__file__).resolve().parents[2]
-    with ControlPlane(progress=lambda step: console.print(f"[dim]{step}")) as control_plane:
+    with ControlPlane(progress=lambda step: say(f"  {step}")) as control_plane:
         kubeconfig = control_plane.kubeconfig
-        console.print(f"API server {control_plane.server} ready (kubeconfig {kubeconfig})")
+        say(f"API server {control_plane.server} ready (kubeconfig {kubeconfig})")
         _kubectl(kubeconfig, "apply", "-f", str(repo / "crds"))
         control_plane.wait_for_custom_resource_definitions()
         _kubectl(kubeconfig, "create", "namespace", NAMESPACE)
@@ -155,15 +152,13 @@ def operator_demo(folder: Path) -> None:
         operator_kubeconfig = control_plane.write_kubeconfig(folder / "operator.kubeconfig", user, NAMESPACE)
         kubeconfig = control_plane.admin_kubeconfig(folder / "kubeconfig", NAMESPACE)
         operator = OperatorProcess(operator_kubeconfig, folder / "operator.log", NAMESPACE).start()
-        console.print(f"operator started: erp-sync operator -n {NAMESPACE} --standalone (pid {operator.pid})\n")
+        say(f"operator started: erp-sync operator -n {NAMESPACE} --standalone (pid {operator.pid})\n")
         try:
             _kubectl(kubeconfig, "apply", "-f", str(repo / "examples"))
             _kubectl(kubeconfig, "wait", "--for=condition=Ready", "erpsyncschedules", "--all", "--timeout=60s")
             _kubectl(kubeconfig, "get", "erpsyncschedules")  # the CRD's printer columns, from the server
             body = json.loads(_kubectl_quiet(kubeconfig, "get", "erpsync", "acme-generic", "-o", "json"))
-            table = Table(title="acme-generic: status.syncs", show_edge=False, header_style="bold")
-            for column in ("SYNC", "FREQUENCY", "SCHEDULE", "TIME ZONE", "CRONJOB", "SUSPENDED", "NEXT RUN"):
-                table.add_column(column)
+            table = TextTable(("SYNC", "FREQUENCY", "SCHEDULE", "TIME ZONE", "CRONJOB", "SUSPENDED", "NEXT RUN"))
             for sync, status in body["status"]["syncs"].items():
                 table.add_row(
                     sync,
@@ -174,7 +169,7 @@ def operator_demo(folder: Path) -> None:
                     str(status["suspended"]),
                     status.get("nextRunTime", "-"),
                 )
-            console.print(table)
+            print_table("acme-generic: status.syncs", table)
             _kubectl(
                 kubeconfig,
                 "get",
@@ -183,7 +178,7 @@ def operator_demo(folder: Path) -> None:
                 "custom-columns=NAME:.metadata.name,SCHEDULE:.spec.schedule,TIMEZONE:.spec.timeZone,"
                 "SUSPEND:.spec.suspend,OWNER:.metadata.ownerReferences[0].name",
             )
-            console.print("\n[bold]Sync now[/] (an admin action: it patches the schedule)")
+            say("\nSync now (an admin action: it patches the schedule)")
             _kubectl(
                 kubeconfig,
                 "annotate",
@@ -220,7 +215,7 @@ def operator_demo(folder: Path) -> None:
             )
         finally:
             operator.stop()
-    console.print("\noperator stopped; the control plane stopped and its folder removed.")
+    say("\noperator stopped; the control plane stopped and its folder removed.")
 
 
 def _kubectl_quiet(kubeconfig: Path, *args: str) -> str:

@@ -1,6 +1,6 @@
 """The `erp-sync` command: validate, plan and render ErpSyncSchedules without a cluster; print the CRD.
 
-The operator (`erp-sync operator`) arrives with issue [2/4]; it uses the same planner.
+The operator (`erp-sync operator`, controller/runner.py) uses the same planner.
 """
 
 import json
@@ -13,15 +13,21 @@ from pathlib import Path
 from typing import Any, Final
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from erpsync import __version__
 from erpsync.api.crd import render_crd
 from erpsync.api.manifests import dump_documents, read_files
-from erpsync.api.validation import Validated, is_schedule, validate_object
+from erpsync.api.models import ResourceRequirements
+from erpsync.api.validation import Validated, is_schedule, validate_object, validate_resources
 from erpsync.planning.cron import next_runs
-from erpsync.planning.plan import DEFAULT_WORKER_IMAGE, SchedulePlan, plan_schedule
+from erpsync.planning.cronjobs import (
+    BUILT_IN_WORKER_DEFAULTS,
+    DEFAULT_WORKER_IMAGE,
+    DEFAULT_WORKER_RESOURCES,
+    WorkerDefaults,
+)
+from erpsync.planning.plan import SchedulePlan, plan_schedule
+from erpsync.text_table import TextTable
 
 NEXT_RUN_COUNT = 3
 
@@ -40,6 +46,11 @@ recursive_option = click.option(
     is_flag=True,
     help="Read the directories given with -f and all their subdirectories, as kubectl -R does.",
 )
+allow_empty_option = click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Exit 0 when the files hold no ErpSyncSchedule (by default an error: a CI gate that checked nothing).",
+)
 # The oldest and the latest --now: croniter counts in seconds since 1970, and the next runs after
 # a time late in year 9999 do not exist (datetime stops there).
 EARLIEST_NOW: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,6 +65,10 @@ IMAGE_REFERENCE: Final = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
 )
 MAX_IMAGE_LENGTH: Final = 512
+# --worker-resources takes JSON (one line in a Deployment's args; the chart writes it with toJson).
+DEFAULT_RESOURCES_JSON: Final = json.dumps(
+    {"requests": DEFAULT_WORKER_RESOURCES.requests, "limits": DEFAULT_WORKER_RESOURCES.limits}
+)
 
 
 @dataclass(frozen=True)
@@ -98,25 +113,71 @@ def _read(filenames: Iterable[Path], recursive: bool) -> tuple[list[_Checked], b
     return checked, all_valid
 
 
-def _plans(filenames: Iterable[Path], recursive: bool, worker_image: str) -> list[SchedulePlan]:
+def _read_valid(filenames: Iterable[Path], recursive: bool, allow_empty: bool) -> list[_Checked]:
+    """`_read`, exiting 1 when any file or schedule has a problem, or when there is no schedule at
+    all unless `allow_empty` (validate, plan and render are CI gates: none passes having read nothing)."""
     checked, all_valid = _read(filenames, recursive)
     if not all_valid:
         sys.exit(1)
-    if not checked:
-        click.echo("warning: no ErpSyncSchedule found in the given files", err=True)
-    return [
-        plan_schedule(item.validated.schedule, worker_image) for item in checked if item.validated.schedule is not None
-    ]
+    if not checked and not allow_empty:
+        click.echo("error: no ErpSyncSchedule found in the given files; give --allow-empty to accept that", err=True)
+        sys.exit(1)
+    return checked
+
+
+def _plans(
+    filenames: Iterable[Path], recursive: bool, allow_empty: bool, defaults: WorkerDefaults
+) -> list[SchedulePlan]:
+    checked = _read_valid(filenames, recursive, allow_empty)
+    return [plan_schedule(item.validated.schedule, defaults) for item in checked if item.validated.schedule is not None]
 
 
 def _check_image(_: click.Context, __: click.Parameter, value: str) -> str:
     if len(value) > MAX_IMAGE_LENGTH or not IMAGE_REFERENCE.fullmatch(value):
-        shown = json.dumps(value[:100] + ("..." if len(value) > 100 else ""))
         raise click.BadParameter(
-            f"{shown} is not a container image reference; allowed: at most {MAX_IMAGE_LENGTH} characters "
+            f"{_shown(value)} is not a container image reference; allowed: at most {MAX_IMAGE_LENGTH} characters "
             "such as registry.example.com/team/worker:1.2 (lowercase repository, optional :tag and @sha256:digest)"
         )
     return value
+
+
+def _check_resources(_: click.Context, __: click.Parameter, value: str) -> ResourceRequirements:
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        problem = f"not JSON: {error}"
+    except RecursionError:
+        problem = "not JSON: nested too deeply"
+    else:
+        resources, problems = validate_resources(parsed)
+        if resources is not None:
+            return resources
+        problem = "; ".join(str(found) if found.field else found.message for found in problems)
+    raise click.BadParameter(
+        f"{_shown(value)} is refused: {problem}; allowed: a JSON object with the fields of spec.worker.resources, "
+        f"limits and requests, each a map of at most 16 Kubernetes quantities, such as {DEFAULT_RESOURCES_JSON}"
+    )
+
+
+def _shown(value: str) -> str:
+    """A flag's value in an error: quoted, control characters escaped, cut at 100 characters."""
+    return repr(value if len(value) <= 100 else value[:100] + "...")
+
+
+worker_image_option = click.option(
+    "--worker-image",
+    default=DEFAULT_WORKER_IMAGE,
+    show_default=True,
+    callback=_check_image,
+    help="The image of workers whose schedule names none (spec.worker.image).",
+)
+worker_resources_option = click.option(
+    "--worker-resources",
+    default=DEFAULT_RESOURCES_JSON,
+    show_default=True,
+    callback=_check_resources,
+    help="The resources of workers whose schedule sets none: JSON, as spec.worker.resources.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -128,19 +189,10 @@ def main() -> None:
 @main.command()
 @files_option
 @recursive_option
-@click.option(
-    "--allow-empty",
-    is_flag=True,
-    help="Exit 0 when the files hold no ErpSyncSchedule (by default an error: a CI gate that checked nothing).",
-)
+@allow_empty_option
 def validate(filenames: tuple[Path, ...], recursive: bool, allow_empty: bool) -> None:
     """Check ErpSyncSchedules; exit 1 with one line per problem when any is invalid or none is found."""
-    checked, all_valid = _read(filenames, recursive)
-    if not all_valid:
-        sys.exit(1)
-    if not checked and not allow_empty:
-        click.echo("error: no ErpSyncSchedule found in the given files; give --allow-empty to accept that", err=True)
-        sys.exit(1)
+    checked = _read_valid(filenames, recursive, allow_empty)
     click.echo(f"{len(checked)} ErpSyncSchedule(s) valid", err=True)
 
 
@@ -166,21 +218,20 @@ def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> date
 @main.command()
 @files_option
 @recursive_option
+@allow_empty_option
 @click.option("--now", callback=_parse_now, help="Compute next runs after this ISO 8601 time (default: now).")
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def plan(filenames: tuple[Path, ...], recursive: bool, now: datetime, output: str) -> None:
+def plan(filenames: tuple[Path, ...], recursive: bool, allow_empty: bool, now: datetime, output: str) -> None:
     """Show, per schedule and sync, the frequency, cron schedule, CronJob and next runs."""
     rows = [
         _plan_row(schedule_plan, planned_index, now)
-        for schedule_plan in _plans(filenames, recursive, DEFAULT_WORKER_IMAGE)
+        for schedule_plan in _plans(filenames, recursive, allow_empty, BUILT_IN_WORKER_DEFAULTS)
         for planned_index in range(len(schedule_plan.syncs))
     ]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in ("NAMESPACE", "NAME", "SYNC", "FREQUENCY", "SCHEDULE", "TIMEZONE", "CRONJOB", "NEXT RUNS"):
-        table.add_column(column, overflow="fold")
+    table = TextTable(("NAMESPACE", "NAME", "SYNC", "FREQUENCY", "SCHEDULE", "TIMEZONE", "CRONJOB", "NEXT RUNS"))
     for row in rows:
         table.add_row(
             row["namespace"],
@@ -192,7 +243,7 @@ def plan(filenames: tuple[Path, ...], recursive: bool, now: datetime, output: st
             row["cronJob"] or "-",
             ", ".join(row["nextRuns"]) or "-",
         )
-    Console(width=240).print(table)
+    click.echo(table.render())
 
 
 def _plan_row(schedule_plan: SchedulePlan, index: int, now: datetime) -> dict[str, Any]:
@@ -213,17 +264,22 @@ def _plan_row(schedule_plan: SchedulePlan, index: int, now: datetime) -> dict[st
 @main.command()
 @files_option
 @recursive_option
-@click.option(
-    "--worker-image",
-    default=DEFAULT_WORKER_IMAGE,
-    show_default=True,
-    callback=_check_image,
-    help="The worker image for schedules that do not name one (the operator's --worker-image).",
-)
-def render(filenames: tuple[Path, ...], recursive: bool, worker_image: str) -> None:
+@allow_empty_option
+@worker_image_option
+@worker_resources_option
+def render(
+    filenames: tuple[Path, ...],
+    recursive: bool,
+    allow_empty: bool,
+    worker_image: str,
+    worker_resources: ResourceRequirements,
+) -> None:
     """Print the CronJobs the operator will create, as multi-document YAML (owner references aside)."""
+    defaults = WorkerDefaults(worker_image, worker_resources)
     manifests = [
-        cron_job for schedule_plan in _plans(filenames, recursive, worker_image) for cron_job in schedule_plan.cron_jobs
+        cron_job
+        for schedule_plan in _plans(filenames, recursive, allow_empty, defaults)
+        for cron_job in schedule_plan.cron_jobs
     ]
     if manifests:
         click.echo(dump_documents(manifests), nl=False)
@@ -238,13 +294,8 @@ def render(filenames: tuple[Path, ...], recursive: bool, worker_image: str) -> N
     help="Watch this namespace; repeatable (a glob such as 'erp-*' works too).",
 )
 @click.option("-A", "--all-namespaces", is_flag=True, help="Watch every namespace.")
-@click.option(
-    "--worker-image",
-    default=DEFAULT_WORKER_IMAGE,
-    show_default=True,
-    callback=_check_image,
-    help="Worker image for schedules that do not name one.",
-)
+@worker_image_option
+@worker_resources_option
 @click.option(
     "--liveness",
     default="http://0.0.0.0:8080/healthz",
@@ -267,6 +318,7 @@ def operator(
     namespaces: tuple[str, ...],
     all_namespaces: bool,
     worker_image: str,
+    worker_resources: ResourceRequirements,
     liveness: str,
     metrics_port: int,
     log_format: str,
@@ -284,7 +336,7 @@ def operator(
         raise click.UsageError("--standalone and --peering exclude each other")
     run_operator(
         namespaces=namespaces,
-        worker_image=worker_image,
+        worker_defaults=WorkerDefaults(worker_image, worker_resources),
         liveness=liveness or None,
         metrics_port=metrics_port,
         json_logs=log_format == "json",

@@ -24,7 +24,6 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Self
 
 import yaml
@@ -283,9 +282,7 @@ class ControlPlane:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.stop()
 
     def _spawn(self, program: str, *args: str) -> None:
@@ -367,6 +364,28 @@ class ControlPlane:
         if check and result.returncode != 0:
             raise ControlPlaneError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
         return result
+
+    def pod_credentials(self, folder: Path, namespace: str, account: str, cluster_role: str) -> Path:
+        """What a Pod of `account` has mounted at /var/run/secrets/kubernetes.io/serviceaccount (a TokenRequest
+        token, the cluster's CA, the namespace), written to `folder` readable by any user (a container's);
+        the account is created and bound to `cluster_role` cluster-wide (ClusterRoleBinding named `namespace`)."""
+        self.kubectl("-n", namespace, "create", "serviceaccount", account)
+        self.kubectl(
+            "create",
+            "clusterrolebinding",
+            namespace,
+            f"--clusterrole={cluster_role}",
+            f"--serviceaccount={namespace}:{account}",
+        )
+        token = self.kubectl("-n", namespace, "create", "token", account, "--duration=2h").stdout.strip()
+        folder.mkdir(parents=True)
+        (folder / "token").write_text(token)
+        (folder / "ca.crt").write_bytes(self.pki.path("ca.crt").read_bytes())
+        (folder / "namespace").write_text(namespace)
+        for path in folder.iterdir():
+            path.chmod(0o644)  # as the kubelet's projected volume lets the container's user read them
+        folder.chmod(0o755)
+        return folder
 
     def service_account_kubeconfig(self, path: Path, namespace: str, account: str, duration: str = "2h") -> Path:
         """A kubeconfig that authenticates as a ServiceAccount with a TokenRequest token (not admin)."""

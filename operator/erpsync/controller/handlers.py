@@ -18,14 +18,14 @@ from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller import metrics
 from erpsync.controller.bounds import parse_time
 from erpsync.controller.events import EventPoster
+from erpsync.controller.in_cluster import login_in_cluster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
 from erpsync.controller.kubeapi import ApiError, KubeApi
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.status import previous_status
 from erpsync.controller.world import Kind, ScheduleKey, World
-from erpsync.planning.cronjobs import MANAGED_BY
-from erpsync.planning.plan import DEFAULT_WORKER_IMAGE
+from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, MANAGED_BY, WorkerDefaults
 
 MANAGED_SELECTOR: Final = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 # The children the operator watches, as (group, version, plural): kopf's selector keys (the plural is
@@ -42,7 +42,7 @@ logger = logging.getLogger("erpsync.operator")
 
 @dataclass
 class OperatorConfig:
-    worker_image: str = DEFAULT_WORKER_IMAGE
+    worker_defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS
     resync_seconds: float = 300.0
     workers: int = 8
     metrics_port: int = 0  # 0: no metrics server
@@ -62,9 +62,7 @@ class OperatorState:
 def _login(state: OperatorState) -> kopf.ConnectionInfo | None:
     assert state.settings is not None
     # In a pod: the service account. Elsewhere: the kubeconfig ($KUBECONFIG or ~/.kube/config).
-    return kopf.login_with_service_account(settings=state.settings) or kopf.login_with_kubeconfig(
-        settings=state.settings
-    )
+    return login_in_cluster(state.settings) or kopf.login_with_kubeconfig(settings=state.settings)
 
 
 def select_managed_children(settings: kopf.OperatorSettings) -> None:
@@ -113,7 +111,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         except (ApiError, aiohttp.ClientError, TimeoutError) as error:
             logger.warning("reading the API server's clock: %s; the local clock stands until an answer", error)
         reconciler = Reconciler(
-            state.world, state.api, state.events, state.config.worker_image, clock=state.api.clock.now
+            state.world, state.api, state.events, state.config.worker_defaults, clock=state.api.clock.now
         )
         state.queue = ReconcileQueue(lambda key: _reconcile(reconciler, key), workers=state.config.workers)
         state.queue.start()

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from erpsync import __version__
 from erpsync.api.vocabulary import SYNC_NAMES, SyncName
@@ -25,6 +23,7 @@ from erpsync.kubectl_plugin.client import ApiError, ConnectionOptions, Kube, Plu
 from erpsync.kubectl_plugin.status import ago, condition, condition_text, next_run, status_rows
 from erpsync.planning.cronjobs import LABEL_SCHEDULE, LABEL_SYNC, LABEL_TRIGGER
 from erpsync.planning.names import label_value
+from erpsync.text_table import TextTable
 
 PROG_NAME: Final = "kubectl erpsync"
 SCHEDULE_OBJECT: Final = "erpsyncschedule.erpsync.io"
@@ -85,22 +84,13 @@ def cli(ctx: click.Context, kubeconfig: str | None, context: str | None, namespa
     ctx.obj = ConnectionOptions(kubeconfig, context, namespace)
 
 
-def _print(*tables: Table) -> None:
-    """Tables as plain text (rich pads cells; the padding at line ends goes)."""
-    console = Console(width=240, soft_wrap=False)
-    with console.capture() as capture:
-        for index, table in enumerate(tables):
-            if index:
-                console.print()
-            console.print(table)
-    click.echo("\n".join(line.rstrip() for line in capture.get().splitlines()))
+def _print(*tables: TextTable) -> None:
+    """Tables as plain text, a blank line between two."""
+    click.echo("\n\n".join(table.render() for table in tables))
 
 
-def _table(columns: list[str]) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
+def _table(columns: list[str]) -> TextTable:
+    return TextTable(columns)
 
 
 @cli.command()
