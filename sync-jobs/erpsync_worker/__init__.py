@@ -1,3 +1,3 @@
-"""erp-sync-worker: the sync workers that move ERP data into Procore (filled by issue [3/4])."""
+"""erp-sync-worker: the sync workers that move ERP data into Procore."""
 
 __version__ = "0.1.0"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-ERP_PROFILES: Final = ("Generic", "QuickBooksDesktop", "Xero", "NetSuite", "ViewpointSpectrum", "CMiC", "SageIntacct")
 COST_CODE_CHOICES: Final = ("Standard", "Project", "StandardAndProject")
 DEFAULT_BATCH_SIZE: Final = 1000
 MAX_BATCH_SIZE: Final = 1000  # Procore's /sync endpoints take at most 1,000 items
@@ -39,7 +38,6 @@ class WorkerConfig:
     client_id: Secret
     client_secret: Secret
     database_url: Secret
-    erp: str
     cost_codes: str
     create_projects: bool
     batch_size: int
@@ -128,7 +126,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> WorkerConfig:
         client_id=_from_file_or_variable(env, "PROCORE_CREDENTIALS_DIR", "client_id", "PROCORE_CLIENT_ID"),
         client_secret=_from_file_or_variable(env, "PROCORE_CREDENTIALS_DIR", "client_secret", "PROCORE_CLIENT_SECRET"),
         database_url=_from_file_or_variable(env, "ERP_CREDENTIALS_DIR", "url", "ERP_DATABASE_URL"),
-        erp=_choice(env, "ERPSYNC_ERP", ERP_PROFILES, default="Generic"),
         cost_codes=_choice(env, "ERPSYNC_COST_CODES", COST_CODE_CHOICES, default="StandardAndProject"),
         create_projects=_boolean(env, "ERPSYNC_CREATE_PROJECTS", default=False),
         batch_size=_integer(env, "ERPSYNC_BATCH_SIZE", DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE),

@@ -75,11 +75,10 @@ class Rule:
 
 @dataclass(frozen=True)
 class Grant:
-    """Rules given to a subject, everywhere (`namespace` None) or in one namespace; `via` names the binding."""
+    """Rules given to a subject, everywhere (`namespace` None) or in one namespace."""
 
     rules: tuple[Rule, ...]
     namespace: str | None
-    via: str
 
     def allows(self, call: Call) -> bool:
         if self.namespace is not None and call.namespace != self.namespace:
@@ -149,7 +148,7 @@ class Rbac:
             label = f"{binding['kind']} {binding['metadata'].get('namespace', '')}/{binding['metadata']['name']}"
             if binding["kind"] == "ClusterRoleBinding":
                 assert ref["kind"] == "ClusterRole", f"{label} must refer to a ClusterRole"
-                found.append(Grant(self.cluster_role_rules(ref["name"]), None, label))
+                found.append(Grant(self.cluster_role_rules(ref["name"]), None))
                 continue
             namespace = binding["metadata"]["namespace"]
             rules = (
@@ -157,16 +156,11 @@ class Rbac:
                 if ref["kind"] == "ClusterRole"
                 else self.role_rules(namespace, ref["name"])
             )
-            found.append(Grant(rules, namespace, label))
+            found.append(Grant(rules, namespace))
         return found
 
     def allows(self, account: ServiceAccount, call: Call) -> bool:
         return any(grant.allows(call) for grant in self.grants(account))
-
-    def denied(self, account: ServiceAccount, calls: Iterable[Call]) -> list[Call]:
-        """The calls the account may not make, sorted."""
-        grants = self.grants(account)
-        return sorted({call for call in calls if not any(grant.allows(call) for grant in grants)})
 
     def all_rules(self) -> list[tuple[str, Mapping[str, Any]]]:
         """Every rule of every Role and ClusterRole, with the role's name."""

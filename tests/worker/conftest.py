@@ -41,7 +41,6 @@ class World:
             "PROCORE_CLIENT_ID": CLIENT_ID,
             "PROCORE_CLIENT_SECRET": CLIENT_SECRET,
             "ERP_DATABASE_URL": self.erp_url,
-            "ERPSYNC_ERP": "Generic",
             **overrides,
         }
 

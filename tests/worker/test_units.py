@@ -35,7 +35,6 @@ BASE = {
         ({"PROCORE_COMPANY_ID": "0"}, "PROCORE_COMPANY_ID=0 is out of range"),
         ({"PROCORE_CLIENT_SECRET": ""}, "PROCORE_CREDENTIALS_DIR"),
         ({"ERP_DATABASE_URL": ""}, "ERP_CREDENTIALS_DIR"),
-        ({"ERPSYNC_ERP": "SAP"}, "ERPSYNC_ERP='SAP' is not allowed; allowed: Generic"),
         ({"ERPSYNC_COST_CODES": "All"}, "ERPSYNC_COST_CODES='All' is not allowed"),
         ({"ERPSYNC_CREATE_PROJECTS": "yes"}, "ERPSYNC_CREATE_PROJECTS='yes' is not allowed; allowed: true, false"),
         ({"ERPSYNC_BATCH_SIZE": "5000"}, "ERPSYNC_BATCH_SIZE=5000 is out of range; allowed: 1 to 1000"),

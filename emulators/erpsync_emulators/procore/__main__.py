@@ -1,4 +1,4 @@
-"""`python -m erpsync_emulators.procore --port 8765 --seed-file demo/procore-seed.yaml`"""
+"""`python -m erpsync_emulators.procore --port 8765 [--seed-file SEED.yaml]` (seed files: docs/procore-emulator.md)"""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 def _wait_for_termination() -> None:
     stop = threading.Event()
     # A demo script stops the emulator with SIGTERM; turn it into a clean shutdown.
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while not stop.wait(3600):
         pass
 

@@ -30,7 +30,6 @@ class TokenStore:
         self._config = config
         self._clock = clock
         self._tokens: dict[str, IssuedToken] = {}
-        self.issued_count = 0
 
     def issue(self, client_id: str) -> tuple[str, IssuedToken]:
         now = self._clock.now()
@@ -39,7 +38,6 @@ class TokenStore:
         value = secrets.token_urlsafe(32)
         token = IssuedToken(client_id=client_id, created_at=int(now), expires_in=self._config.token_expires_in)
         self._tokens[value] = token
-        self.issued_count += 1
         return value, token
 
     def problem_with(self, authorization: str | None) -> str | None:

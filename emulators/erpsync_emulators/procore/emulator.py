@@ -7,7 +7,6 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 from .app import ProcoreApp
@@ -137,9 +136,7 @@ class ProcoreEmulator:
     def __enter__(self) -> ProcoreEmulator:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.stop()
 
     @property
@@ -199,9 +196,6 @@ class ProcoreEmulator:
         """Faults that answered a request, oldest first."""
         return self.app.faults.fired()
 
-    def clear_faults(self) -> None:
-        self.app.faults.clear()
-
     def issue_token(self, client_id: str = DEFAULT_CLIENT_ID) -> str:
         """A valid bearer token without a round trip, for tests that are not about OAuth."""
         with self.app.lock:
@@ -211,7 +205,3 @@ class ProcoreEmulator:
     def expire_all_tokens(self) -> None:
         with self.app.lock:
             self.app.tokens.expire_all()
-
-    def reset_rate_limits(self) -> None:
-        with self.app.lock:
-            self.app.rate_limiter.clear()

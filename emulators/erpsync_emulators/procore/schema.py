@@ -151,7 +151,6 @@ class OperationSchema:
         }
         request_body = document.get("requestBody")
         self.body_required = bool(request_body and request_body.get("required"))
-        self.body_content_type: str | None = request_body.get("contentType") if request_body else None
         self.body_schema: dict[str, Any] | None = request_body.get("schema") if request_body else None
         if self.body_schema is not None:
             _check_supported(self.body_schema, f"{self.operation_id} body")

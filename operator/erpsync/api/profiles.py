@@ -1,8 +1,8 @@
 """ERP profiles: which syncs each ERP integration offers, at which frequencies, and the defaults.
 
-This table is the one place that knows it (see `shared/reference/erp-profiles.md`); the models,
-the CRD's CEL rules, `erp-sync validate` and the docs are all derived from it. Adding an ERP is one
-entry here plus its name in `vocabulary.ErpName`.
+This table is the one place that knows it (each profile's `source` names the Procore page it follows);
+the models, the CRD's CEL rules, `erp-sync validate` and the docs are all derived from it. Adding an ERP
+is one entry here plus its name in `vocabulary.ErpName`.
 """
 
 from dataclasses import dataclass
@@ -11,7 +11,6 @@ from typing import Final
 from erpsync.api.vocabulary import ERP_NAMES, FREQUENCIES, ErpName, Frequency, SyncName
 
 _ANY: Final[tuple[Frequency, ...]] = FREQUENCIES
-_OFF: Final[tuple[Frequency, ...]] = ("Never",)
 
 
 @dataclass(frozen=True)
@@ -27,11 +26,6 @@ class SyncOffer:
             object.__setattr__(self, "frequencies", (*self.frequencies, "Never"))
         if self.default not in self.frequencies:
             raise ValueError(f"default {self.default} is not among {self.frequencies}")
-
-    @property
-    def available(self) -> bool:
-        """False when the option does not exist for the ERP (only `Never` is accepted)."""
-        return self.frequencies != _OFF
 
 
 def _offer(*frequencies: Frequency, default: Frequency) -> SyncOffer:

@@ -39,7 +39,7 @@ WORKER_SYNC_ARGUMENT: Final[dict[SyncName, str]] = {
     "invoicePayments": "invoice-payments",
 }
 
-# Where each Procore environment lives (procore-api.md section 1.1).
+# Where each Procore environment lives (Procore's API documentation; the table in docs/spec.md).
 PROCORE_HOSTS: Final[dict[ProcoreEnvironment, tuple[str, str]]] = {
     # environment: (API base URL, login base URL)
     "Production": ("https://api.procore.com", "https://login.procore.com"),

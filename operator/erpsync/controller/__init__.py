@@ -1,1 +1,1 @@
-"""The operator: kopf wiring, the reconcile pass and the status it reports (milestone [2/4])."""
+"""The operator: kopf wiring, the reconcile pass and the status it reports."""

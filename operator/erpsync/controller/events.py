@@ -47,12 +47,10 @@ def build_event(involved: dict[str, Any], type_: EventType, reason: str, message
 class EventPoster:
     def __init__(self, api: KubeApi) -> None:
         self.api = api
-        self.posted = 0
 
     async def __call__(self, involved: dict[str, Any], type_: EventType, reason: str, message: str) -> None:
         body = build_event(involved, type_, reason, message, self.api.clock.now())
         try:
             await self.api.create(EVENTS, body["metadata"]["namespace"], body)
-            self.posted += 1
         except (ApiError, OSError) as error:
             logger.warning("could not post event %s on %s: %s", reason, involved["metadata"]["name"], error)

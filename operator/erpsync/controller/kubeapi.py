@@ -20,7 +20,6 @@ import kopf
 from erpsync.controller.server_clock import ServerClock
 
 MERGE_PATCH: Final = "application/merge-patch+json"
-JSON_PATCH: Final = "application/json-patch+json"
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,6 @@ class Resource:
 
 CRONJOBS: Final = Resource("batch", "v1", "cronjobs")
 JOBS: Final = Resource("batch", "v1", "jobs")
-PODS: Final = Resource("", "v1", "pods")
 
 
 def _as_bytes(data: str | bytes) -> bytes:
@@ -173,18 +171,6 @@ class KubeApi:
     ) -> dict[str, Any]:
         return await self.request(
             "PATCH", resource.path(namespace, name, subresource), body=patch, content_type=MERGE_PATCH
-        )
-
-    async def json_patch(
-        self,
-        resource: Resource,
-        namespace: str,
-        name: str,
-        operations: list[dict[str, Any]],
-        subresource: str | None = None,
-    ) -> dict[str, Any]:
-        return await self.request(
-            "PATCH", resource.path(namespace, name, subresource), body=operations, content_type=JSON_PATCH
         )
 
     async def delete(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:

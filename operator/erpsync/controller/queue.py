@@ -54,10 +54,6 @@ class ReconcileQueue(Generic[Key]):
         self._timers.pop(key, None)
         self.add(key)
 
-    @property
-    def idle(self) -> bool:
-        return not self._queued and not self._active and not self._again
-
     async def _worker(self) -> None:
         while True:
             key = await self._queue.get()

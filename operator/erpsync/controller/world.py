@@ -11,7 +11,7 @@ CronJob as nested Python dicts takes several times its JSON size, and thousands 
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from erpsync.controller.status import Observed
 from erpsync.planning.cronjobs import LABEL_SCHEDULE, LABEL_SYNC
@@ -19,7 +19,6 @@ from erpsync.planning.names import label_value
 
 Kind = Literal["schedules", "cronjobs", "jobs", "pods"]
 ScheduleKey = tuple[str, str]  # (namespace, name)
-OWNER_KIND: Final = "ErpSyncSchedule"
 
 
 def _version(body: dict[str, Any]) -> int | None:

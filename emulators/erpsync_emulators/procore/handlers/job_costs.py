@@ -1,6 +1,6 @@
 """ERP job costs (`erp_job_costs/sync`), which Procore opens to ERP partners only.
 
-Shape from Procore's 2022 ERP technical guide (procore-api.md section 2.2): the project is named by its
+Shape from Procore's 2022 ERP technical guide (docs/procore-emulator.md): the project is named by its
 `origin_id` (`job_origin_id`), and each update is keyed by cost code and line item type. A second
 sync of the same pair replaces its amounts; there is no origin_id to key on.
 """
