@@ -1,3 +1,7 @@
 """erp-sync-operator: ErpSyncSchedule API, planner and operator."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# One version, the distribution's (pyproject.toml): `erp-sync version`, the workers, the image's label
+# and the chart's appVersion are tested against it (tests/ship/test_release.py).
+__version__ = version("erp-sync-operator")

@@ -187,6 +187,12 @@ def main() -> None:
 
 
 @main.command()
+def version() -> None:
+    """Print the version of erp-sync-operator (the operator, the workers and the image share it)."""
+    click.echo(f"erp-sync-operator {__version__}")
+
+
+@main.command()
 @files_option
 @recursive_option
 @allow_empty_option

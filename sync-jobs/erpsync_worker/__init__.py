@@ -1,3 +1,5 @@
 """erp-sync-worker: the sync workers that move ERP data into Procore."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("erp-sync-operator")  # the same distribution as the operator, so one version

@@ -3,7 +3,9 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The release's full name: fullnameOverride, or RELEASE-NAME (the release name alone when it holds the chart's). */}}
+{{/* The release's full name: fullnameOverride, or RELEASE-NAME, without saying a name twice: the release
+name alone when it holds the chart's (erp-sync-operator-prod), the chart's name alone when it starts with
+the release's (release erp-sync: erp-sync-operator, not erp-sync-erp-sync-operator). */}}
 {{- define "erp-sync-operator.fullname" -}}
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
@@ -11,6 +13,8 @@
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else if hasPrefix (printf "%s-" .Release.Name) $name }}
+{{- $name | trunc 63 | trimSuffix "-" }}
 {{- else }}
 {{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
 {{- end }}
