@@ -16,15 +16,8 @@ from erpsync.cli import main
 from erpsync.planning.cron import next_runs
 from erpsync.planning.cronjobs import DEFAULT_WORKER_IMAGE
 from erpsync.planning.plan import plan_schedule
-from tests.planning.builders import (
-    CRD_FILE,
-    ERP_SYNC,
-    EXAMPLES,
-    REPOSITORY,
-    example_files,
-    load_schedules,
-    schedule_body,
-)
+from tests.planning.builders import ERP_SYNC, example_files, load_schedules
+from tests.support.specs import CRD_FILE, EXAMPLES, REPOSITORY, schedule
 
 PLAN_KEYS: Final = ["namespace", "name", "sync", "frequency", "schedule", "timeZone", "cronJob", "nextRuns"]
 TABLE_COLUMNS: Final = ["NAMESPACE", "NAME", "SYNC", "FREQUENCY", "SCHEDULE", "TIMEZONE", "CRONJOB", "NEXT RUNS"]
@@ -51,7 +44,9 @@ def write(path: Path, *bodies: dict[str, Any]) -> Path:
 
 
 def spectrum_with_every_two_hours() -> dict[str, Any]:
-    body = schedule_body("ridge", "tenant-a", erp="ViewpointSpectrum", syncs={"vendors": {"frequency": "Every2Hours"}})
+    body = schedule(
+        name="ridge", namespace="tenant-a", erp="ViewpointSpectrum", syncs={"vendors": {"frequency": "Every2Hours"}}
+    )
     return body
 
 
@@ -83,8 +78,10 @@ def test_validate_bad_file_exits_1_with_one_line_per_problem(tmp_path: Path) -> 
 
 
 def test_validate_names_every_problem_with_its_full_path(tmp_path: Path) -> None:
-    valid = schedule_body("fine", "tenant-a")
-    several = schedule_body("several", "tenant-b", timeZone="Mars/Olympus_Mons", syncs={"jobs": {"at": "25:00"}})
+    valid = schedule(name="fine", namespace="tenant-a")
+    several = schedule(
+        name="several", namespace="tenant-b", timeZone="Mars/Olympus_Mons", syncs={"jobs": {"at": "25:00"}}
+    )
     several["spec"]["procore"]["companyId"] = "42"
     several["spec"]["procore"]["bogus"] = True
     del several["spec"]["erpConnection"]
@@ -110,7 +107,7 @@ def test_validate_names_every_problem_with_its_full_path(tmp_path: Path) -> None
 
 
 def test_validate_refuses_at_on_a_frequency_other_than_daily(tmp_path: Path) -> None:
-    path = write(tmp_path / "at.yaml", schedule_body("clock", "tenant-c", syncs={"jobs": {"at": "04:30"}}))
+    path = write(tmp_path / "at.yaml", schedule(name="clock", namespace="tenant-c", syncs={"jobs": {"at": "04:30"}}))
     result = invoke("validate", "-f", str(path))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -121,7 +118,7 @@ def test_validate_refuses_at_on_a_frequency_other_than_daily(tmp_path: Path) -> 
 
 def test_validate_explains_an_unquoted_time(tmp_path: Path) -> None:
     path = tmp_path / "at.yaml"
-    text = yaml.safe_dump(schedule_body("clock", syncs={"invoicePayments": {"frequency": "Daily", "at": "X"}}))
+    text = yaml.safe_dump(schedule(name="clock", syncs={"invoicePayments": {"frequency": "Daily", "at": "X"}}))
     path.write_text(text.replace("at: X", "at: 12:30"), encoding="utf-8")
     result = invoke("validate", "-f", str(path))
     assert result.exit_code == 1
@@ -326,8 +323,8 @@ def test_render_output_is_multi_document_yaml_without_anchors() -> None:
 
 
 def test_render_worker_image_applies_unless_the_spec_names_one(tmp_path: Path) -> None:
-    own = schedule_body("own-image", worker={"image": "registry.example.com/own:1"})
-    default = schedule_body("default-image")
+    own = schedule(name="own-image", worker={"image": "registry.example.com/own:1"})
+    default = schedule(name="default-image")
     path = write(tmp_path / "two.yaml", own, default)
 
     def images(documents: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -356,7 +353,7 @@ def test_render_of_a_schedule_without_cron_jobs_prints_nothing() -> None:
 
 
 def test_render_refuses_invalid_schedules(tmp_path: Path) -> None:
-    bad = write(tmp_path / "bad.yaml", schedule_body("good"), spectrum_with_every_two_hours())
+    bad = write(tmp_path / "bad.yaml", schedule(name="good"), spectrum_with_every_two_hours())
     result = invoke("render", "-f", str(bad))
     assert result.exit_code == 1
     assert result.stdout == ""  # nothing half-rendered
@@ -376,7 +373,7 @@ def test_crd_prints_the_committed_file() -> None:
 def test_validate_refuses_a_document_of_our_api_with_another_kind(tmp_path: Path, kind: str | None) -> None:
     # A manifest meant as an ErpSyncSchedule whose kind is misspelt (or missing) must not pass a CI
     # check: the API server would refuse it ("no matches for kind"), kubectl too.
-    body = schedule_body("typo", "tenant-d")
+    body = schedule(name="typo", namespace="tenant-d")
     if kind is None:
         del body["kind"]
     else:

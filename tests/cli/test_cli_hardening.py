@@ -15,11 +15,11 @@ from erpsync.api import manifests
 from erpsync.api.models import ResourceRequirements
 from erpsync.cli import main
 from erpsync.planning.cronjobs import WorkerDefaults
-from tests.planning.builders import EXAMPLES, schedule_body
+from tests.support.specs import EXAMPLES, schedule
 
-VALID: Final = yaml.safe_dump(schedule_body("fine", "tenant-a"), sort_keys=False)
+VALID: Final = yaml.safe_dump(schedule(name="fine", namespace="tenant-a"), sort_keys=False)
 INVALID: Final = yaml.safe_dump(
-    schedule_body("bad", "tenant-a", syncs={"jobs": {"frequency": "Weekly"}}), sort_keys=False
+    schedule(name="bad", namespace="tenant-a", syncs={"jobs": {"frequency": "Weekly"}}), sort_keys=False
 )
 
 
@@ -198,7 +198,7 @@ def test_a_bad_worker_image_is_refused(command: str, image: str, monkeypatch: py
 def test_a_spec_worker_image_with_whitespace_or_control_characters_is_refused(
     tmp_path: Path, image: str, shown: str
 ) -> None:
-    body = schedule_body("fine", "tenant-a", worker={"image": image})
+    body = schedule(name="fine", namespace="tenant-a", worker={"image": image})
     path = put(tmp_path / "image.yaml", yaml.safe_dump(body, sort_keys=False))
     for command in ("validate", "plan", "render"):
         result = invoke(command, "-f", str(path))
@@ -227,7 +227,7 @@ PLATFORM_RESOURCES: Final = '{"requests": {"cpu": "250m", "memory": "256Mi"}, "l
 def test_worker_resources_are_the_default_of_schedules_without_their_own(tmp_path: Path) -> None:
     own = {"requests": {"memory": "1Gi"}}
     put(tmp_path / "a.yaml", VALID)
-    put(tmp_path / "b.yaml", yaml.safe_dump(schedule_body("own", "tenant-a", worker={"resources": own})))
+    put(tmp_path / "b.yaml", yaml.safe_dump(schedule(name="own", namespace="tenant-a", worker={"resources": own})))
     result = invoke("render", "-f", str(tmp_path), "--worker-resources", PLATFORM_RESOURCES)
     assert result.exit_code == 0, result.stderr
     resources = {

@@ -4,28 +4,13 @@ import copy
 import json
 from typing import Any
 
-from erpsync.api.validation import validate_object
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, covers, merge_patch, repair_patch
 from erpsync.planning.plan import plan_schedule
+from tests.support.specs import make_schedule
 
 
 def _planned(**spec_overrides: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "erp": "Generic",
-        "procore": {"companyId": 7, "credentialsSecretRef": {"name": "p"}},
-        "erpConnection": {"secretRef": {"name": "e"}},
-        **spec_overrides,
-    }
-    body = {
-        "apiVersion": "erpsync.io/v1alpha1",
-        "kind": "ErpSyncSchedule",
-        "metadata": {"name": "acme", "namespace": "erp"},
-        "spec": spec,
-    }
-    schedule = validate_object(body).schedule
-    assert schedule is not None
-    cron_job = plan_schedule(schedule).cron_jobs[0]
-    return cron_job
+    return plan_schedule(make_schedule(namespace="erp", **spec_overrides)).cron_jobs[0]
 
 
 def _as_created(planned: dict[str, Any]) -> dict[str, Any]:

@@ -3,26 +3,13 @@
 from typing import Any
 
 from erpsync.api.models import ErpSyncSchedule
-from erpsync.api.validation import validate_object
 from erpsync.controller.sync_now import build_sync_now_job, pending_request
 from erpsync.planning.names import on_demand_job_name
+from tests.support.specs import make_schedule
 
 
 def _schedule(erp: str) -> ErpSyncSchedule:
-    body = {
-        "apiVersion": "erpsync.io/v1alpha1",
-        "kind": "ErpSyncSchedule",
-        "metadata": {"name": "acme", "namespace": "erp"},
-        "spec": {
-            "erp": erp,
-            "suspend": True,
-            "procore": {"companyId": 7, "credentialsSecretRef": {"name": "p"}},
-            "erpConnection": {"secretRef": {"name": "e"}},
-        },
-    }
-    schedule = validate_object(body).schedule
-    assert schedule is not None
-    return schedule
+    return make_schedule(erp, namespace="erp", suspend=True)
 
 
 def test_default_request_runs_every_scheduled_sync() -> None:

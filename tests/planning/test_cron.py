@@ -21,7 +21,7 @@ from erpsync.api.vocabulary import FREQUENCIES, SYNC_NAMES, Frequency
 from erpsync.planning.cron import cron_expression, interval, next_runs
 from erpsync.planning.names import stable_int
 from erpsync.planning.plan import plan_schedule
-from tests.planning.builders import make_schedule
+from tests.support.specs import make_schedule
 
 RUNS_PER_DAY: Final[dict[Frequency, int]] = {"Hourly": 24, "Every2Hours": 12, "Every4Hours": 6, "Daily": 1}
 PERIOD: Final[dict[Frequency, timedelta]] = {

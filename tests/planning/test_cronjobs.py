@@ -12,7 +12,8 @@ from erpsync.api.vocabulary import SYNC_NAMES, SyncName
 from erpsync.controller.sync_now import build_sync_now_job
 from erpsync.planning.cronjobs import DEFAULT_WORKER_IMAGE, WorkerDefaults
 from erpsync.planning.plan import plan_schedule
-from tests.planning.builders import example_files, load_schedules, make_schedule
+from tests.planning.builders import example_files, load_schedules
+from tests.support.specs import make_schedule
 
 OLDEST_VERSION: Final = "1.29"
 NEWEST_VERSION: Final = kubernetes_validate.latest_version()

@@ -17,7 +17,8 @@ from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SyncName
 from erpsync.planning.cron import cron_expression
 from erpsync.planning.names import cron_job_name, label_value, on_demand_job_name, stable_int
 from erpsync.planning.plan import plan_schedule
-from tests.planning.builders import ERP_SYNC, EXAMPLES, REPOSITORY, example_files, load_schedules, make_schedule
+from tests.planning.builders import ERP_SYNC, example_files, load_schedules
+from tests.support.specs import EXAMPLES, REPOSITORY, make_schedule
 
 DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # The API server's label-value rule (k8s.io/apimachinery validation.IsValidLabelValue).

@@ -1,4 +1,4 @@
-"""ErpSyncSchedule bodies for the API tests: a valid base, path edits and hypothesis strategies."""
+"""ErpSyncSchedule bodies for the tests: the minimal valid one, path edits and hypothesis strategies."""
 
 import copy
 from collections.abc import Iterator
@@ -7,7 +7,9 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
+from erpsync.api.models import ErpSyncSchedule
 from erpsync.api.profiles import PROFILES
+from erpsync.api.validation import validate_object
 from erpsync.api.vocabulary import ERP_NAMES, SYNC_NAMES, ErpName
 
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
@@ -17,12 +19,12 @@ EXAMPLES: Final = REPOSITORY / "examples"
 FieldPath = tuple[str | int, ...]
 
 
-def schedule(erp: str = "Generic", **spec: Any) -> dict[str, Any]:
-    """A minimal valid ErpSyncSchedule; `spec` keys are merged into its spec."""
+def schedule(erp: str = "Generic", *, name: str = "acme", namespace: str = "erp-sync", **spec: Any) -> dict[str, Any]:
+    """A minimal valid ErpSyncSchedule (the one builder of the tests); `spec` keys are merged into its spec."""
     body: dict[str, Any] = {
         "apiVersion": "erpsync.io/v1alpha1",
         "kind": "ErpSyncSchedule",
-        "metadata": {"name": "acme", "namespace": "erp-sync"},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {
             "erp": erp,
             "procore": {"companyId": 42, "credentialsSecretRef": {"name": "procore-credentials"}},
@@ -31,6 +33,18 @@ def schedule(erp: str = "Generic", **spec: Any) -> dict[str, Any]:
     }
     body["spec"].update(copy.deepcopy(spec))
     return body
+
+
+def validated(body: object) -> ErpSyncSchedule:
+    """`body` through the same validation as `erp-sync validate` and the operator; fails the test when invalid."""
+    result = validate_object(body)
+    assert result.schedule is not None, [str(problem) for problem in result.problems]
+    return result.schedule
+
+
+def make_schedule(erp: str = "Generic", **fields: Any) -> ErpSyncSchedule:
+    """`schedule(...)`, validated."""
+    return validated(schedule(erp, **fields))
 
 
 def full_schedule(erp: ErpName = "Generic") -> dict[str, Any]:

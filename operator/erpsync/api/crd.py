@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from erpsync import __version__
 from erpsync.api.manifests import dump_documents
 from erpsync.api.models import INT64_MAX, INT64_MIN, ErpSyncScheduleSpec, ErpSyncScheduleStatus
-from erpsync.api.profiles import PROFILES
+from erpsync.api.profiles import PROFILES, refusal_reason
 from erpsync.api.vocabulary import (
     API_GROUP,
     API_VERSION,
@@ -237,16 +237,8 @@ def _guard(sync: SyncName, leaf: str) -> str:
 
 def _frequency_rule(sync: SyncName) -> dict[str, str]:
     allowed = _cel_map({erp: list(PROFILES[erp].offer(sync).frequencies) for erp in ERP_NAMES})
-    reasons = _cel_map(
-        {
-            erp: (
-                f" is not available: {erp} has no {sync} sync; allowed: Never"
-                if sync in PROFILES[erp].unavailable
-                else f" is not offered by {erp}; allowed: {', '.join(PROFILES[erp].offer(sync).frequencies)}"
-            )
-            for erp in ERP_NAMES
-        }
-    )
+    # The refused value, then profiles.py's wording: the same message as `erp-sync validate`.
+    reasons = _cel_map({erp: refusal_reason(erp, sync) for erp in ERP_NAMES})
     field = f"self.syncs.{sync}.frequency"
     return {
         "rule": f"{_guard(sync, 'frequency')} || {field} in {allowed}[self.erp]",

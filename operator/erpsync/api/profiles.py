@@ -138,12 +138,17 @@ assert tuple(PROFILES) == ERP_NAMES, "every ERP name needs exactly one profile, 
 def refusal(erp: ErpName, sync: SyncName, frequency: str) -> str | None:
     """Why `frequency` is refused for `sync` under `erp`, or None when it is accepted.
 
-    The wording is shared by the models and (as a CEL messageExpression) by the CRD.
+    The models refuse with it; the CRD's CEL messageExpression is the refused value followed by
+    `refusal_reason`, so the API server and `erp-sync validate` say the same.
     """
-    profile = PROFILES[erp]
-    offer = profile.offer(sync)
-    if frequency in offer.frequencies:
+    if frequency in PROFILES[erp].offer(sync).frequencies:
         return None
+    return f"{frequency}{refusal_reason(erp, sync)}"
+
+
+def refusal_reason(erp: ErpName, sync: SyncName) -> str:
+    """What a refusal says after the refused frequency: why, and what is allowed (the one wording)."""
+    profile = PROFILES[erp]
     if sync in profile.unavailable:
-        return f"{frequency} is not available: {erp} has no {sync} sync; allowed: Never"
-    return f"{frequency} is not offered by {erp}; allowed: {', '.join(offer.frequencies)}"
+        return f" is not available: {erp} has no {sync} sync; allowed: Never"
+    return f" is not offered by {erp}; allowed: {', '.join(profile.offer(sync).frequencies)}"

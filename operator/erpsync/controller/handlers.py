@@ -2,13 +2,13 @@
 
 Only raw `on.event` handlers are used: kopf's create/update handlers write progress annotations
 and its timers, daemons and non-optional delete handlers add a finalizer (a deletion could then
-hang while the operator is down). The periodic resync is the operator's own task instead.
+hang while the operator is down). The periodic resync is the operator's own task instead (resync.py).
+What the handlers share is the `OperatorState` (state.py) of the `OperatorConfig` (config.py); each
+pass is recorded in the metrics by the queue's work function (metrics.py).
 """
 
 import asyncio
 import logging
-import random
-from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import aiohttp
@@ -16,16 +16,16 @@ import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller import metrics
-from erpsync.controller.bounds import parse_time
 from erpsync.controller.events import EventPoster
 from erpsync.controller.in_cluster import login_in_cluster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
 from erpsync.controller.kubeapi import ApiError, KubeApi
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
-from erpsync.controller.status import previous_status
-from erpsync.controller.world import Kind, ScheduleKey, World
-from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, MANAGED_BY, WorkerDefaults
+from erpsync.controller.resync import resync
+from erpsync.controller.state import OperatorState
+from erpsync.controller.world import Kind
+from erpsync.planning.cronjobs import MANAGED_BY
 
 MANAGED_SELECTOR: Final = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 # The children the operator watches, as (group, version, plural): kopf's selector keys (the plural is
@@ -38,25 +38,6 @@ CHILD_RESOURCES: Final[tuple[tuple[str, str, Kind], ...]] = (
     ("", "v1", "pods"),
 )
 logger = logging.getLogger("erpsync.operator")
-
-
-@dataclass
-class OperatorConfig:
-    worker_defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS
-    resync_seconds: float = 300.0
-    workers: int = 8
-    metrics_port: int = 0  # 0: no metrics server
-
-
-@dataclass
-class OperatorState:
-    config: OperatorConfig
-    world: World = field(default_factory=World)
-    api: KubeApi | None = None
-    queue: ReconcileQueue[ScheduleKey] | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    settings: kopf.OperatorSettings | None = None
-    events: EventPoster | None = None
 
 
 def _login(state: OperatorState) -> kopf.ConnectionInfo | None:
@@ -113,9 +94,11 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         reconciler = Reconciler(
             state.world, state.api, state.events, state.config.worker_defaults, clock=state.api.clock.now
         )
-        state.queue = ReconcileQueue(lambda key: _reconcile(reconciler, key), workers=state.config.workers)
+        state.queue = ReconcileQueue(
+            lambda key: metrics.measured_reconcile(reconciler, key), workers=state.config.workers
+        )
         state.queue.start()
-        state.tasks.append(asyncio.create_task(_resync(state), name="resync"))
+        state.tasks.append(asyncio.create_task(resync(state), name="resync"))
         if state.config.metrics_port:
             metrics.serve(state.config.metrics_port)
 
@@ -139,13 +122,13 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         metadata = body.get("metadata", {})
         key = (str(metadata.get("namespace")), str(metadata.get("name")))
         if state.world.apply("schedules", str(event.get("type") or ""), body) and event.get("type") != "DELETED":
-            _enqueue(state, key)
+            state.enqueue(key)
 
     def child_event(kind: Kind) -> Any:
         async def handler(event: kopf.RawEvent, **_: Any) -> None:
             body = cast(dict[str, Any], event["object"])
             for key in state.world.apply_child(kind, str(event.get("type") or ""), body):
-                _enqueue(state, key)
+                state.enqueue(key)
 
         handler.__name__ = f"{kind}_event"
         return handler
@@ -156,52 +139,3 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     for group, version, plural in CHILD_RESOURCES:
         kopf.on.event(group, version, plural, registry=registry)(child_event(plural))
     return registry
-
-
-def _enqueue(state: OperatorState, key: ScheduleKey) -> None:
-    if state.queue is not None:
-        state.queue.add(key)
-
-
-async def _reconcile(reconciler: Reconciler, key: ScheduleKey) -> bool:
-    try:
-        result = await reconciler.reconcile(key)
-    except Exception:
-        metrics.RECONCILE_ERRORS.inc()
-        raise
-    if result is None:
-        return False
-    metrics.RECONCILES.labels(result.outcome.state).inc()
-    metrics.RECONCILE_SECONDS.observe(result.seconds)
-    metrics.WRITES.inc(result.writes)
-    if result.retry:
-        metrics.RECONCILE_ERRORS.inc()
-    _record_sync_metrics(reconciler.world, key)
-    return result.retry
-
-
-def _record_sync_metrics(world: World, key: ScheduleKey) -> None:
-    metrics.MANAGED_CRONJOBS.set(len(world.objects["cronjobs"]))
-    body = world.schedule(key)
-    for sync, status in (previous_status((body or {}).get("status")).get("syncs") or {}).items():
-        run = status.get("lastRun") or {}
-        if not run:
-            continue
-        metrics.SYNC_LAST_RESULT.labels(key[0], key[1], sync, run.get("result", "")).set(1)
-        start, end = parse_time(run.get("startTime")), parse_time(run.get("completionTime"))
-        if start and end:
-            metrics.SYNC_LAST_DURATION.labels(key[0], key[1], sync).set((end - start).total_seconds())
-
-
-async def _resync(state: OperatorState) -> None:
-    """Every schedule is reconciled again once per resync period, spread over the period."""
-    period = state.config.resync_seconds
-    await asyncio.sleep(period * random.uniform(0.5, 1.0))  # spreads load; not security
-    while True:
-        keys = state.world.schedule_keys()
-        step = period / max(len(keys), 1)
-        for key in keys:
-            _enqueue(state, key)
-            await asyncio.sleep(step)
-        if not keys:
-            await asyncio.sleep(period)

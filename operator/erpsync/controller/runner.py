@@ -5,7 +5,9 @@ from collections.abc import Collection
 
 import kopf
 
-from erpsync.controller.handlers import OperatorConfig, OperatorState, build_registry
+from erpsync.controller.config import OperatorConfig
+from erpsync.controller.handlers import build_registry
+from erpsync.controller.state import OperatorState
 from erpsync.planning.cronjobs import WorkerDefaults
 
 

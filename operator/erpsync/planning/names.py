@@ -10,14 +10,16 @@ import hashlib
 import re
 from typing import Final
 
+from erpsync.api.models import DNS_LABEL_PATTERN, LABEL_VALUE_PATTERN
 from erpsync.api.vocabulary import WORKER_SYNC_ARGUMENT, SyncName
 
 CRONJOB_NAME_MAX: Final = 52
 JOB_NAME_MAX: Final = 63
 LABEL_VALUE_MAX: Final = 63
 _HASH_LENGTH: Final = 8
-_DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_VALUE: Final = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+# The API's own patterns (what the models and the CRD accept), so a name the planner keeps is one the API takes.
+_DNS_LABEL: Final = re.compile(DNS_LABEL_PATTERN)
+_LABEL_VALUE: Final = re.compile(LABEL_VALUE_PATTERN)
 
 
 def stable_hash(*parts: str) -> str:
