@@ -24,14 +24,8 @@ models.Toleration.effect  # copied into the worker Pods' tolerations
 models.Toleration.toleration_seconds
 models.ResourceRequirements.limits  # copied into the worker containers' resources
 models.Condition.observed_generation  # status fields: the CRD's status schema
-models.Condition.last_transition_time
-models.SyncStatus.next_run_time
-models.SyncStatus.last_schedule_time
 models.SyncStatus.last_successful_time
-models.SyncStatus.last_run
-models.ErpSyncScheduleStatus.observed_generation
 models.ErpSyncScheduleStatus.last_sync_time
-models.ErpSyncScheduleStatus.last_handled_sync_now
 models.ObjectMeta.generate_name  # metadata a client may send: declared so that validation accepts it
 models.ObjectMeta.self_link
 models.ObjectMeta.resource_version

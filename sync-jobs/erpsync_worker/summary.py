@@ -8,31 +8,31 @@ import contextlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
+
+from pydantic import ConfigDict, Field
+
+from erpsync.api.models import RunCounts, WorkerResult
 
 TERMINATION_MESSAGE_LIMIT: Final = 4096
 MAX_ERRORS: Final = 20
-Result = Literal["Succeeded", "PartiallyFailed", "Failed"]
-EXIT_CODES: Final[dict[Result, int]] = {"Succeeded": 0, "PartiallyFailed": 2, "Failed": 1}
+EXIT_CODES: Final[dict[WorkerResult, int]] = {"Succeeded": 0, "PartiallyFailed": 2, "Failed": 1}
 
 
-@dataclass
-class Summary:
+class Summary(RunCounts):
+    """A run's counts (read, created, updated, unchanged, skipped, failed: the status's RunCounts, the one
+    definition the operator reads back) and what else the summary says."""
+
+    model_config = ConfigDict(extra="forbid")
+
     sync: str
     dry_run: bool = False
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
     requests: int = 0
     fatal: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    extra: dict[str, Any] = field(default_factory=dict)
+    started: float = Field(default_factory=time.monotonic)
+    extra: dict[str, Any] = Field(default_factory=dict)
 
     def error(self, message: str) -> None:
         """Record an item-level problem (the first few are kept for the summary)."""
@@ -40,7 +40,7 @@ class Summary:
             self.errors.append(message[:300])
 
     @property
-    def result(self) -> Result:
+    def result(self) -> WorkerResult:
         if self.fatal is not None:
             return "Failed"
         return "PartiallyFailed" if self.failed else "Succeeded"
@@ -54,12 +54,7 @@ class Summary:
         return {
             "sync": self.sync,
             "result": self.result,
-            "read": self.read,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "failed": self.failed,
+            **{name: getattr(self, name) for name in RunCounts.model_fields},
             "errors": errors,
             "requests": self.requests,
             "durationSeconds": round(time.monotonic() - self.started, 3),

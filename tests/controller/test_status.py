@@ -4,31 +4,20 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from erpsync.api.models import ErpSyncSchedule
-from erpsync.api.validation import validate_object
+from erpsync.api.models import Condition as StatusCondition
+from erpsync.api.models import ErpSyncSchedule, read_status
 from erpsync.controller.conditions import Condition, merge_conditions
-from erpsync.controller.status import Observed, Outcome, build_status
+from erpsync.controller.observed import Observed
+from erpsync.controller.status import Outcome, build_status
 from erpsync.planning.plan import SchedulePlan, plan_schedule
+from tests.support.specs import make_schedule
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 RECONCILED = Outcome("Reconciled")
 
 
 def _schedule(**spec: Any) -> ErpSyncSchedule:
-    body = {
-        "apiVersion": "erpsync.io/v1alpha1",
-        "kind": "ErpSyncSchedule",
-        "metadata": {"name": "acme", "namespace": "erp"},
-        "spec": {
-            "erp": "CMiC",
-            "procore": {"companyId": 7, "credentialsSecretRef": {"name": "p"}},
-            "erpConnection": {"secretRef": {"name": "e"}},
-            **spec,
-        },
-    }
-    schedule = validate_object(body).schedule
-    assert schedule is not None
-    return schedule
+    return make_schedule("CMiC", namespace="erp", **spec)
 
 
 def _plan() -> SchedulePlan:
@@ -93,10 +82,10 @@ def _build(
         plan=plan if plan is not None else _plan(),
         observed=observed,
         outcome=outcome,
-        previous=previous or {},
+        previous=read_status(previous),
         handled_sync_now=None,
         now=now,
-    )
+    ).as_json()
 
 
 def _observed(
@@ -132,14 +121,14 @@ def test_stalled_keeps_observed_generation_moving_and_says_why() -> None:
         plan=None,
         observed=Observed(),
         outcome=Outcome("Stalled", "spec.erp: bad"),
-        previous={"syncs": {"jobs": {"frequency": "Hourly"}}},
+        previous=read_status({"syncs": {"jobs": {"frequency": "Hourly"}}}),
         handled_sync_now=None,
         now=NOW,
-    )
+    ).as_json()
     conditions = _conditions(status)
     assert status["observedGeneration"] == 4
     assert conditions["Ready"]["status"] == "False" and conditions["Stalled"]["message"] == "spec.erp: bad"
-    assert status["syncs"] == {"jobs": {"frequency": "Hourly"}}
+    assert status["syncs"] == {"jobs": {"frequency": "Hourly", "suspended": False}}  # as the CRD defaults it
 
 
 def test_retrying_leaves_ready_unknown_and_the_old_generation() -> None:
@@ -200,7 +189,11 @@ def test_nothing_moves_when_nothing_changed() -> None:
 
 def test_transition_time_kept_while_status_unchanged() -> None:
     before = merge_conditions([], [Condition("Ready", "True", "Succeeded", "a")], 1, NOW)
-    after = merge_conditions(before, [Condition("Ready", "True", "Succeeded", "b")], 2, NOW + timedelta(hours=1))
+    after = merge_conditions(_read(before), [Condition("Ready", "True", "Succeeded", "b")], 2, NOW + timedelta(hours=1))
     assert after[0]["lastTransitionTime"] == before[0]["lastTransitionTime"]
-    flipped = merge_conditions(after, [Condition("Ready", "False", "X", "c")], 2, NOW + timedelta(hours=2))
+    flipped = merge_conditions(_read(after), [Condition("Ready", "False", "X", "c")], 2, NOW + timedelta(hours=2))
     assert flipped[0]["lastTransitionTime"] == "2026-06-01T14:00:00Z"
+
+
+def _read(conditions: list[dict[str, Any]]) -> list[StatusCondition]:
+    return read_status({"conditions": conditions}).conditions

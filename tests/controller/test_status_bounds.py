@@ -20,19 +20,19 @@ import jsonschema
 import pytest
 import yaml
 
-from erpsync.api.models import ErpSyncSchedule
-from erpsync.api.validation import validate_object
+from erpsync.api.models import read_status
 from erpsync.api.vocabulary import SyncName
 from erpsync.controller.bounds import TRUNCATED, fit_text, rfc3339, timestamp
 from erpsync.controller.kubeapi import ApiError, KubeApi, Resource
+from erpsync.controller.observed import Observed
 from erpsync.controller.reconcile import SCHEDULES, Reconciler
-from erpsync.controller.status import Observed, Outcome, build_status
+from erpsync.controller.status import Outcome, build_status
 from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, pending_request
 from erpsync.controller.world import Kind, World
 from erpsync.planning.cronjobs import labels
 from erpsync.planning.plan import SchedulePlan, plan_schedule
 from tests.support.merge_patch import apply_merge_patch
-from tests.support.specs import CRD_FILE
+from tests.support.specs import CRD_FILE, schedule, validated
 
 CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_FILE.read_text(encoding="utf-8"))
 STATUS_SCHEMA: Final[dict[str, Any]] = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
@@ -114,33 +114,14 @@ LONG_TRIGGER: Final = "ManualRunByTheOperationsTeam-" + "x" * 34  # a label valu
 
 
 def _schedule(erp: str = "CMiC", annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": "erpsync.io/v1alpha1",
-        "kind": "ErpSyncSchedule",
-        "metadata": {
-            "name": "acme",
-            "namespace": "erp",
-            "uid": "uid-acme",
-            "generation": 1,
-            "resourceVersion": "1",
-            "annotations": annotations or {},
-        },
-        "spec": {
-            "erp": erp,
-            "procore": {"companyId": 7, "credentialsSecretRef": {"name": "p"}},
-            "erpConnection": {"secretRef": {"name": "e"}},
-        },
-    }
-
-
-def _validated(body: dict[str, Any]) -> ErpSyncSchedule:
-    schedule = validate_object(body).schedule
-    assert schedule is not None
-    return schedule
+    """The minimal schedule as the API server returns it (uid, generation, resourceVersion)."""
+    body = schedule(erp, namespace="erp")
+    body["metadata"].update(uid="uid-acme", generation=1, resourceVersion="1", annotations=annotations or {})
+    return body
 
 
 def _plan(erp: str = "CMiC") -> SchedulePlan:
-    return plan_schedule(_validated(_schedule(erp)))  # CMiC: only jobCosts is scheduled
+    return plan_schedule(validated(_schedule(erp)))  # CMiC: only jobCosts is scheduled
 
 
 def _job(
@@ -213,10 +194,10 @@ def _build(
         plan=plan,
         observed=observed,
         outcome=outcome,
-        previous=previous or {},
+        previous=read_status(previous),
         handled_sync_now=handled,
         now=NOW,
-    )
+    ).as_json()
 
 
 def _conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -228,11 +209,11 @@ def test_a_sync_now_token_longer_than_the_crd_allows_is_echoed_bounded_and_handl
     assert status_problems(status) == []
     echo = status["lastHandledSyncNow"]
     assert len(echo) == ECHO_MAX and echo.startswith(LONG_TOKEN[:100]) and TRUNCATED in echo
-    schedule = _validated(_schedule())
+    model = validated(_schedule())
     # What a restarted operator compares the annotation with: the echo, so it replays nothing.
-    assert pending_request({SYNC_NOW_ANNOTATION: LONG_TOKEN}, echo, schedule) is None
+    assert pending_request({SYNC_NOW_ANNOTATION: LONG_TOKEN}, echo, model) is None
     # A new long token that starts as the last one did is still a new request (the echo hashes the whole token).
-    request = pending_request({SYNC_NOW_ANNOTATION: LONG_TOKEN[:-1] + "u"}, echo, schedule)
+    request = pending_request({SYNC_NOW_ANNOTATION: LONG_TOKEN[:-1] + "u"}, echo, model)
     assert request is not None and request.token == LONG_TOKEN[:-1] + "u"
     # A pass that handled nothing new passes the echo back in: it is written unchanged.
     assert _build(handled=echo)["lastHandledSyncNow"] == echo
@@ -350,7 +331,15 @@ def test_counts_beyond_int64_are_clamped() -> None:
         {"acme-job-costs-1": [_pod("acme-job-costs-1", summary=summary)]},
     )
     assert status_problems(status) == []
-    assert status["syncs"]["jobCosts"]["lastRun"]["counts"] == {"read": INT64_MAX, "created": INT64_MIN, "updated": 3}
+    # A count the summary leaves out is the CRD's default, as the API server stores it (no write on every pass).
+    assert status["syncs"]["jobCosts"]["lastRun"]["counts"] == {
+        "read": INT64_MAX,
+        "created": INT64_MIN,
+        "updated": 3,
+        "unchanged": 0,
+        "skipped": 0,
+        "failed": 0,
+    }
 
 
 def test_more_unmanaged_cron_jobs_than_the_crd_allows_are_cut_and_all_named_in_ready() -> None:

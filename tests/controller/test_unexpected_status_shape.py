@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from erpsync.controller.status import previous_status
+from erpsync.api.models import ErpSyncSchedule, read_status
 from tests.controller.test_status_bounds import ApiServer, _build, _pass, _schedule
+from tests.support.specs import schedule as spec_schedule
 
 SHAPES: dict[str, Any] = {
     "syncs-list": {"syncs": [{"jobCosts": {"lastRun": {"result": "Failed"}}}]},
@@ -47,22 +48,50 @@ def test_build_status_reads_any_previous_shape_as_no_previous_status(shape: str)
     assert rebuilt["syncs"] == _build()["syncs"]
 
 
-def test_previous_status_keeps_what_has_the_read_shape() -> None:
-    run = {"jobName": "acme-job-costs-1", "result": "Succeeded"}
-    conditions = [{"type": "Ready", "status": "True"}]
-    raw = {
-        "syncs": {"jobCosts": {"lastRun": run, "nextRunTime": "2026-06-01T14:00:00Z"}, "vendors": "x"},
-        "conditions": [*conditions, "Healthy"],
+def test_read_status_keeps_what_fits_the_model_and_leaves_out_the_rest() -> None:
+    run = {"jobName": "acme-job-costs-1", "trigger": "Scheduled", "result": "Succeeded"}
+    ready = {
+        "type": "Ready",
+        "status": "True",
+        "reason": "Succeeded",
+        "message": "",
+        "lastTransitionTime": "2026-06-01T12:00:00Z",
+    }
+    raw: dict[str, Any] = {
+        "syncs": {
+            "jobCosts": {"frequency": "Hourly", "lastRun": run, "nextRunTime": "2026-06-01T14:00:00Z"},
+            "vendors": "x",
+            "jobs": {"lastRun": run},  # no frequency: not a sync status
+            "invoicePayments": {"frequency": "Daily", "lastRun": {"result": "Failed"}},  # a lastRun without a Job
+        },
+        "conditions": [ready, "Healthy", {"type": "Stalled"}],
         "observedGeneration": 3,
         "lastHandledSyncNow": "t1",
         "kopf": {"dummy": "kept"},
     }
-    assert previous_status(raw) == {
-        "syncs": {"jobCosts": {"lastRun": run, "nextRunTime": "2026-06-01T14:00:00Z"}},
-        "conditions": conditions,
+    assert read_status(raw).as_json() == {
+        "syncs": {
+            "jobCosts": {
+                "frequency": "Hourly",
+                "suspended": False,
+                "lastRun": run,
+                "nextRunTime": raw["syncs"]["jobCosts"]["nextRunTime"],
+            },
+            "invoicePayments": {"frequency": "Daily", "suspended": False},
+        },
+        "conditions": [ready],
         "observedGeneration": 3,
         "lastHandledSyncNow": "t1",
         "kopf": {"dummy": "kept"},
     }
-    assert previous_status({"observedGeneration": True, "lastHandledSyncNow": 5}) == {}
-    assert previous_status(None) == {} and previous_status(["x"]) == {}
+    nothing = {"observedGeneration": -1, "conditions": []}
+    assert read_status({"observedGeneration": "seven", "lastHandledSyncNow": 5}).as_json() == nothing
+    assert read_status(None).as_json() == nothing and read_status(["x"]).as_json() == nothing
+    assert raw["syncs"]["vendors"] == "x"  # what it reads is left as it was
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_schedule_with_a_status_of_another_shape_is_read_not_refused(shape: str) -> None:
+    body = {**spec_schedule(), "status": SHAPES[shape]}
+    status = ErpSyncSchedule.model_validate(body).status
+    assert status is not None and status.as_json()["observedGeneration"] in (-1, 1)

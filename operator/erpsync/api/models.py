@@ -7,6 +7,7 @@ the API are accepted. An integral number written as a float (`companyId: 42.0`, 
 to the API server, and so to the models (see `Integer`).
 """
 
+import copy
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, Self
 
@@ -17,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     WithJsonSchema,
     model_validator,
 )
@@ -387,6 +389,11 @@ class StatusModel(BaseModel):
         extra="allow",
     )
 
+    def as_json(self) -> dict[str, Any]:
+        """As the API server stores it: the one serialisation of status (camelCase names, RFC 3339 times, no
+        nulls)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
 
 class Condition(StatusModel):
     """A metav1.Condition."""
@@ -399,6 +406,12 @@ class Condition(StatusModel):
     last_transition_time: datetime
 
 
+# What the worker's summary says of a run; the operator believes nothing else from a termination message.
+WorkerResult = Literal["Succeeded", "PartiallyFailed", "Failed"]
+
+
+# The one definition of a run's counts: the worker's summary (erpsync_worker.summary) keeps them, the
+# operator copies them into lastRun. (The docstring is the CRD's description.)
 class RunCounts(StatusModel):
     """The worker's summary counts of one run."""
 
@@ -442,6 +455,10 @@ class SyncStatuses(StatusModel):
     job_costs: SyncStatus | None = None
     invoice_payments: SyncStatus | None = None
 
+    def get(self, sync: SyncName) -> SyncStatus | None:
+        status: SyncStatus | None = getattr(self, _FIELD_OF_SYNC[sync])
+        return status
+
 
 class ErpSyncScheduleStatus(StatusModel):
     """Status of an ErpSyncSchedule, rebuilt by the operator from the world on every pass."""
@@ -458,6 +475,63 @@ class ErpSyncScheduleStatus(StatusModel):
         max_length=16,
         description="CronJobs with this schedule's labels that another controller owns (left alone).",
     )
+
+
+# A list item read_status leaves out, until the lists that held one are compacted.
+_LEFT_OUT: Final = object()
+
+
+def read_status(raw: object) -> ErpSyncScheduleStatus:
+    """A stored status read with the model, leniently: what does not fit is left out, value by value.
+
+    The CRD's schema makes status fit the model, but a status can be written around it (another client
+    before the schema was applied, a schema-less restore, an older operator): a `syncs` list or a string
+    condition must crash neither a pass nor `kubectl erpsync`. A value of the wrong type is left out; so
+    is an object that lacks a required field (a condition without a type, a lastRun without a jobName).
+    Keys the model does not know (kopf's records) are kept.
+    """
+    data = raw if isinstance(raw, dict) else {}
+    while True:
+        try:
+            return ErpSyncScheduleStatus.model_validate(data)
+        except ValidationError as error:
+            data = copy.deepcopy(data) if data is raw else data
+            paths = [problem["loc"][: -1 if problem["type"] == "missing" else None] for problem in error.errors()]
+            if not [path for path in paths if _leave_out(data, path)]:
+                return ErpSyncScheduleStatus()  # nothing left to leave out: not expected, never a crash
+            data = _compacted(data)
+
+
+def _leave_out(data: dict[str, Any], path: tuple[int | str, ...]) -> bool:
+    """Leaves out the value at `path`; False when there is none (left out already, with what held it)."""
+    parent: Any = None
+    key: Any = None
+    node: Any = data
+    for step in path:
+        if not _holds(node, step):
+            return False
+        parent, key, node = node, step, node[step]
+    if parent is None or node is _LEFT_OUT:
+        return False
+    if isinstance(parent, list):
+        parent[key] = _LEFT_OUT
+    else:
+        del parent[key]
+    return True
+
+
+def _holds(node: Any, step: int | str) -> bool:
+    if isinstance(node, list):
+        return isinstance(step, int) and 0 <= step < len(node)
+    return isinstance(node, dict) and step in node
+
+
+def _compacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _compacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_compacted(item) for item in value if item is not _LEFT_OUT]
+    return value
 
 
 # Label keys are an optional DNS-subdomain prefix and "/" and a name; values are short names.
@@ -500,4 +574,7 @@ class ErpSyncSchedule(BaseModel):
     kind: Literal["ErpSyncSchedule"] = KIND
     metadata: ObjectMeta
     spec: ErpSyncScheduleSpec
-    status: dict[str, Any] | None = None
+    # Written by the operator, never refused: read leniently (read_status).
+    status: Annotated[
+        ErpSyncScheduleStatus | None, BeforeValidator(lambda raw: None if raw is None else read_status(raw))
+    ] = None

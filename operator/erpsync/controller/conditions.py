@@ -5,19 +5,16 @@ Flux does). A condition keeps its lastTransitionTime while its status does not c
 that finds nothing new writes nothing.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
+from erpsync.api import models
+from erpsync.api.conditions import CONDITION_ORDER
 from erpsync.controller.bounds import rfc3339, timestamp
 
 ConditionStatus = Literal["True", "False", "Unknown"]
-
-READY: Final = "Ready"
-RECONCILING: Final = "Reconciling"
-STALLED: Final = "Stalled"
-HEALTHY: Final = "Healthy"
-_ORDER: Final = (READY, RECONCILING, STALLED, HEALTHY)
 
 
 @dataclass(frozen=True)
@@ -29,15 +26,16 @@ class Condition:
 
 
 def merge_conditions(
-    previous: list[dict[str, Any]], current: list[Condition], generation: int, now: datetime
+    previous: Sequence[models.Condition], current: list[Condition], generation: int, now: datetime
 ) -> list[dict[str, Any]]:
     """The condition list to write: `current`, keeping lastTransitionTime of unchanged statuses."""
-    before = {item.get("type"): item for item in previous if isinstance(item, dict)}
+    before = {item.type: item for item in previous}
+    order = CONDITION_ORDER
     merged: list[dict[str, Any]] = []
-    for condition in sorted(current, key=lambda c: _ORDER.index(c.type) if c.type in _ORDER else len(_ORDER)):
+    for condition in sorted(current, key=lambda c: order.index(c.type) if c.type in order else len(order)):
         old = before.get(condition.type)
         # Kept from the previous status, which anyone with write access to status may have edited.
-        transition = rfc3339(old.get("lastTransitionTime")) if old and old.get("status") == condition.status else None
+        transition = rfc3339(old.last_transition_time) if old and old.status == condition.status else None
         merged.append(
             {
                 "type": condition.type,

@@ -1,8 +1,9 @@
 """The reconcile pass: level-based, from the world to the plan, for one ErpSyncSchedule.
 
 Every pass reads what exists (from the watch cache), plans (the same pure planner as the CLI),
-applies the difference and rebuilds status from what exists. It writes nothing when nothing
-differs, not even status.
+applies the difference (the pure diff.py: each write returns its error, if any) and rebuilds status
+from what exists. It writes nothing when nothing differs, not even status. The Events of runs that
+failed are posted after the status write that first reports them.
 """
 
 import asyncio
@@ -15,14 +16,17 @@ from typing import Any, Final, Literal
 
 import aiohttp
 
-from erpsync.api.models import ErpSyncSchedule
+from erpsync.api.conditions import INVALID_SPEC, RUN_FAILED, STALLED, SYNC_NOW_REFUSED, SYNC_NOW_STARTED
+from erpsync.api.models import ErpSyncSchedule, ErpSyncScheduleStatus, LastRun, read_status
 from erpsync.api.profiles import PROFILES
 from erpsync.api.validation import validate_object
-from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, PLURAL, SYNC_NAMES
+from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, PLURAL, SYNC_NAMES, SyncName
+from erpsync.controller.diff import Changes, diff
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, merge_diff, repair_patch
 from erpsync.controller.events import EventType
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resource
-from erpsync.controller.status import Observed, Outcome, build_status, previous_status
+from erpsync.controller.observed import Observed
+from erpsync.controller.status import Outcome, build_status
 from erpsync.controller.sync_now import build_sync_now_job, pending_request
 from erpsync.controller.world import ScheduleKey, World, ownership
 from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, LABEL_SCHEDULE, WorkerDefaults
@@ -30,14 +34,8 @@ from erpsync.planning.names import label_value
 from erpsync.planning.plan import SchedulePlan, plan_schedule
 
 SCHEDULES: Final = Resource(API_GROUP, API_VERSION, PLURAL)
-STATUS_KEYS: Final = (
-    "observedGeneration",
-    "conditions",
-    "syncs",
-    "lastSyncTime",
-    "lastHandledSyncNow",
-    "unmanagedCronJobs",
-)
+# The keys of status the operator owns (the model's); kopf and others may keep their own records beside them.
+STATUS_KEYS: Final = tuple(info.alias or name for name, info in ErpSyncScheduleStatus.model_fields.items())
 
 logger = logging.getLogger("erpsync.operator")
 EventSink = Callable[[dict[str, Any], EventType, str, str], Awaitable[None]]
@@ -111,9 +109,13 @@ class _Pass:
         return dict(self.body["metadata"])
 
     @property
-    def status(self) -> dict[str, Any]:
-        """The previous status, in the shape the pass reads (an unexpected shape is rebuilt, not crashed on)."""
-        return previous_status(self.body.get("status"))
+    def generation(self) -> int:
+        return int(self.metadata.get("generation") or 1)
+
+    @property
+    def status(self) -> ErpSyncScheduleStatus:
+        """The previous status, read with the model (an unexpected shape is rebuilt, not crashed on)."""
+        return read_status(self.body.get("status"))
 
     @property
     def stored_status(self) -> dict[str, Any]:
@@ -133,98 +135,100 @@ class _Pass:
 
     async def run(self) -> PassResult:
         now = self.reconciler.clock()
-        generation = int(self.metadata.get("generation") or 1)
-        world = self.reconciler.world
-        observed, orphans = world.observe(self.body)
+        observed, orphans = self.reconciler.world.observe(self.body)
         # 2. Validate this generation. An invalid one (CRD rules bypassed) changes no CronJob.
         validated = validate_object(self.body)
         if validated.schedule is None:
-            message = "; ".join(str(problem) for problem in validated.problems)
-            outcome = Outcome("Stalled", message[:2000])
-            if self.status.get("observedGeneration") != generation or _stalled_message(self.status) != outcome.message:
-                await self.reconciler.emit(self.body, "Warning", "InvalidSpec", outcome.message[:1000])
-            await self._write_status(None, observed, outcome, self.status.get("lastHandledSyncNow"), now)
-            return PassResult(outcome, self.writes)
+            return await self._stall("; ".join(str(problem) for problem in validated.problems), observed, now)
         schedule = validated.schedule
         # 3. Plan: the same pure function `erp-sync plan` and `render` use.
         plan = plan_schedule(schedule, self.reconciler.worker_defaults)
         # 4. The difference between the plan and what exists.
         planned = {p.cron_job_name: p.cron_job for p in plan.syncs if p.cron_job_name and p.cron_job}
-        creates = [
-            name for name in planned if name not in observed.cron_jobs and name not in observed.unmanaged_cron_jobs
-        ]
-        adoptions = [o for o in orphans if o["metadata"]["name"] in planned]
-        patches = {
-            name: patch
-            for name, existing in observed.cron_jobs.items()
-            if name in planned and (patch := repair_patch(existing, planned[name])) is not None
-        }
-        deletions = [name for name in observed.cron_jobs if name not in planned]
-        changes = bool(creates or adoptions or patches or deletions)
-        if changes and self.status.get("observedGeneration") != generation:
-            await self._write_status(
-                plan,
-                observed,
-                Outcome("Progressing", f"applying generation {generation}"),
-                self.status.get("lastHandledSyncNow"),
-                now,
+        changes = diff(planned, observed, orphans)
+        if changes and self.status.observed_generation != self.generation:
+            progressing = Outcome("Progressing", f"applying generation {self.generation}")
+            await self._announce_failed_runs(
+                await self._write_status(plan, observed, progressing, self.status.last_handled_sync_now, now)
             )
         # 5. Apply it: the writes of a pass are independent, so they go out together.
-        errors: list[str] = []
-        await asyncio.gather(
-            *(self._create_cron_job(planned[name], errors) for name in creates),
-            *(self._adopt(orphan, planned[orphan["metadata"]["name"]], errors) for orphan in adoptions),
-            *(self._patch_cron_job(name, patch, errors) for name, patch in patches.items()),
-            *(self._delete_cron_job(name, errors) for name in deletions),
-        )
+        errors = await self._apply(changes, planned)
         await self._announce_changes()
         # 6. Sync now (an explicit request: it runs even while the schedule is suspended).
-        handled = await self._sync_now(schedule, errors)
+        handled, sync_now_errors = await self._sync_now(schedule)
         # 7. Status, rebuilt from what exists now: Ready only when every planned CronJob is there.
-        observed, _ = world.observe(self.body)
+        observed, _ = self.reconciler.world.observe(self.body)
         observed.unmanaged_cron_jobs += [name for name in self.foreign if name not in observed.unmanaged_cron_jobs]
-        missing = [
-            name for name in planned if name not in observed.cron_jobs and name not in observed.unmanaged_cron_jobs
-        ]
+        outcome = self._outcome([*errors, *sync_now_errors], diff(planned, observed, ()).create)
+        await self._announce_failed_runs(await self._write_status(plan, observed, outcome, handled, now))
+        return PassResult(outcome, self.writes, retry=outcome.state == "Retrying")
+
+    async def _stall(self, problems: str, observed: Observed, now: datetime) -> PassResult:
+        """An invalid generation: Stalled, announced once per generation and message."""
+        outcome = Outcome("Stalled", problems[:2000])
+        previous = self.status
+        if previous.observed_generation != self.generation or _stalled_message(previous) != outcome.message:
+            await self.reconciler.emit(self.body, "Warning", INVALID_SPEC, outcome.message[:1000])
+        await self._announce_failed_runs(
+            await self._write_status(None, observed, outcome, previous.last_handled_sync_now, now)
+        )
+        return PassResult(outcome, self.writes)
+
+    async def _apply(self, changes: Changes, planned: dict[str, dict[str, Any]]) -> list[str]:
+        """The CronJob writes, together; the errors of those that failed."""
+        results = await asyncio.gather(
+            *(self._create_cron_job(planned[name]) for name in changes.create),
+            *(self._adopt(orphan, planned[orphan["metadata"]["name"]]) for orphan in changes.adopt),
+            *(self._patch_cron_job(name, patch) for name, patch in changes.patch.items()),
+            *(self._delete_cron_job(name) for name in changes.delete),
+        )
+        return [error for error in results if error]
+
+    def _outcome(self, errors: list[str], missing: tuple[str, ...]) -> Outcome:
         if missing and not errors:  # e.g. one deleted while being repaired: outside the watch, no event says so
-            errors.append(f"waiting for CronJob {', '.join(missing)} to appear")
-        outcome = Outcome("Retrying", "; ".join(errors)[:2000]) if errors else Outcome("Reconciled")
-        if errors:  # in the log too: a refused write (a missing RBAC rule, say) must not show in status alone
-            logger.warning(
-                "reconciling %s/%s: %s; retrying", self.metadata["namespace"], self.metadata["name"], outcome.message
-            )
-        await self._write_status(plan, observed, outcome, handled, now)
-        return PassResult(outcome, self.writes, retry=bool(errors))
+            errors = [f"waiting for CronJob {', '.join(missing)} to appear"]
+        if not errors:
+            return Outcome("Reconciled")
+        outcome = Outcome("Retrying", "; ".join(errors)[:2000])
+        # In the log too: a refused write (a missing RBAC rule, say) must not show in status alone.
+        logger.warning(
+            "reconciling %s/%s: %s; retrying", self.metadata["namespace"], self.metadata["name"], outcome.message
+        )
+        return outcome
 
     def _record(self, kind: Literal["cronjobs", "jobs"], answer: dict[str, Any]) -> None:
         # Write-through: the watch will echo this object; the cache already knows it.
         if answer.get("metadata"):
             self.reconciler.world.apply(kind, "MODIFIED", answer)
 
-    async def _create_cron_job(self, manifest: dict[str, Any], errors: list[str]) -> None:
+    async def _create_cron_job(self, manifest: dict[str, Any]) -> str | None:
+        """Creates a planned CronJob; the error, if it could not."""
         name = manifest["metadata"]["name"]
         # Known to be taken by someone else's CronJob outside the watch: a read tells whether it still
         # is, where a create would be a write that fails on every pass. Gone: create it now.
-        foreign = (self.metadata["namespace"], name) in self.reconciler.world.foreign_cron_jobs
-        if foreign and await self._resolve_conflict(manifest, errors) != "gone":
-            return
+        if (self.metadata["namespace"], name) in self.reconciler.world.foreign_cron_jobs:
+            action, error = await self._resolve_conflict(manifest)
+            if action != "gone":
+                return error
         body = _with_owner(manifest, self.owner_reference())
         body["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: applied_record(manifest)}
         try:
             self._record("cronjobs", await self.reconciler.api.create(CRONJOBS, self.metadata["namespace"], body))
-            self.writes += 1
-            self.changes.append(("Created", f"created CronJob {name} ({manifest['spec']['schedule']})"))
         except ApiError as error:
             if error.status != 409:
-                errors.append(f"creating CronJob {name}: {error}")
+                return f"creating CronJob {name}: {error}"
             # It exists, and the watch may never show it (a label taken off puts it outside the
             # selector): waiting for it to appear could wait forever. Read it instead.
-            elif await self._resolve_conflict(manifest, errors) == "gone":
-                # Deleted since; outside the watch nothing would announce it: come back soon.
-                errors.append(f"CronJob {name} was deleted while being created; retrying")
+            action, problem = await self._resolve_conflict(manifest)
+            # Deleted since: outside the watch nothing would announce it; come back soon.
+            return f"CronJob {name} was deleted while being created; retrying" if action == "gone" else problem
+        self.writes += 1
+        self.changes.append(("Created", f"created CronJob {name} ({manifest['spec']['schedule']})"))
+        return None
 
-    async def _resolve_conflict(self, manifest: dict[str, Any], errors: list[str]) -> ConflictAction | None:
-        """Read the CronJob that holds a planned name and act on it; None when the read failed."""
+    async def _resolve_conflict(self, manifest: dict[str, Any]) -> tuple[ConflictAction | None, str | None]:
+        """Read the CronJob that holds a planned name and act on it: the action (None when the read
+        failed) and the error, if any."""
         name = manifest["metadata"]["name"]
         key = (self.metadata["namespace"], name)
         world = self.reconciler.world
@@ -233,71 +237,71 @@ class _Pass:
             existing = await self.reconciler.api.get(CRONJOBS, key[0], name)
         except ApiError as error:
             if error.status != 404:
-                errors.append(f"reading CronJob {name}: {error}")
-                return None
+                return None, f"reading CronJob {name}: {error}"
             existing = None
         action = resolve_conflict(existing, self.body)
         if action != "foreign":
             world.foreign_cron_jobs.discard(key)
+        problem: str | None = None
         if existing is None:  # "gone": the caller knows what to do
-            return action
+            return action, None
         if action == "repair":
             patch = repair_patch(existing, manifest)
             if patch is None:  # in sync (labels included): the watch is only behind; count it as observed
                 self._record("cronjobs", existing)
             else:  # the labels go back with the rest, which brings it back into the watch
-                await self._patch_cron_job(name, patch, errors)
+                problem = await self._patch_cron_job(name, patch)
         elif action == "adopt":
-            await self._adopt(existing, manifest, errors)
+            problem = await self._adopt(existing, manifest)
         else:
             world.foreign_cron_jobs.add(key)
             self.foreign.append(name)
-        return action
+        return action, problem
 
-    async def _adopt(self, orphan: dict[str, Any], manifest: dict[str, Any], errors: list[str]) -> None:
+    async def _adopt(self, orphan: dict[str, Any], manifest: dict[str, Any]) -> str | None:
         name = orphan["metadata"]["name"]
         references = [*(orphan["metadata"].get("ownerReferences") or []), self.owner_reference()]
         patch = repair_patch(orphan, manifest) or {}
         patch.setdefault("metadata", {})["ownerReferences"] = references
         patch["metadata"]["resourceVersion"] = orphan["metadata"].get("resourceVersion")
-        await self._patch_cron_job(name, patch, errors, verb="adopted")
+        return await self._patch_cron_job(name, patch, verb="adopted")
 
-    async def _patch_cron_job(
-        self, name: str, patch: dict[str, Any], errors: list[str], verb: str = "repaired"
-    ) -> None:
+    async def _patch_cron_job(self, name: str, patch: dict[str, Any], verb: str = "repaired") -> str | None:
         try:
             self._record(
                 "cronjobs", await self.reconciler.api.merge_patch(CRONJOBS, self.metadata["namespace"], name, patch)
             )
-            self.writes += 1
-            self.changes.append(("Updated", f"{verb} CronJob {name}"))
         except ApiError as error:
-            if error.status != 404:  # 404: deleted meanwhile; the pass finds it missing and comes back
-                errors.append(f"patching CronJob {name}: {error}")
+            # 404: deleted meanwhile; the pass finds it missing and comes back.
+            return None if error.status == 404 else f"patching CronJob {name}: {error}"
+        self.writes += 1
+        self.changes.append(("Updated", f"{verb} CronJob {name}"))
+        return None
 
-    async def _delete_cron_job(self, name: str, errors: list[str]) -> None:
+    async def _delete_cron_job(self, name: str) -> str | None:
         try:
             await self.reconciler.api.delete(CRONJOBS, self.metadata["namespace"], name)
-            self.writes += 1
-            self.changes.append(("Deleted", f"deleted CronJob {name} (no longer planned)"))
         except ApiError as error:
-            if error.status != 404:
-                errors.append(f"deleting CronJob {name}: {error}")
+            return None if error.status == 404 else f"deleting CronJob {name}: {error}"
+        self.writes += 1
+        self.changes.append(("Deleted", f"deleted CronJob {name} (no longer planned)"))
+        return None
 
-    async def _sync_now(self, schedule: ErpSyncSchedule, errors: list[str]) -> str | None:
-        handled: str | None = self.status.get("lastHandledSyncNow")
+    async def _sync_now(self, schedule: ErpSyncSchedule) -> tuple[str | None, list[str]]:
+        """Starts the Jobs of a pending sync-now request: the token handled, and the errors."""
+        handled = self.status.last_handled_sync_now
         request = pending_request(self.metadata.get("annotations") or {}, handled, schedule)
         if request is None:
-            return handled
+            return handled, []
         if request.refused:
             await self.reconciler.emit(
                 self.body,
                 "Warning",
-                "SyncNowRefused",
+                SYNC_NOW_REFUSED,
                 f"sync now {request.token}: {', '.join(request.refused)} not offered by "
                 f"{schedule.spec.erp}; allowed: {', '.join(_offered(schedule))}",
             )
-        failed = False
+        errors: list[str] = []
         for sync in request.syncs:
             job = build_sync_now_job(
                 schedule, sync, request.token, self.owner_reference(), self.reconciler.worker_defaults
@@ -306,13 +310,12 @@ class _Pass:
                 self._record("jobs", await self.reconciler.api.create(JOBS, self.metadata["namespace"], job))
                 self.writes += 1
                 await self.reconciler.emit(
-                    self.body, "Normal", "SyncNowStarted", f"started Job {job['metadata']['name']} ({sync})"
+                    self.body, "Normal", SYNC_NOW_STARTED, f"started Job {job['metadata']['name']} ({sync})"
                 )
             except ApiError as error:
                 if error.status != 409:  # 409: started by an earlier attempt with the same token
                     errors.append(f"starting sync now Job for {sync}: {error}")
-                    failed = True
-        return handled if failed else request.token
+        return (handled if errors else request.token), errors
 
     async def _announce_changes(self) -> None:
         """One Event per pass for what it did to CronJobs (one per CronJob would double the writes)."""
@@ -322,22 +325,19 @@ class _Pass:
         reason = f"CronJobs{kinds.pop()}" if len(kinds) == 1 else "CronJobsChanged"
         await self.reconciler.emit(self.body, "Normal", reason, "; ".join(message for _, message in self.changes))
 
-    async def _announce_failed_runs(self, before: dict[str, Any], after: dict[str, Any]) -> None:
-        for sync, run in _failed_runs(before, after):
+    async def _announce_failed_runs(self, failed: list[tuple[str, LastRun]]) -> None:
+        for sync, run in failed:
             await self.reconciler.emit(
-                self.body,
-                "Warning",
-                "RunFailed",
-                f"{sync}: Job {run.get('jobName')} {run.get('result')}: {run.get('message', '')}",
+                self.body, "Warning", RUN_FAILED, f"{sync}: Job {run.job_name} {run.result}: {run.message or ''}"
             )
 
     async def _write_status(
         self, plan: SchedulePlan | None, observed: Observed, outcome: Outcome, handled: str | None, now: datetime
-    ) -> None:
+    ) -> list[tuple[str, LastRun]]:
+        """Writes what changed in status; the runs that failed since the previous status, to announce."""
         previous = self.status
-        generation = int(self.metadata.get("generation") or 1)
         status = build_status(
-            generation=generation,
+            generation=self.generation,
             plan=plan,
             observed=observed,
             outcome=outcome,
@@ -345,39 +345,46 @@ class _Pass:
             handled_sync_now=handled,
             now=now,
         )
+        written = status.as_json()
         # Only the keys the operator owns: kopf and others may keep their own records in status.
         stored = self.stored_status  # a key of another shape is replaced whole (merge_diff)
         patch = merge_diff(
             {key: stored[key] for key in STATUS_KEYS if stored.get(key) is not None},
-            {key: status[key] for key in STATUS_KEYS if status.get(key) is not None},
+            {key: written[key] for key in STATUS_KEYS if written.get(key) is not None},
         )
         if not patch:
-            return
+            return []
         answer = await self.reconciler.api.merge_patch(
             SCHEDULES, self.metadata["namespace"], self.metadata["name"], {"status": patch}, subresource="status"
         )
         self.writes += 1
-        await self._announce_failed_runs(previous.get("syncs") or {}, status.get("syncs") or {})
         if answer.get("metadata"):
             self.body = answer
             self.reconciler.world.apply("schedules", "MODIFIED", answer)
+        return _failed_runs(previous, status)
 
 
 _FAILED_RESULTS: Final = ("Failed", "PartiallyFailed")
 
 
-def _failed_runs(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _failed_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -> list[tuple[str, LastRun]]:
     """Runs that are failed now and were not reported failed in the previous status (once per Job)."""
-    failed = []
-    for sync, status in after.items():
-        run = status.get("lastRun") or {}
-        old = (before.get(sync) or {}).get("lastRun") or {}
-        if run.get("result") in _FAILED_RESULTS and (old.get("jobName"), old.get("result")) != (
-            run.get("jobName"),
-            run.get("result"),
+    failed: list[tuple[str, LastRun]] = []
+    for sync in SYNC_NAMES:
+        run = _last_run(after, sync)
+        old = _last_run(before, sync)
+        if (
+            run
+            and run.result in _FAILED_RESULTS
+            and (not old or (old.job_name, old.result) != (run.job_name, run.result))
         ):
             failed.append((sync, run))
     return failed
+
+
+def _last_run(status: ErpSyncScheduleStatus, sync: SyncName) -> LastRun | None:
+    entry = status.syncs.get(sync) if status.syncs else None
+    return entry.last_run if entry else None
 
 
 def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
@@ -386,11 +393,8 @@ def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, An
     return body
 
 
-def _stalled_message(status: dict[str, Any]) -> str | None:
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Stalled":
-            return str(condition.get("message"))
-    return None
+def _stalled_message(status: ErpSyncScheduleStatus) -> str | None:
+    return next((condition.message for condition in status.conditions if condition.type == STALLED), None)
 
 
 def _offered(schedule: ErpSyncSchedule) -> list[str]:

@@ -8,16 +8,15 @@ through the container's waiting reason.
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, get_args
 
-from erpsync.api.models import LastRun
+from erpsync.api.models import LastRun, RunCounts, WorkerResult
 from erpsync.controller.bounds import fit_text, max_length, parse_time, rfc3339
 from erpsync.planning.cronjobs import LABEL_TRIGGER
 
-COUNT_KEYS: Final = ("read", "created", "updated", "unchanged", "skipped", "failed")
-# What a worker's summary may say of a run's result (erpsync_worker.summary.Result); anything else
-# in a termination message is not the worker's and is not believed.
-WORKER_RESULTS: Final = frozenset({"Succeeded", "PartiallyFailed", "Failed"})
+# What a worker's summary may say of a run's result; anything else in a termination message is not the
+# worker's and is not believed.
+WORKER_RESULTS: Final = frozenset(get_args(WorkerResult))
 # A run's message and problem are cut to lastRun.message's limit: the Healthy condition joins the
 # problems of all four syncs, and that keeps each of them within its own message's limit.
 MESSAGE_LIMIT: Final = max_length(LastRun, "message")
@@ -26,6 +25,8 @@ _STARTING: Final = frozenset({"ContainerCreating", "PodInitializing"})
 # How long a pod may stay in ContainerCreating before that is reported (a missing Secret or
 # ConfigMap volume keeps it there, with the reason only in Events).
 STUCK_CREATING_AFTER: Final = timedelta(minutes=5)
+# The counts a summary holds, as the worker writes them and lastRun.counts holds them: one definition.
+_COUNT_KEYS: Final = tuple(info.alias or name for name, info in RunCounts.model_fields.items())
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
     metadata = job.get("metadata", {})
     status = job.get("status", {})
     summary = read_summary(pods)
-    counts = {key: summary[key] for key in COUNT_KEYS if _is_count(summary.get(key))} if summary else None
+    counts = {key: summary[key] for key in _COUNT_KEYS if _is_count(summary.get(key))} if summary else None
     claimed = _worker_result(summary)
     finished = _finished(job)
     completion = rfc3339(status.get("completionTime"))

@@ -4,24 +4,33 @@ Inputs are what exists (CronJobs, Jobs, Pods), the plan, and how the pass went; 
 status is read only to keep what must not move by itself: lastTransitionTime of unchanged
 conditions, a next-run time that is still ahead, and the last handled sync-now token.
 
-Every value is bounded by the CRD's schema of status before it is returned (bounds.py): the API
-server refuses a whole status patch for one value that breaks it.
+Every value is bounded by the CRD's schema of status (bounds.py) before it is returned as the model the
+CRD is generated from (ErpSyncScheduleStatus): the API server refuses a whole status patch for one
+value that breaks it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from erpsync.api.vocabulary import SYNC_NAMES
-from erpsync.controller.bounds import bounded_status, parse_time, rfc3339, timestamp
-from erpsync.controller.conditions import (
+from erpsync.api.conditions import (
     HEALTHY,
+    INVALID_SPEC,
+    PROGRESSING,
+    PROGRESSING_WITH_RETRY,
     READY,
     RECONCILING,
+    RUN_FAILED,
+    RUN_OVERDUE,
+    RUNS_HEALTHY,
     STALLED,
-    Condition,
-    merge_conditions,
+    SUCCEEDED,
 )
+from erpsync.api.models import ErpSyncScheduleStatus, SyncStatus, read_status
+from erpsync.api.vocabulary import SYNC_NAMES
+from erpsync.controller.bounds import bounded_status, parse_time, rfc3339, timestamp
+from erpsync.controller.conditions import Condition, merge_conditions
+from erpsync.controller.observed import Observed
 from erpsync.controller.runs import Run, last_success, latest_run
 from erpsync.controller.sync_now import echoed_token
 from erpsync.planning.cron import interval, next_runs
@@ -38,56 +47,13 @@ class Outcome:
     message: str = ""
 
 
-@dataclass
-class Observed:
-    """What exists for one schedule."""
-
-    cron_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # managed, by name
-    unmanaged_cron_jobs: list[str] = field(default_factory=list)
-    jobs_by_sync: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    pods_by_job: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
 def previous_status(raw: object) -> dict[str, Any]:
-    """The previous status in the shape this module reads; what has another shape is left out, to be rebuilt.
-
-    The CRD's schema makes status an object with `syncs` an object of objects, but a status can be
-    written around it (another client before the schema was applied, a schema-less restore): one
-    `syncs` list or string condition must not crash every pass, forever. Kept: `syncs` entries that are
-    objects (their `lastRun` only if an object), conditions that are objects, an integer
-    observedGeneration, a string lastHandledSyncNow; other keys as they are.
-    """
-    if not isinstance(raw, dict):
-        return {}
-    status = dict(raw)
-    syncs = status.pop("syncs", None)
-    if isinstance(syncs, dict):
-        status["syncs"] = {
-            name: _previous_sync(entry)
-            for name, entry in syncs.items()
-            if isinstance(name, str) and isinstance(entry, dict)
-        }
-    conditions = status.pop("conditions", None)
-    if isinstance(conditions, list):
-        status["conditions"] = [condition for condition in conditions if isinstance(condition, dict)]
-    generation = status.pop("observedGeneration", None)
-    if isinstance(generation, int) and not isinstance(generation, bool):
-        status["observedGeneration"] = generation
-    handled = status.pop("lastHandledSyncNow", None)
-    if isinstance(handled, str):
-        status["lastHandledSyncNow"] = handled
-    return status
-
-
-def _previous_sync(entry: dict[str, Any]) -> dict[str, Any]:
-    sync = dict(entry)
-    if not isinstance(sync.get("lastRun"), dict):
-        sync.pop("lastRun", None)
-    return sync
+    """The stored status in the model's shape, as JSON (read_status): what has another shape is left out."""
+    return read_status(raw).as_json()
 
 
 def _sync_status(
-    planned: PlannedSync, observed: Observed, previous: dict[str, Any], now: datetime
+    planned: PlannedSync, observed: Observed, previous: SyncStatus | None, now: datetime
 ) -> tuple[dict[str, Any], Run | None]:
     jobs = observed.jobs_by_sync.get(planned.sync, [])
     run = latest_run(jobs, observed.pods_by_job, now)
@@ -125,15 +91,21 @@ def _latest(*times: object) -> str | None:
     return timestamp(max(moments)) if moments else None
 
 
-def _next_run(planned: PlannedSync, previous: dict[str, Any], cron_status: dict[str, Any], now: datetime) -> str | None:
+def _next_run(
+    planned: PlannedSync, previous: SyncStatus | None, cron_status: dict[str, Any], now: datetime
+) -> str | None:
     if planned.suspended or not planned.schedule:
         return None
-    kept = rfc3339(previous.get("nextRunTime"))  # the previous status is not trusted to hold a time
-    kept_time = parse_time(kept)
+    if previous is None:
+        kept = kept_time = None
+    else:
+        kept = rfc3339(previous.next_run_time)  # None for a time without an offset
+        kept_time = parse_time(kept)
     unchanged = (
-        previous.get("schedule") == planned.schedule
-        and previous.get("timeZone") == planned.time_zone
-        and rfc3339(previous.get("lastScheduleTime")) == cron_status.get("lastScheduleTime")
+        previous is not None
+        and previous.schedule == planned.schedule
+        and previous.time_zone == planned.time_zone
+        and rfc3339(previous.last_schedule_time) == cron_status.get("lastScheduleTime")
     )
     if kept and kept_time and unchanged and kept_time > now:
         return kept  # still ahead: not refreshed by the clock alone
@@ -165,9 +137,9 @@ def _health(
             hours = int((now - since).total_seconds() // 3600)
             problems.append(f"{planned.sync}: overdue, no successful run for {hours}h (runs {planned.frequency})")
     if problems:
-        reason = "RunFailed" if any(": overdue" not in problem for problem in problems) else "RunOverdue"
+        reason = RUN_FAILED if any(": overdue" not in problem for problem in problems) else RUN_OVERDUE
         return Condition(HEALTHY, "False", reason, "; ".join(problems))
-    return Condition(HEALTHY, "True", "RunsHealthy", "no enabled sync has a failed or overdue run")
+    return Condition(HEALTHY, "True", RUNS_HEALTHY, "no enabled sync has a failed or overdue run")
 
 
 def build_status(
@@ -176,30 +148,26 @@ def build_status(
     plan: SchedulePlan | None,
     observed: Observed,
     outcome: Outcome,
-    previous: dict[str, Any],
+    previous: ErpSyncScheduleStatus,
     handled_sync_now: str | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> ErpSyncScheduleStatus:
     """The status to write. `plan` is None when the current generation is invalid (Stalled). `previous`
-    may have any shape (previous_status)."""
-    previous = previous_status(previous)
-    previous_syncs: dict[str, Any] = previous.get("syncs") or {}
+    is the stored status as read_status reads it."""
+    previous_syncs = previous.syncs
     syncs: dict[str, Any] = {}
     runs: dict[str, Run | None] = {}
     if plan is not None:
         for planned in plan.syncs:
-            syncs[planned.sync], runs[planned.sync] = _sync_status(
-                planned, observed, previous_syncs.get(planned.sync) or {}, now
-            )
-    else:
-        syncs = {name: value for name, value in previous_syncs.items() if name in SYNC_NAMES}
+            previous_sync = previous_syncs.get(planned.sync) if previous_syncs else None
+            syncs[planned.sync], runs[planned.sync] = _sync_status(planned, observed, previous_sync, now)
+    elif previous_syncs is not None:
+        syncs = {name: value for name, value in previous_syncs.as_json().items() if name in SYNC_NAMES}
     conditions = _conditions(plan, observed, outcome, syncs, runs, now)
-    handled_generation = (
-        generation if outcome.state in ("Reconciled", "Stalled") else int(previous.get("observedGeneration", -1))
-    )
+    handled_generation = generation if outcome.state in ("Reconciled", "Stalled") else previous.observed_generation
     status: dict[str, Any] = {
         "observedGeneration": handled_generation,
-        "conditions": merge_conditions(previous.get("conditions") or [], conditions, generation, now),
+        "conditions": merge_conditions(previous.conditions, conditions, generation, now),
         "syncs": syncs,
     }
     last_sync = _latest(*(sync.get("lastSuccessfulTime") for sync in syncs.values() if isinstance(sync, dict)))
@@ -210,7 +178,7 @@ def build_status(
     if observed.unmanaged_cron_jobs:
         # More than the CRD's maxItems are cut by bounded_status; the Ready message names them all.
         status["unmanagedCronJobs"] = sorted(observed.unmanaged_cron_jobs)
-    return bounded_status(status)
+    return ErpSyncScheduleStatus.model_validate(bounded_status(status))
 
 
 def _conditions(
@@ -224,17 +192,17 @@ def _conditions(
     conditions: list[Condition] = []
     if outcome.state == "Stalled":
         conditions += [
-            Condition(READY, "False", "InvalidSpec", outcome.message),
-            Condition(STALLED, "True", "InvalidSpec", outcome.message),
+            Condition(READY, "False", INVALID_SPEC, outcome.message),
+            Condition(STALLED, "True", INVALID_SPEC, outcome.message),
         ]
     elif outcome.state in ("Progressing", "Retrying"):
-        reason = "Progressing" if outcome.state == "Progressing" else "ProgressingWithRetry"
+        reason = PROGRESSING if outcome.state == "Progressing" else PROGRESSING_WITH_RETRY
         conditions += [
             Condition(READY, "Unknown", reason, outcome.message),
             Condition(RECONCILING, "True", reason, outcome.message),
         ]
     else:
-        conditions.append(Condition(READY, "True", "Succeeded", _ready_message(plan, observed)))
+        conditions.append(Condition(READY, "True", SUCCEEDED, _ready_message(plan, observed)))
     if plan is not None:
         conditions.append(_health(plan.syncs, syncs, runs, observed, now))
     return conditions

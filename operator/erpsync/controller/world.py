@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from erpsync.controller.status import Observed
+from erpsync.controller.observed import Observed
 from erpsync.planning.cronjobs import LABEL_SCHEDULE, LABEL_SYNC
 from erpsync.planning.names import label_value
 

@@ -16,11 +16,12 @@ from typing import Any, Final, TypeVar
 import click
 
 from erpsync import __version__
+from erpsync.api.conditions import HEALTHY, READY, STALLED, SYNC_NOW_REFUSED
 from erpsync.api.vocabulary import SYNC_NAMES, SyncName
 from erpsync.cli import plan
 from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, SYNC_NOW_SYNCS_ANNOTATION, echoed_token
 from erpsync.kubectl_plugin.client import ApiError, ConnectionOptions, Kube, PluginError, UsageProblem, one_line
-from erpsync.kubectl_plugin.status import ago, condition, condition_text, next_run, status_rows
+from erpsync.kubectl_plugin.status import ago, condition, condition_text, next_run, schedule_status, status_rows
 from erpsync.planning.cronjobs import LABEL_SCHEDULE, LABEL_SYNC, LABEL_TRIGGER
 from erpsync.planning.names import label_value
 from erpsync.text_table import TextTable
@@ -164,7 +165,7 @@ def _print_status(
         )
     health = _table([*first, "SCHEDULE", "READY", "HEALTHY", "MESSAGE"])
     for body in bodies:
-        ready, healthy = condition(body, "Ready"), condition(body, "Healthy")
+        ready, healthy = condition(body, READY), condition(body, HEALTHY)
         messages = [str((ready or {}).get("message") or "")] if ready else ["not handled by the operator yet"]
         if healthy and healthy.get("status") != "True" and healthy.get("message"):
             messages.append(str(healthy["message"]))
@@ -242,14 +243,13 @@ def _wait_handled(kube: Kube, name: str, token: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         body = kube.schedule(name, kube.namespace)
-        status = body.get("status") or {}
-        if status.get("lastHandledSyncNow") == echoed_token(token):  # a long token is echoed shortened
+        if schedule_status(body).last_handled_sync_now == echoed_token(token):  # a long token is echoed shortened
             return
         current = (body["metadata"].get("annotations") or {}).get(SYNC_NOW_ANNOTATION)
         if current != token:
             raise PluginError(f"another sync now ({current}) replaced {token} before the operator handled it")
         if time.monotonic() >= deadline:
-            stalled = condition(body, "Stalled")
+            stalled = condition(body, STALLED)
             why = (
                 f"the schedule is Stalled ({stalled['message']}); sync now waits for a valid spec"
                 if stalled and stalled["status"] == "True"
@@ -277,7 +277,7 @@ def _refusals(kube: Kube, name: str, token: str) -> list[str] | None:
     """The operator's SyncNowRefused Events for `token`; None when Events cannot be read."""
     try:
         events = kube.list(
-            "v1", "events", kube.namespace, fieldSelector=f"involvedObject.name={name},reason=SyncNowRefused"
+            "v1", "events", kube.namespace, fieldSelector=f"involvedObject.name={name},reason={SYNC_NOW_REFUSED}"
         )
     except ApiError:
         return None

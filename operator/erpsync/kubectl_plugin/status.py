@@ -4,27 +4,33 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from erpsync.api.conditions import HEALTHY, READY
+from erpsync.api.models import ErpSyncScheduleStatus, LastRun, SyncStatus, read_status
 from erpsync.api.vocabulary import SYNC_NAMES
-from erpsync.controller.bounds import parse_time
+from erpsync.controller.bounds import parse_time, rfc3339
+
+
+def schedule_status(body: dict[str, Any]) -> ErpSyncScheduleStatus:
+    """A schedule's status, read with the operator's model; what has another shape is left out (read_status)."""
+    return read_status(body.get("status"))
 
 
 def condition(body: dict[str, Any], kind: str) -> dict[str, Any] | None:
     """The condition `kind` of a schedule as {status, reason, message}, or None when absent."""
-    for item in (body.get("status") or {}).get("conditions") or []:
-        if item.get("type") == kind:
-            return {key: item.get(key) for key in ("status", "reason", "message")}
+    for item in schedule_status(body).conditions:
+        if item.type == kind:
+            return {"status": item.status, "reason": item.reason, "message": item.message}
     return None
 
 
 def status_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of one schedule: one per sync in its status, or one empty row before the operator wrote any."""
     metadata = body["metadata"]
-    status = body.get("status") or {}
-    syncs: dict[str, Any] = status.get("syncs") or {}
+    status = schedule_status(body)
     common = {"namespace": metadata.get("namespace"), "schedule": metadata["name"]}
-    conditions = {"ready": condition(body, "Ready"), "healthy": condition(body, "Healthy")}
-    names = [name for name in SYNC_NAMES if name in syncs] + sorted(set(syncs) - set(SYNC_NAMES))
-    if not names:
+    conditions = {"ready": condition(body, READY), "healthy": condition(body, HEALTHY)}
+    syncs = [(name, sync) for name in SYNC_NAMES if status.syncs and (sync := status.syncs.get(name))]
+    if not syncs:
         return [
             {
                 **common,
@@ -38,32 +44,29 @@ def status_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
                 **conditions,
             }
         ]
-    rows = []
-    for name in names:
-        sync = syncs[name] or {}
-        run = sync.get("lastRun")
-        rows.append(
-            {
-                **common,
-                "sync": name,
-                "frequency": sync.get("frequency"),
-                "cronSchedule": sync.get("schedule"),
-                "timeZone": sync.get("timeZone"),
-                "suspended": bool(sync.get("suspended", False)),
-                "lastRun": {
-                    "job": run.get("jobName"),
-                    "trigger": run.get("trigger"),
-                    "result": run.get("result"),
-                    "startTime": run.get("startTime"),
-                    "completionTime": run.get("completionTime"),
-                }
-                if run
-                else None,
-                "nextRunTime": sync.get("nextRunTime"),
-                **conditions,
-            }
-        )
-    return rows
+    return [{**common, **_sync_row(name, sync), **conditions} for name, sync in syncs]
+
+
+def _sync_row(name: str, sync: SyncStatus) -> dict[str, Any]:
+    return {
+        "sync": name,
+        "frequency": sync.frequency,
+        "cronSchedule": sync.schedule,
+        "timeZone": sync.time_zone,
+        "suspended": sync.suspended,
+        "lastRun": _run_row(sync.last_run) if sync.last_run else None,
+        "nextRunTime": rfc3339(sync.next_run_time),
+    }
+
+
+def _run_row(run: LastRun) -> dict[str, Any]:
+    return {
+        "job": run.job_name,
+        "trigger": run.trigger,
+        "result": run.result,
+        "startTime": rfc3339(run.start_time),
+        "completionTime": rfc3339(run.completion_time),
+    }
 
 
 def human_duration(delta: timedelta) -> str:

@@ -1,0 +1,29 @@
+"""The condition types and reasons of an ErpSyncSchedule's status, and the reasons of its Events.
+
+Kept beside the status models (as Flux keeps its reasons beside its API types): the operator writes
+them, `kubectl erpsync` and `kubectl wait` read them, and neither spells them out again.
+"""
+
+from typing import Final
+
+# Condition types. `Ready` is always present; `Reconciling` and `Stalled` only while true (abnormal-true
+# polarity, as Flux does); `Healthy` says whether the enabled syncs' runs succeed on time.
+READY: Final = "Ready"
+RECONCILING: Final = "Reconciling"
+STALLED: Final = "Stalled"
+HEALTHY: Final = "Healthy"
+CONDITION_ORDER: Final = (READY, RECONCILING, STALLED, HEALTHY)
+
+# Reasons of Ready, Reconciling and Stalled.
+SUCCEEDED: Final = "Succeeded"
+PROGRESSING: Final = "Progressing"
+PROGRESSING_WITH_RETRY: Final = "ProgressingWithRetry"
+INVALID_SPEC: Final = "InvalidSpec"  # also the Event of an invalid generation
+# Reasons of Healthy.
+RUNS_HEALTHY: Final = "RunsHealthy"
+RUN_FAILED: Final = "RunFailed"  # also the Event of a failed run
+RUN_OVERDUE: Final = "RunOverdue"
+
+# Reasons of the Events about sync now.
+SYNC_NOW_STARTED: Final = "SyncNowStarted"
+SYNC_NOW_REFUSED: Final = "SyncNowRefused"
