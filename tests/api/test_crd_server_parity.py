@@ -1,7 +1,7 @@
-"""The real API server proves the CRD: it judges the corpus of test_crd_agreement as `erp-sync validate` does.
+"""The real API server proves the CRD: it judges a corpus of specs as `erp-sync validate` does.
 
-test_crd_agreement.py judges its corpus with an imitation of the API server; here the same bodies go
-to a real kube-apiserver (v1.37.2, `erpsync_testbed.ControlPlane`) as server-side dry-run creates
+The corpus (tests/api/crd_corpus.py: an enumeration, labelled mutations; and hypothesis's mutations)
+goes to a real kube-apiserver (v1.37.2, `erpsync_testbed.ControlPlane`) as server-side dry-run creates
 with strict field validation, kubectl's default, over one keep-alive connection. For every body:
 
 - the verdicts agree: what `validate_object` refuses the server refuses (422 Invalid, or 400
@@ -41,8 +41,8 @@ import copy
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -53,10 +53,9 @@ from erpsync.api.validation import Validated, validate_object
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, ERP_NAMES, FREQUENCIES, PLURAL, SYNC_NAMES
 from erpsync_testbed import ControlPlane
 from erpsync_testbed.client import ApiClient, Reply
-
-# The very corpus of test_crd_agreement (its `_ABSENT` marks an `at` left out of the enumeration).
-from tests.api.test_crd_agreement import AT_VALUES, MUTATIONS, RULE_FIELD_PATHS, Case, enumerated_schedules
-from tests.support.specs import CRD_FILE, mutated_schedules, schedule, with_value
+from tests.api.conftest import PARITY_NAMESPACE
+from tests.api.crd_corpus import AT_VALUES, MUTATIONS, Case, enumerated_schedules
+from tests.support.specs import CRD_FILE, EXAMPLES, mutated_schedules, schedule, with_value
 
 CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_FILE.read_text(encoding="utf-8"))
 CRD_NAME: Final = f"{PLURAL}.{API_GROUP}"
@@ -69,9 +68,10 @@ TIME_ZONES: Final[list[str]] = SPEC_SCHEMA["properties"]["timeZone"]["enum"]
 RULE_CAUSES: Final = frozenset(
     ("spec" + rule["fieldPath"], rule["reason"]) for rule in SPEC_SCHEMA["x-kubernetes-validations"]
 )
+# Every field a CEL rule can name (`spec.syncs.vendors.frequency`, ...): all rules are the spec's (tested below).
+RULE_FIELD_PATHS: Final = frozenset(field for field, _ in RULE_CAUSES)
 # The namespace the corpus's bodies name; they are sent to the test's namespace instead.
 CORPUS_NAMESPACE: Final = schedule()["metadata"]["namespace"]
-PARITY_NAMESPACE: Final = "crd-server-parity"
 COLLECTION: Final = f"/apis/{API_GROUP}/{API_VERSION}/namespaces/{PARITY_NAMESPACE}/{PLURAL}"
 # Strict field validation is kubectl's default (an unknown field refuses the request), as the models'.
 DRY_RUN_CREATE: Final = f"{COLLECTION}?dryRun=All&fieldValidation=Strict"
@@ -80,17 +80,7 @@ RULES_NOT_CHECKED: Final = "some validation rules were not checked because the o
 NO_FIELD: Final = "<nil>"
 
 
-# --- Fixtures: one namespace and one keep-alive connection for the whole module ----------------------
-
-
-@pytest.fixture(scope="module")
-def api(crd_established: ControlPlane) -> Iterator[ApiClient]:
-    client = crd_established.client()
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PARITY_NAMESPACE}}
-    client.create("/api/v1/namespaces", namespace)
-    yield client
-    client.delete(f"/api/v1/namespaces/{PARITY_NAMESPACE}")
-    client.close()
+# --- Sending (the `api` fixture, in conftest.py: one namespace and one connection for the session) -------
 
 
 def dry_run_create(api: ApiClient, body: dict[str, Any]) -> Reply:
@@ -380,12 +370,68 @@ def test_the_server_compiles_and_cost_checks_every_rule_on_create_without_a_warn
     assert "compilation failed" in refused.stderr
 
 
+def _planted(crd: dict[str, Any], plant: str) -> dict[str, Any]:
+    """A copy of `crd` with one kind of defect the server must refuse when the CRD is created."""
+    planted = copy.deepcopy(crd)
+    spec_schema = planted["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    if plant == "rules":
+        spec_schema["x-kubernetes-validations"] += [
+            {"rule": "true", "reason": "FieldValueNotSupported"},
+            {"rule": "true", "fieldPath": ".nope"},
+            {"rule": "true", "message": "two\nlines"},
+        ]
+        status = planted["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+        status["properties"]["conditions"]["items"]["required"].remove("type")  # a list-map key
+    else:
+        spec_schema["properties"]["suspend"]["default"] = "x"
+        spec_schema["properties"]["procore"]["default"] = {}
+    return planted
+
+
+@pytest.mark.parametrize(
+    ("plant", "refusals"),
+    [
+        (
+            "rules",
+            [
+                "reason: Unsupported value",
+                "fieldPath: Invalid value",
+                "message: Invalid value",
+                "so it must have a default or be a required property",
+            ],
+        ),
+        ("defaults", ["suspend].default: Invalid value", "default.companyId: Required value"]),
+    ],
+)
+def test_the_server_refuses_a_crd_with_bad_rules_or_defaults(
+    crd_established: ControlPlane, plant: str, refusals: list[str]
+) -> None:
+    # What the server checks when the CRD is created (ValidateCustomResourceDefinitionOpenAPISchema,
+    # ValidateDefaults): the committed CRD passes these checks, as the creates above prove.
+    refused = dry_run_create_crd_copy(crd_established, _planted(CRD, plant))
+    assert refused.returncode != 0
+    missing = [refusal for refusal in refusals if refusal not in refused.stderr]
+    assert not missing, refused.stderr
+
+
 def dry_run_create_crd_copy(control_plane: ControlPlane, crd: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     """`kubectl create --dry-run=server` of `crd` moved to another group (so it is a create, not an update)."""
     group = f"parity.{API_GROUP}"
     crd["metadata"]["name"] = f"{PLURAL}.{group}"
     crd["spec"]["group"] = group
     return control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=yaml.safe_dump(crd), check=False)
+
+
+def test_every_rule_is_on_the_spec_so_the_rule_fields_are_known() -> None:
+    # RULE_CAUSES and RULE_FIELD_PATHS read the spec's rules only: a rule elsewhere would escape them.
+    def rules(schema: dict[str, Any]) -> int:
+        children = [*(schema.get("properties") or {}).values(), schema.get("items"), schema.get("additionalProperties")]
+        return len(schema.get("x-kubernetes-validations", ())) + sum(
+            rules(child) for child in children if isinstance(child, dict)
+        )
+
+    assert rules(ROOT_SCHEMA) == len(SPEC_SCHEMA["x-kubernetes-validations"]) == len(RULE_CAUSES) == 8
+    assert all(rule["fieldPath"].startswith(".") for rule in SPEC_SCHEMA["x-kubernetes-validations"])
 
 
 def test_the_crd_has_no_transition_rules_so_creates_exercise_every_rule() -> None:
@@ -485,6 +531,21 @@ def test_a_profile_refusal_names_the_field_with_the_models_message(api: ApiClien
         "spec.syncs.vendors.frequency: Every2Hours is not offered by ViewpointSpectrum; "
         "allowed: Hourly, Every4Hours, Daily, Never"
     ]
+    # The `at` rule, on Generic's vendors (Hourly unless set).
+    at_body = schedule("Generic", syncs={"vendors": {"at": "06:15"}})
+    at_refused = read_verdict(dry_run_create(api, at_body))
+    assert at_refused.causes == (
+        Cause(
+            "spec.syncs.vendors.at",
+            "FieldValueForbidden",
+            "Forbidden: 06:15 is only allowed when the frequency is Daily; the frequency is Hourly",
+        ),
+    )
+    assert [str(problem) for problem in validate_object(at_body).problems] == [
+        "spec.syncs.vendors.at: 06:15 is only allowed when the frequency is Daily; the frequency is Hourly"
+    ]
+    accepted = schedule("ViewpointSpectrum", syncs={"vendors": {"frequency": "Daily"}})
+    assert read_verdict(dry_run_create(api, accepted)).accepted
 
 
 # --- The corpus: labelled mutations of a valid spec ------------------------------------------------------
@@ -492,6 +553,11 @@ def test_a_profile_refusal_names_the_field_with_the_models_message(api: ApiClien
 # Product bugs found here: case id -> strict xfail mark. None is known now. Fixed: integral floats
 # (companyId: 42.0, 1e2), integers to kube-apiserver (stored as 42), were refused by the models.
 KNOWN_PRODUCT_BUGS: Final[dict[str, pytest.MarkDecorator]] = {}
+
+
+def test_the_mutation_ids_are_unique() -> None:
+    ids = [case.id for case in MUTATIONS]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
 def test_every_known_product_bug_names_a_case_of_the_corpus() -> None:
@@ -556,6 +622,23 @@ FIELDS_NAMED_LIKE_UNION_BRANCHES: Final = [
 def test_a_field_named_like_a_union_branch(api: ApiClient, body: dict[str, Any]) -> None:
     found = disagreements(body, dry_run_create(api, body))
     assert not found, "\n".join(found)
+
+
+# --- The examples --------------------------------------------------------------------------------------
+
+EXAMPLE_FILES: Final = sorted(EXAMPLES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[path.name for path in EXAMPLE_FILES])
+def test_every_example_is_accepted_by_the_server_and_the_models(api: ApiClient, path: Path) -> None:
+    bodies = [body for body in yaml.safe_load_all(path.read_text(encoding="utf-8")) if body is not None]
+    assert bodies
+    for body in bodies:
+        assert validate_object(body).problems == ()
+        reply = dry_run_create(api, body)
+        assert read_verdict(reply).accepted, read_verdict(reply).describe()
+        found = disagreements(body, reply)
+        assert not found, "\n".join(found)
 
 
 # --- The corpus: mutations drawn by hypothesis -----------------------------------------------------------

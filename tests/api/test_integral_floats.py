@@ -4,9 +4,9 @@ JSON has one number type. kube-apiserver decodes a number written with a fractio
 (42.0, 1e2) as a float64, and its schema validation takes one with no fractional part for a `type:
 integer` while float64 is exact (magnitude below 2**53, kube-openapi's IsFloat64AJSONInteger); it
 stores the integer. ObjectMeta's integers are Go int64 fields, which take such a float below 2**63.
-Fractions, larger floats, strings ("42") and booleans stay refused. The models (`Integer`,
-`OptionalInteger`, `ObjectMetaInteger` in models.py) and the imitation server (tests/support/
-apiserver_crd.py) both read numbers so; test_crd_server_parity checks both against a real server.
+Fractions, larger floats, strings ("42") and booleans stay refused. Each case is judged by the models
+(`Integer`, `OptionalInteger`, `ObjectMetaInteger` in models.py) and by a real kube-apiserver (a
+server-side dry-run create, test_crd_server_parity's machinery): both must read the number so.
 """
 
 import math
@@ -15,10 +15,10 @@ from typing import Any, Final
 import pytest
 
 from erpsync.api.validation import validate_object
-from tests.support.apiserver_crd import CrdEvaluator
-from tests.support.specs import CRD_FILE, FieldPath, full_schedule, locations, schedule, with_value
+from erpsync_testbed.client import ApiClient
+from tests.api.test_crd_server_parity import ServerVerdict, dry_run_create, read_verdict
+from tests.support.specs import FieldPath, full_schedule, locations, schedule, with_value
 
-EVALUATOR: Final = CrdEvaluator.from_file(CRD_FILE)
 FULL: Final = full_schedule()
 
 
@@ -26,6 +26,18 @@ def _at(value: Any, path: FieldPath) -> Any:
     for part in path:
         value = value[part]
     return value
+
+
+def server_reads(api: ApiClient, body: dict[str, Any]) -> ServerVerdict:
+    """The real server's verdict on creating `body` (dry run)."""
+    return read_verdict(dry_run_create(api, body))
+
+
+def stored(server: ServerVerdict, path: FieldPath) -> Any:
+    """The value the server stored at `path` (it sets `metadata.generation` itself: not a spec value)."""
+    assert server.accepted, server.describe()
+    assert server.created is not None
+    return _at(server.created, path)
 
 
 # Every integer of a spec that sets every field: the integer fields and the int-or-string quantities.
@@ -47,7 +59,7 @@ def test_the_integer_locations_cover_every_kind_of_integer_field() -> None:
 
 
 @pytest.mark.parametrize("path", INTEGER_LOCATIONS, ids=[".".join(map(str, path)) for path in INTEGER_LOCATIONS])
-def test_an_integer_written_as_a_float_is_read_as_the_integer(path: FieldPath) -> None:
+def test_an_integer_written_as_a_float_is_read_as_the_integer(api: ApiClient, path: FieldPath) -> None:
     value = _at(FULL, path)
     body = with_value(FULL, path, float(value))
     validated = validate_object(body)
@@ -55,7 +67,8 @@ def test_an_integer_written_as_a_float_is_read_as_the_integer(path: FieldPath) -
     assert validated.schedule is not None
     read = _at(validated.schedule.model_dump(mode="json", exclude_none=True), path)
     assert type(read) is int and read == value
-    assert EVALUATOR.evaluate(body) == []
+    kept = stored(server_reads(api, body), path)
+    assert type(kept) is int and kept == value
 
 
 COMPANY_ID: Final = ("spec", "procore", "companyId")
@@ -82,7 +95,7 @@ ACCEPTED: Final[dict[str, tuple[dict[str, Any], FieldPath, float, int]]] = {
 
 
 @pytest.mark.parametrize("case", ACCEPTED.values(), ids=ACCEPTED.keys())
-def test_an_integral_float_is_accepted(case: tuple[dict[str, Any], FieldPath, float, int]) -> None:
+def test_an_integral_float_is_accepted(api: ApiClient, case: tuple[dict[str, Any], FieldPath, float, int]) -> None:
     base, path, value, integer = case
     body = with_value(base, path, value)
     validated = validate_object(body)
@@ -90,7 +103,9 @@ def test_an_integral_float_is_accepted(case: tuple[dict[str, Any], FieldPath, fl
     assert validated.schedule is not None
     read = _at(validated.schedule.model_dump(mode="json", by_alias=True), path)
     assert type(read) is int and read == integer
-    assert EVALUATOR.evaluate(body) == []
+    kept = stored(server_reads(api, body), path)
+    if path[0] == "spec":  # the server sets metadata.generation itself on create
+        assert type(kept) is int and kept == integer
 
 
 REFUSED: Final[dict[str, tuple[dict[str, Any], FieldPath, Any]]] = {
@@ -121,14 +136,15 @@ REFUSED: Final[dict[str, tuple[dict[str, Any], FieldPath, Any]]] = {
 
 @pytest.mark.parametrize("case", REFUSED.values(), ids=REFUSED.keys())
 def test_a_fraction_a_large_float_a_string_or_a_boolean_is_refused(
-    case: tuple[dict[str, Any], FieldPath, Any],
+    api: ApiClient, case: tuple[dict[str, Any], FieldPath, Any]
 ) -> None:
     base, path, value = case
     body = with_value(base, path, value)
     field = ".".join(str(part) for part in path).replace(".0.", "[0].")
     assert [problem.field for problem in validate_object(body).problems] == [field]
     if not (isinstance(value, float) and not math.isfinite(value)):  # JSON has no NaN or infinity
-        assert field in {failure.path for failure in EVALUATOR.evaluate(body)}
+        server = server_reads(api, body)
+        assert field in server.fields, server.describe()
 
 
 def test_a_whole_float_too_large_for_an_integer_says_to_write_the_digits() -> None:

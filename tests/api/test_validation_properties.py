@@ -79,7 +79,7 @@ NASTY_VALUES: Final[dict[str, Any]] = {
 def _python_default_recursion_limit() -> Iterator[None]:
     """Run with Python's default recursion limit, as `erp-sync validate` does.
 
-    celpy raises the limit to 2500 when other test modules use it, which would hide depth problems.
+    A library or test module that raised the limit for the session would hide depth problems.
     """
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(1000)

@@ -1,88 +1,19 @@
-"""The CRD (as the API server applies it) and the models (`validate_object`) agree on every spec.
+"""The corpus the real API server judges in test_crd_server_parity: specs that probe every rule of the CRD.
 
-Each case is judged twice: by `tests.support.apiserver_crd.CrdEvaluator` on the committed CRD (nulls
-pruned, defaults applied, unknown fields refused as under kubectl's strict field validation, the
-openAPIV3Schema and the CEL rules), and by `erpsync.api.validation.validate_object`, which is what
-`erp-sync validate` and the operator use. They must agree on the verdict; every field the models
-name must be one the CRD names too; and when the only refusals are the ERP-profile rules, the CRD's
-messageExpression texts must be exactly the models' messages, field for field.
+An enumeration (every profile x every sync x every frequency, with and without `at`) and labelled
+mutations of a valid spec, each with the API server's verdict stated by hand so that the server and
+the models (`validate_object`) cannot be wrong together. Hypothesis draws more in
+`tests.support.specs.mutated_schedules`.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-import pytest
-from hypothesis import HealthCheck, given, settings
+from erpsync.api.vocabulary import FREQUENCIES, SYNC_NAMES
+from tests.support.specs import full_schedule, schedule, with_value, without
 
-from erpsync.api.validation import validate_object
-from erpsync.api.vocabulary import ERP_NAMES, FREQUENCIES, SYNC_NAMES
-from tests.support.apiserver_crd import CrdEvaluator, Evaluation, child_path, parse_field_path
-from tests.support.specs import CRD_FILE, full_schedule, mutated_schedules, schedule, with_value, without
-
-EVALUATOR: Final = CrdEvaluator.from_file(CRD_FILE)
 _ABSENT: Final = object()
-
-
-def _rule_field_paths() -> frozenset[str]:
-    """Every field path a CEL rule of the CRD can name (`spec.syncs.vendors.frequency`, ...)."""
-    paths: set[str] = set()
-
-    def walk(schema: dict[str, Any], path: str) -> None:
-        for rule in schema.get("x-kubernetes-validations", ()):
-            target = path
-            for part in parse_field_path(rule.get("fieldPath", "")):
-                target = child_path(target, part)
-            paths.add(target)
-        for name, sub in (schema.get("properties") or {}).items():
-            walk(sub, child_path(path, name))
-
-    walk(dict(EVALUATOR.schema), "")
-    return frozenset(paths)
-
-
-RULE_FIELD_PATHS: Final = _rule_field_paths()
-
-
-def _describe(evaluation: Evaluation) -> str:
-    return "; ".join(f"{f.path}: {f.message}" for f in evaluation.failures) or "accepted"
-
-
-def disagreements(body: dict[str, Any]) -> list[str]:
-    """How the CRD and the models disagree about `body` (empty when they agree)."""
-    evaluation = EVALUATOR.evaluate_detailed(body)
-    problems = validate_object(body).problems
-    model = "; ".join(str(problem) for problem in problems) or "accepted"
-    found: list[str] = []
-    if evaluation.allowed != (not problems):
-        found.append(f"verdicts differ:\n  CRD:    {_describe(evaluation)}\n  models: {model}")
-        return found
-    for problem in problems:
-        if problem.field in evaluation.paths:
-            continue
-        if problem.field == "metadata" and "metadata.name" in evaluation.paths:
-            # Exception: the CRD's schema does not require metadata; the server reports the
-            # missing name (`metadata.name: Required value`) where the models report `metadata`.
-            continue
-        if not evaluation.rules_checked and problem.field in RULE_FIELD_PATHS:
-            # Exception: after a blocking error (type, required, enum, size) the server skips the
-            # CEL rules, so it cannot name the profile-rule fields the models still report.
-            continue
-        found.append(f"the models name {problem.field!r}, the CRD does not:\n  CRD:    {_describe(evaluation)}")
-    only_rules = evaluation.rules and not (
-        evaluation.type_meta or evaluation.unknown_fields or evaluation.metadata or evaluation.schema
-    )
-    if only_rules:
-        crd_messages = {(failure.path, failure.message) for failure in evaluation.rules}
-        model_messages = {(problem.field, problem.message) for problem in problems}
-        if crd_messages != model_messages:
-            found.append(
-                "profile-rule messages differ:\n"
-                f"  CRD only:    {sorted(crd_messages - model_messages)}\n"
-                f"  models only: {sorted(model_messages - crd_messages)}"
-            )
-    return found
-
 
 # --- Enumeration: every profile x every sync x every frequency, with and without `at` -----------------
 
@@ -102,36 +33,6 @@ def enumerated_schedules(erp: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 if at is not _ABSENT:
                     settings["at"] = at
                 yield f"{sync} {settings}", schedule(erp, syncs={sync: settings})
-
-
-@pytest.mark.parametrize("erp", ERP_NAMES)
-def test_every_sync_frequency_and_at_of_a_profile(erp: str) -> None:
-    failures: list[str] = []
-    judged = 0
-    for label, body in enumerated_schedules(erp):
-        judged += 1
-        failures += [f"{label}: {text}" for text in disagreements(body)]
-    assert judged == len(SYNC_NAMES) * (len(FREQUENCIES) + 1) * len(AT_VALUES)
-    assert not failures, "\n".join(failures)
-
-
-def test_the_enumeration_exercises_both_verdicts_and_the_profile_messages() -> None:
-    # A corpus where everything is accepted (or everything refused) would prove nothing.
-    accepted = EVALUATOR.evaluate_detailed(schedule("ViewpointSpectrum", syncs={"vendors": {"frequency": "Daily"}}))
-    refused = EVALUATOR.evaluate_detailed(
-        schedule("ViewpointSpectrum", syncs={"vendors": {"frequency": "Every2Hours"}})
-    )
-    assert accepted.allowed
-    assert refused.rules == (
-        (
-            "spec.syncs.vendors.frequency",
-            "Every2Hours is not offered by ViewpointSpectrum; allowed: Hourly, Every4Hours, Daily, Never",
-        ),
-    )
-    at_refused = EVALUATOR.evaluate_detailed(schedule("Generic", syncs={"vendors": {"at": "06:15"}}))
-    assert at_refused.rules == (
-        ("spec.syncs.vendors.at", "06:15 is only allowed when the frequency is Daily; the frequency is Hourly"),
-    )
 
 
 # --- Mutations of a valid spec --------------------------------------------------------------------
@@ -398,26 +299,3 @@ MUTATIONS: Final[list[Case]] = [
     # Status is dropped on create (status subresource): whatever it holds does not matter.
     _set(("status",), {"observedGeneration": "x", "anything": [1]}, True),
 ]
-
-
-def test_the_mutation_ids_are_unique() -> None:
-    ids = [case.id for case in MUTATIONS]
-    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
-
-
-@pytest.mark.parametrize("case", MUTATIONS, ids=[case.id for case in MUTATIONS])
-def test_a_mutated_spec(case: Case) -> None:
-    evaluation = EVALUATOR.evaluate_detailed(case.body)
-    assert evaluation.allowed == case.allowed, f"the API server's verdict is not as stated: {_describe(evaluation)}"
-    found = disagreements(case.body)
-    assert not found, "\n".join(found)
-
-
-# --- Property: mutations drawn by hypothesis --------------------------------------------------------
-
-
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_schedules())
-def test_hypothesis_mutations_of_valid_specs(body: dict[str, Any]) -> None:
-    found = disagreements(body)
-    assert not found, "\n".join(found)
