@@ -15,7 +15,6 @@ import pytest
 
 from erpsync.api.validation import validate_object
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record
-from erpsync.controller.events import EventType
 from erpsync.controller.handlers import select_managed_children
 from erpsync.controller.kubeapi import ApiError, KubeApi
 from erpsync.controller.reconcile import PassResult, Reconciler, resolve_conflict
@@ -196,7 +195,7 @@ def _cluster(edit: Edit) -> tuple[Reconciler, FakeApi]:
         world.apply_child("cronjobs", "ADDED", api.store(_as_created(manifest)))
     edit(api, world)
 
-    async def emit(body: dict[str, Any], type_: EventType, reason: str, message: str) -> None:
+    async def emit(*_: Any, **__: Any) -> None:
         return None
 
     return Reconciler(world, api, emit), api

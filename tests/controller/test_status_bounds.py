@@ -23,9 +23,9 @@ import yaml
 from erpsync.api.models import read_status
 from erpsync.api.vocabulary import SyncName
 from erpsync.controller.bounds import TRUNCATED, fit_text, rfc3339, timestamp
-from erpsync.controller.kubeapi import ApiError, KubeApi, Resource
+from erpsync.controller.kubeapi import SCHEDULES, ApiError, KubeApi, Resource
 from erpsync.controller.observed import Observed
-from erpsync.controller.reconcile import SCHEDULES, Reconciler
+from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.status import Outcome, build_status
 from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, pending_request
 from erpsync.controller.world import Kind, World
@@ -437,7 +437,7 @@ class ApiServer(KubeApi):
         return copy.deepcopy(self.schedule)
 
 
-async def _no_events(*_: Any) -> None:
+async def _no_events(*_: Any, **__: Any) -> None:
     return None
 
 

@@ -33,7 +33,7 @@ OLDEST_KUBE = "1.29.0"  # Chart.yaml kubeVersion ">=1.29.0-0"
 NEWEST_KUBE = latest_version()  # the newest schema set kubernetes-validate bundles
 KUBE_VERSIONS = (OLDEST_KUBE, NEWEST_KUBE)
 # Custom kinds: kubernetes-validate bundles no schema for them (SchemaNotFoundError). Skipped by name.
-CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 CRD_FILE = "erpsyncschedules.erpsync.io.yaml"
 WATCHED = "erp-sync"
 DEFAULT_IMAGE = "ghcr.io/erp-sync-operator/erp-sync-operator:0.1.0"
@@ -57,6 +57,8 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "peering": {"name": "erp-sync"},
         "rbac": {"scope": "namespaced"},
         "metrics": {"service": {"enabled": True}, "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+        "prometheusRule": {"enabled": True, "labels": {"release": "prom"}},
+        "grafanaDashboard": {"enabled": True, "labels": {"team": "erp"}},
         "networkPolicy": NETWORK,
         "global": {"imageRegistry": "ignored.example"},
     },
@@ -189,7 +191,7 @@ def test_every_rendered_object_is_valid_for_kubernetes(render: Render, value_set
         assert not problem, problem
     kinds = {obj["kind"] for obj in objects}
     assert {"CustomResourceDefinition", "ServiceAccount", "Deployment", "ClusterRole", "ClusterRoleBinding"} <= kinds
-    assert skipped == (["ServiceMonitor"] if value_set == "full" else [])
+    assert sorted(skipped) == (["PrometheusRule", "ServiceMonitor"] if value_set == "full" else [])
     assert "PodDisruptionBudget" not in kinds  # one replica with Recreate cannot use one
 
 
@@ -491,6 +493,8 @@ REFUSALS = [
     ("--set-json", 'workerResources.requests.cpu={"m": 100}', "workerResources.requests.cpu"),
     ("--set", "workerResources.limit.memory=1Gi", "workerResources"),  # limits, not limit
     ("--set-json", "workerResources=[]", "workerResources"),
+    ("--set-string", "prometheusRule.enabled=yes", "prometheusRule.enabled"),
+    ("--set", "grafanaDashboard.label.team=erp", "grafanaDashboard"),  # labels, not label
 ]
 
 

@@ -476,6 +476,10 @@ class ErpSyncScheduleStatus(StatusModel):
         description="CronJobs with this schedule's labels that another controller owns (left alone).",
     )
 
+    def condition(self, type_: str) -> Condition | None:
+        """The condition of this type (Ready, Healthy...: api/conditions.py), or None when absent."""
+        return next((item for item in self.conditions if item.type == type_), None)
+
 
 # A list item read_status leaves out, until the lists that held one are compacted.
 _LEFT_OUT: Final = object()

@@ -5,26 +5,43 @@ A failure to post an Event is logged and never fails a reconcile pass.
 """
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
 from erpsync.controller.bounds import timestamp
-from erpsync.controller.kubeapi import ApiError, KubeApi, Resource
+from erpsync.controller.kubeapi import EVENTS, ApiError, KubeApi
 
-EVENTS: Final = Resource("", "v1", "events")
 COMPONENT: Final = "erp-sync-operator"
 logger = logging.getLogger("erpsync.operator")
 
 EventType = Literal["Normal", "Warning"]
 
 
-def build_event(involved: dict[str, Any], type_: EventType, reason: str, message: str, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Event:
+    """An Event to post on `involved`; its `annotations` go on the Event itself, for programs to select on."""
+
+    involved: dict[str, Any]
+    type: EventType
+    reason: str
+    message: str
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+EventSink = Callable[[Event], Awaitable[None]]
+
+
+def build_event(event: Event, now: datetime) -> dict[str, Any]:
+    involved = event.involved
     metadata = involved["metadata"]
     moment = timestamp(now)
+    own = {"generateName": f"{metadata['name'][:200]}.", "namespace": metadata["namespace"]}
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{metadata['name'][:200]}.", "namespace": metadata["namespace"]},
+        "metadata": {**own, "annotations": dict(event.annotations)} if event.annotations else own,
         "involvedObject": {
             "apiVersion": involved.get("apiVersion"),
             "kind": involved.get("kind"),
@@ -32,9 +49,9 @@ def build_event(involved: dict[str, Any], type_: EventType, reason: str, message
             "namespace": metadata["namespace"],
             "uid": metadata.get("uid"),
         },
-        "type": type_,
-        "reason": reason,
-        "message": message[:1024],
+        "type": event.type,
+        "reason": event.reason,
+        "message": event.message[:1024],
         "source": {"component": COMPONENT},
         "reportingComponent": COMPONENT,
         "reportingInstance": COMPONENT,
@@ -48,9 +65,10 @@ class EventPoster:
     def __init__(self, api: KubeApi) -> None:
         self.api = api
 
-    async def __call__(self, involved: dict[str, Any], type_: EventType, reason: str, message: str) -> None:
-        body = build_event(involved, type_, reason, message, self.api.clock.now())
+    async def __call__(self, event: Event) -> None:
+        body = build_event(event, self.api.clock.now())
         try:
             await self.api.create(EVENTS, body["metadata"]["namespace"], body)
         except (ApiError, OSError) as error:
-            logger.warning("could not post event %s on %s: %s", reason, involved["metadata"]["name"], error)
+            name = event.involved["metadata"]["name"]
+            logger.warning("could not post event %s on %s: %s", event.reason, name, error)

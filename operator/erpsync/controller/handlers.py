@@ -97,6 +97,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         state.queue = ReconcileQueue(
             lambda key: metrics.measured_reconcile(reconciler, key), workers=state.config.workers
         )
+        metrics.watch_queue(state.queue)
         state.queue.start()
         state.tasks.append(asyncio.create_task(resync(state), name="resync"))
         if state.config.metrics_port:
@@ -123,6 +124,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         key = (str(metadata.get("namespace")), str(metadata.get("name")))
         if state.world.apply("schedules", str(event.get("type") or ""), body) and event.get("type") != "DELETED":
             state.enqueue(key)
+        elif state.world.schedule(key) is None:
+            metrics.forget_schedule(key)  # deleted: its metrics series go with it
 
     def child_event(kind: Kind) -> Any:
         async def handler(event: kopf.RawEvent, **_: Any) -> None:

@@ -1,11 +1,13 @@
-"""A small async Kubernetes API client for the operator's own reads and writes.
+"""The one Kubernetes API client of the project: the operator's reads and writes, and `kubectl erpsync`'s.
 
-kopf watches; this client writes (CronJobs, Jobs, status, Events are kopf's) with the same
-credentials kopf logged in with (in-cluster service account or kubeconfig), over the aiohttp that
-kopf already uses, so the operator needs no thread pool and no second heavy client.
+kopf watches; this client writes (CronJobs, Jobs, status, Events) with the credentials kopf logged in
+with (in-cluster service account or kubeconfig), over the aiohttp that kopf already uses, so the
+operator needs no thread pool and no second heavy client. The kubectl plugin reads the user's
+kubeconfig into the same kopf.ConnectionInfo and calls this client too (kubectl_plugin/client.py).
 """
 
 import asyncio
+import json
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,7 @@ from urllib.parse import quote
 import aiohttp
 import kopf
 
+from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller.server_clock import ServerClock
 
 MERGE_PATCH: Final = "application/merge-patch+json"
@@ -28,9 +31,10 @@ class Resource:
     version: str
     plural: str
 
-    def path(self, namespace: str, name: str | None = None, subresource: str | None = None) -> str:
+    def path(self, namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:
+        """The path of the collection in `namespace` (None: of every namespace), or of one object in it."""
         base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
-        path = f"{base}/namespaces/{quote(namespace)}/{self.plural}"
+        path = f"{base}/{self.plural}" if namespace is None else f"{base}/namespaces/{quote(namespace)}/{self.plural}"
         if name is not None:
             path += f"/{quote(name)}"
         if subresource is not None:
@@ -38,8 +42,10 @@ class Resource:
         return path
 
 
+SCHEDULES: Final = Resource(API_GROUP, API_VERSION, PLURAL)
 CRONJOBS: Final = Resource("batch", "v1", "cronjobs")
 JOBS: Final = Resource("batch", "v1", "jobs")
+EVENTS: Final = Resource("", "v1", "events")
 
 
 def _as_bytes(data: str | bytes) -> bytes:
@@ -47,18 +53,41 @@ def _as_bytes(data: str | bytes) -> bytes:
 
 
 class ApiError(Exception):
+    """The API server answered with an error status: its code, its reason (NotFound...) and its message."""
+
     def __init__(self, status: int, reason: str, message: str) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
         self.reason = reason
+        self.message = message
+
+
+def _read_answer(status: int, http_reason: str, raw: bytes) -> dict[str, Any]:
+    """An answer's JSON object; an error status raises ApiError with the server's message, or its text
+    when it sent no Status object (a proxy's error page, say)."""
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        data = None
+    body = data if isinstance(data, dict) else {}
+    if status < 400:
+        return body
+    message = str(body.get("message") or "")
+    if not message:
+        text = raw.decode(errors="replace").strip()
+        message = f"the API server answered {status}" + (f": {text[:200]}" if text else "")
+    raise ApiError(status, str(body.get("reason") or http_reason), message)
 
 
 class KubeApi:
     """Calls to the Kubernetes API with kopf's connection info; re-logs in once on 401."""
 
-    def __init__(self, login: Callable[[], Awaitable[kopf.ConnectionInfo | None]]) -> None:
+    def __init__(
+        self, login: Callable[[], Awaitable[kopf.ConnectionInfo | None]], user_agent: str | None = None
+    ) -> None:
         self.clock = ServerClock()
         self._login = login
+        self._user_agent = user_agent
         self._info: kopf.ConnectionInfo | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -85,7 +114,7 @@ class KubeApi:
             if self._session is None:
                 self._session = aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(ssl=self._ssl_context(self._info), limit=64),
-                    headers=self._auth_headers(self._info),
+                    headers=self._headers(self._info),
                     auth=(
                         aiohttp.BasicAuth(self._info.username, self._info.password or "")
                         if self._info.username
@@ -121,11 +150,13 @@ class KubeApi:
             context.load_cert_chain(certificate, key)
         return context
 
-    @staticmethod
-    def _auth_headers(info: kopf.ConnectionInfo) -> dict[str, str]:
+    def _headers(self, info: kopf.ConnectionInfo) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self._user_agent:
+            headers["User-Agent"] = self._user_agent
         if info.token:
-            return {"Authorization": f"{info.scheme or 'Bearer'} {info.token}"}
-        return {}
+            headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
+        return headers
 
     async def request(
         self,
@@ -145,12 +176,7 @@ class KubeApi:
                 if response.status == 401 and attempt == 1:
                     await self._relogin()
                     continue
-                data = await response.json(content_type=None) if response.content_length != 0 else {}
-                if response.status >= 400:
-                    message = data.get("message", "") if isinstance(data, dict) else str(data)
-                    reason = data.get("reason", "") if isinstance(data, dict) else ""
-                    raise ApiError(response.status, reason or response.reason or "", message)
-                return data if isinstance(data, dict) else {}
+                return _read_answer(response.status, response.reason or "", await response.read())
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _relogin(self) -> None:
@@ -162,6 +188,11 @@ class KubeApi:
 
     async def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
         return await self.request("GET", resource.path(namespace, name))
+
+    async def list(self, resource: Resource, namespace: str | None, **selectors: str) -> list[dict[str, Any]]:
+        """The objects of `namespace` (None: of every namespace), filtered by labelSelector, fieldSelector."""
+        items = (await self.request("GET", resource.path(namespace), params=selectors or None)).get("items")
+        return items if isinstance(items, list) else []
 
     async def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.request("POST", resource.path(namespace), body=body)

@@ -1,15 +1,37 @@
-"""Prometheus metrics of the operator, served on their own port, and their recording after each pass."""
+"""Prometheus metrics of the operator, served on their own port, and their recording after each pass.
 
-from typing import Final
+Per sync, gauges mirror the status the pass just wrote (last result, last success, duration, period);
+counters count the runs the operator saw finish, once per run: a run is counted by the pass whose
+status write first shows it finished (as its RunFailed Event is posted), never again after a
+restart, since the stored status already shows it. Every series of a schedule is removed when the
+schedule is deleted, and those of a sync when it leaves the status. Names and meanings:
+docs/operator.md, "Metrics"; the chart's alerts and dashboard use only `METRIC_NAMES`.
+"""
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final
+
+from kopf._cogs.clients import watching  # kopf offers no hook on watch (re)starts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.metrics import MetricWrapperBase
 
+from erpsync.api.models import LastRun, RunCounts
 from erpsync.controller.bounds import parse_time
+from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.status import previous_status
 from erpsync.controller.world import ScheduleKey, World
+from erpsync.planning.cron import interval
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
+SYNC_LABELS: Final = ("namespace", "schedule", "sync")
+# The results a run can have (runs.read_run): erpsync_sync_last_result has one series for each, 1 for the
+# current one and 0 for the others, so that a failure followed by a success reads 0 for the failure.
+RESULTS: Final = ("Running", "Succeeded", "PartiallyFailed", "Failed")
+# The outcomes of records in the worker's summary (RunCounts without `read`).
+RECORD_OUTCOMES: Final = tuple(
+    info.alias or name for name, info in RunCounts.model_fields.items() if (info.alias or name) != "read"
+)
 
 RECONCILES: Final = Counter("erpsync_reconciles_total", "Reconcile passes, by outcome.", ["outcome"], registry=REGISTRY)
 RECONCILE_ERRORS: Final = Counter("erpsync_reconcile_errors_total", "Reconcile passes that failed.", registry=REGISTRY)
@@ -20,22 +42,79 @@ WRITES: Final = Counter(
     "erpsync_api_writes_total", "Writes to the Kubernetes API made by reconcile passes.", registry=REGISTRY
 )
 MANAGED_CRONJOBS: Final = Gauge("erpsync_managed_cronjobs", "CronJobs the operator manages.", registry=REGISTRY)
+QUEUE_DEPTH: Final = Gauge(
+    "erpsync_queue_depth",
+    "Schedules waiting for a reconcile pass (not counting those waiting to retry).",
+    registry=REGISTRY,
+)
+QUEUE_RETRIES: Final = Gauge(
+    "erpsync_queue_retries", "Schedules whose pass failed, waiting for their retry.", registry=REGISTRY
+)
+WATCH_RESTARTS: Final = Counter(
+    "erpsync_watch_restarts_total",
+    "Watch requests after the first of each watch stream (the API server ends watches every few minutes; "
+    "a fast rate means dropped watches).",
+    ["resource"],
+    registry=REGISTRY,
+)
 SYNC_LAST_RESULT: Final = Gauge(
     "erpsync_sync_last_result",
-    "1 for the result of the last run of each sync (labels say which).",
-    ["namespace", "schedule", "sync", "result"],
+    "1 for the result of the last run of each sync, 0 for the other results.",
+    [*SYNC_LABELS, "result"],
     registry=REGISTRY,
 )
 SYNC_LAST_DURATION: Final = Gauge(
     "erpsync_sync_last_duration_seconds",
     "Duration of the last finished run of each sync.",
-    ["namespace", "schedule", "sync"],
+    SYNC_LABELS,
     registry=REGISTRY,
 )
+SYNC_LAST_SUCCESS: Final = Gauge(
+    "erpsync_sync_last_success_timestamp_seconds",
+    "When the last successful run of each sync completed (Unix time).",
+    SYNC_LABELS,
+    registry=REGISTRY,
+)
+SYNC_PERIOD: Final = Gauge(
+    "erpsync_sync_period_seconds",
+    "Time between two scheduled runs of each enabled sync (not suspended, not Never).",
+    SYNC_LABELS,
+    registry=REGISTRY,
+)
+SYNC_RUNS: Final = Counter(
+    "erpsync_sync_runs_total",
+    "Finished runs of each sync, by result (counted once, when the operator first sees the run finished).",
+    [*SYNC_LABELS, "result"],
+    registry=REGISTRY,
+)
+SYNC_RECORDS: Final = Counter(
+    "erpsync_sync_records_total",
+    "Records handled by the finished runs of each sync (the sync is the kind of record), by outcome.",
+    [*SYNC_LABELS, "outcome"],
+    registry=REGISTRY,
+)
+# The names of the series each kind of metric exposes (counters and histograms add suffixes).
+_SUFFIXES: Final = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+
+# The labelled series of each schedule, to remove them all when it is deleted: metric -> label values.
+_series: dict[ScheduleKey, dict[MetricWrapperBase, set[tuple[str, ...]]]] = {}
+
+
+def exported_names() -> frozenset[str]:
+    """The names of the series the operator exports: all the chart's alerts and dashboard may use."""
+    return frozenset(
+        family.name + suffix for family in REGISTRY.collect() for suffix in _SUFFIXES.get(family.type, ("",))
+    )
 
 
 def serve(port: int, address: str = "0.0.0.0") -> None:  # a pod serves metrics on all its addresses
     start_http_server(port, addr=address, registry=REGISTRY)
+
+
+def watch_queue(queue: ReconcileQueue[Any]) -> None:
+    """Queue depth and retries, read when scraped."""
+    QUEUE_DEPTH.set_function(lambda: queue.depth)
+    QUEUE_RETRIES.set_function(lambda: queue.retrying)
 
 
 async def measured_reconcile(reconciler: Reconciler, key: ScheduleKey) -> bool:
@@ -46,6 +125,7 @@ async def measured_reconcile(reconciler: Reconciler, key: ScheduleKey) -> bool:
         RECONCILE_ERRORS.inc()
         raise
     if result is None:
+        record_sync_metrics(reconciler.world, key)  # gone: its series go too
         return False
     RECONCILES.labels(result.outcome.state).inc()
     RECONCILE_SECONDS.observe(result.seconds)
@@ -53,18 +133,105 @@ async def measured_reconcile(reconciler: Reconciler, key: ScheduleKey) -> bool:
     if result.retry:
         RECONCILE_ERRORS.inc()
     record_sync_metrics(reconciler.world, key)
+    count_finished_runs(key, result.finished_runs)
     return result.retry
 
 
+def count_finished_runs(key: ScheduleKey, finished: Iterable[tuple[str, LastRun]]) -> None:
+    """Runs and records of the runs a pass saw finish (each reported once, by the status write that first
+    shows it finished)."""
+    for sync, run in finished:
+        labels = (key[0], key[1], sync)
+        _labels(key, SYNC_RUNS, (*labels, run.result)).inc()
+        counts = run.counts.as_json() if run.counts else {}
+        for outcome in RECORD_OUTCOMES:
+            if counts.get(outcome):
+                _labels(key, SYNC_RECORDS, (*labels, outcome)).inc(counts[outcome])
+
+
 def record_sync_metrics(world: World, key: ScheduleKey) -> None:
-    """The managed CronJobs, and the result and duration of each sync's last run, from the status."""
+    """The managed CronJobs, and each sync's gauges from the schedule's status; a schedule that is gone
+    loses every series."""
     MANAGED_CRONJOBS.set(len(world.objects["cronjobs"]))
     body = world.schedule(key)
-    for sync, status in (previous_status((body or {}).get("status")).get("syncs") or {}).items():
-        run = status.get("lastRun") or {}
-        if not run:
-            continue
-        SYNC_LAST_RESULT.labels(key[0], key[1], sync, run.get("result", "")).set(1)
-        start, end = parse_time(run.get("startTime")), parse_time(run.get("completionTime"))
-        if start and end:
-            SYNC_LAST_DURATION.labels(key[0], key[1], sync).set((end - start).total_seconds())
+    if body is None:
+        forget_schedule(key)
+        return
+    syncs = previous_status(body.get("status")).get("syncs") or {}
+    gauges: dict[Gauge, dict[tuple[str, ...], float]] = {
+        SYNC_LAST_RESULT: {},
+        SYNC_LAST_DURATION: {},
+        SYNC_LAST_SUCCESS: {},
+        SYNC_PERIOD: {},
+    }
+    for sync, status in syncs.items():
+        labels = (key[0], key[1], sync)
+        for result in RESULTS:  # zeros from the start: increase() sees the first run too
+            _labels(key, SYNC_RUNS, (*labels, result))
+        gauges[SYNC_LAST_RESULT].update(_result_series(labels, (status.get("lastRun") or {}).get("result")))
+        gauges[SYNC_LAST_DURATION].update(_duration_series(labels, status.get("lastRun") or {}))
+        success = parse_time(status.get("lastSuccessfulTime"))
+        if success:
+            gauges[SYNC_LAST_SUCCESS][labels] = success.timestamp()
+        period = interval(status.get("frequency")) if status.get("schedule") and not status.get("suspended") else None
+        if period:
+            gauges[SYNC_PERIOD][labels] = period.total_seconds()
+    known = _series.setdefault(key, {})
+    for gauge, values in gauges.items():
+        for stale in known.get(gauge, set()) - values.keys():
+            gauge.remove(*stale)
+        known[gauge] = set(values)
+        for series, value in values.items():
+            gauge.labels(*series).set(value)
+    current = set(syncs)
+    for counter in (SYNC_RUNS, SYNC_RECORDS):  # a sync no longer in status (another ERP profile)
+        for gone in {series for series in known.get(counter, set()) if series[2] not in current}:
+            counter.remove(*gone)
+            known[counter].discard(gone)
+
+
+def forget_schedule(key: ScheduleKey) -> None:
+    """Remove every series of a deleted schedule."""
+    for metric, series in _series.pop(key, {}).items():
+        for labels in series:
+            metric.remove(*labels)
+
+
+def _result_series(labels: tuple[str, ...], result: object) -> Iterator[tuple[tuple[str, ...], float]]:
+    if not isinstance(result, str) or not result:
+        return
+    for known in dict.fromkeys((*RESULTS, result)):
+        yield (*labels, known), 1.0 if known == result else 0.0
+
+
+def _duration_series(labels: tuple[str, ...], run: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], float]]:
+    start, end = parse_time(run.get("startTime")), parse_time(run.get("completionTime"))
+    if start and end:
+        yield labels, (end - start).total_seconds()
+
+
+def _labels(key: ScheduleKey, metric: Counter, labels: tuple[str, ...]) -> Any:
+    _series.setdefault(key, {}).setdefault(metric, set()).add(labels)
+    return metric.labels(*labels)
+
+
+def install_watch_counter() -> None:
+    """Count kopf's watch requests, before kopf starts watching (once per process)."""
+    if not getattr(watching.watch_objs, "counted", False):
+        watching.watch_objs = count_watch_restarts(watching.watch_objs)
+
+
+def count_watch_restarts(watch: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap kopf's watch request (kopf offers no hook): each call after the first of a stream is a restart."""
+    started: set[tuple[str, object]] = set()
+
+    def counted(*args: Any, resource: Any, namespace: Any, **kwargs: Any) -> Any:
+        stream = (str(resource.plural), namespace)
+        counter = WATCH_RESTARTS.labels(stream[0])
+        if stream in started:
+            counter.inc()
+        started.add(stream)
+        return watch(*args, resource=resource, namespace=namespace, **kwargs)
+
+    counted.counted = True  # type: ignore[attr-defined]
+    return counted

@@ -37,6 +37,16 @@ class ReconcileQueue(Generic[Key]):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    @property
+    def depth(self) -> int:
+        """Keys waiting for a pass (erpsync_queue_depth)."""
+        return len(self._queued)
+
+    @property
+    def retrying(self) -> int:
+        """Keys whose pass failed, waiting for their retry (erpsync_queue_retries)."""
+        return len(self._timers)
+
     def add(self, key: Key) -> None:
         if key in self._active:
             self._again.add(key)  # it changed during its own pass: one more pass afterwards

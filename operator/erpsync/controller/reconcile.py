@@ -9,7 +9,7 @@ failed are posted after the status write that first reports them.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -20,25 +20,23 @@ from erpsync.api.conditions import INVALID_SPEC, RUN_FAILED, STALLED, SYNC_NOW_R
 from erpsync.api.models import ErpSyncSchedule, ErpSyncScheduleStatus, LastRun, read_status
 from erpsync.api.profiles import PROFILES
 from erpsync.api.validation import validate_object
-from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, PLURAL, SYNC_NAMES, SyncName
+from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, SYNC_NAMES, SyncName
 from erpsync.controller.diff import Changes, diff
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, merge_diff, repair_patch
-from erpsync.controller.events import EventType
-from erpsync.controller.kubeapi import CRONJOBS, JOBS, ApiError, KubeApi, Resource
+from erpsync.controller.events import Event, EventSink
+from erpsync.controller.kubeapi import CRONJOBS, JOBS, SCHEDULES, ApiError, KubeApi
 from erpsync.controller.observed import Observed
 from erpsync.controller.status import Outcome, build_status
-from erpsync.controller.sync_now import build_sync_now_job, pending_request
+from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, build_sync_now_job, pending_request
 from erpsync.controller.world import ScheduleKey, World, ownership
 from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, LABEL_SCHEDULE, WorkerDefaults
 from erpsync.planning.names import label_value
 from erpsync.planning.plan import SchedulePlan, plan_schedule
 
-SCHEDULES: Final = Resource(API_GROUP, API_VERSION, PLURAL)
 # The keys of status the operator owns (the model's); kopf and others may keep their own records beside them.
 STATUS_KEYS: Final = tuple(info.alias or name for name, info in ErpSyncScheduleStatus.model_fields.items())
 
 logger = logging.getLogger("erpsync.operator")
-EventSink = Callable[[dict[str, Any], EventType, str, str], Awaitable[None]]
 ConflictAction = Literal["gone", "repair", "adopt", "foreign"]
 
 
@@ -64,12 +62,14 @@ def resolve_conflict(existing: dict[str, Any] | None, schedule: dict[str, Any]) 
 
 @dataclass(frozen=True)
 class PassResult:
-    """What a pass did: its outcome, how many writes it made, and whether to come back soon."""
+    """What a pass did: its outcome, how many writes it made, whether to come back soon, and the runs its
+    status writes first showed finished (each run is reported once: the metrics count them)."""
 
     outcome: Outcome
     writes: int
     retry: bool = False
     seconds: float = 0.0
+    finished_runs: tuple[tuple[str, LastRun], ...] = ()
 
 
 @dataclass
@@ -93,7 +93,8 @@ class Reconciler:
             # The API refused or failed a call the pass cannot do without (a status write): try again later.
             logger.warning("reconciling %s/%s: %s; retrying", key[0], key[1], error)
             result = PassResult(Outcome("Retrying", str(error)), pass_.writes, retry=True)
-        return PassResult(result.outcome, result.writes, result.retry, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        return PassResult(result.outcome, result.writes, result.retry, seconds, tuple(pass_.finished))
 
 
 @dataclass
@@ -103,6 +104,7 @@ class _Pass:
     writes: int = 0
     changes: list[tuple[str, str]] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)  # planned names taken by CronJobs outside the watch
+    finished: list[tuple[str, LastRun]] = field(default_factory=list)  # runs first shown finished by its writes
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -168,7 +170,7 @@ class _Pass:
         outcome = Outcome("Stalled", problems[:2000])
         previous = self.status
         if previous.observed_generation != self.generation or _stalled_message(previous) != outcome.message:
-            await self.reconciler.emit(self.body, "Warning", INVALID_SPEC, outcome.message[:1000])
+            await self.reconciler.emit(Event(self.body, "Warning", INVALID_SPEC, outcome.message[:1000]))
         await self._announce_failed_runs(
             await self._write_status(None, observed, outcome, previous.last_handled_sync_now, now)
         )
@@ -295,11 +297,14 @@ class _Pass:
             return handled, []
         if request.refused:
             await self.reconciler.emit(
-                self.body,
-                "Warning",
-                SYNC_NOW_REFUSED,
-                f"sync now {request.token}: {', '.join(request.refused)} not offered by "
-                f"{schedule.spec.erp}; allowed: {', '.join(_offered(schedule))}",
+                Event(
+                    self.body,
+                    "Warning",
+                    SYNC_NOW_REFUSED,
+                    f"sync now {request.token}: {', '.join(request.refused)} not offered by "
+                    f"{schedule.spec.erp}; allowed: {', '.join(_offered(schedule))}",
+                    annotations={SYNC_NOW_ANNOTATION: request.token},  # what kubectl erpsync selects on
+                )
             )
         errors: list[str] = []
         for sync in request.syncs:
@@ -310,7 +315,7 @@ class _Pass:
                 self._record("jobs", await self.reconciler.api.create(JOBS, self.metadata["namespace"], job))
                 self.writes += 1
                 await self.reconciler.emit(
-                    self.body, "Normal", SYNC_NOW_STARTED, f"started Job {job['metadata']['name']} ({sync})"
+                    Event(self.body, "Normal", SYNC_NOW_STARTED, f"started Job {job['metadata']['name']} ({sync})")
                 )
             except ApiError as error:
                 if error.status != 409:  # 409: started by an earlier attempt with the same token
@@ -323,12 +328,14 @@ class _Pass:
             return
         kinds = {kind for kind, _ in self.changes}
         reason = f"CronJobs{kinds.pop()}" if len(kinds) == 1 else "CronJobsChanged"
-        await self.reconciler.emit(self.body, "Normal", reason, "; ".join(message for _, message in self.changes))
+        await self.reconciler.emit(
+            Event(self.body, "Normal", reason, "; ".join(message for _, message in self.changes))
+        )
 
     async def _announce_failed_runs(self, failed: list[tuple[str, LastRun]]) -> None:
         for sync, run in failed:
             await self.reconciler.emit(
-                self.body, "Warning", RUN_FAILED, f"{sync}: Job {run.job_name} {run.result}: {run.message or ''}"
+                Event(self.body, "Warning", RUN_FAILED, f"{sync}: Job {run.job_name} {run.result}: {run.message or ''}")
             )
 
     async def _write_status(
@@ -361,25 +368,30 @@ class _Pass:
         if answer.get("metadata"):
             self.body = answer
             self.reconciler.world.apply("schedules", "MODIFIED", answer)
-        return _failed_runs(previous, status)
+        finished = finished_runs(previous, status)
+        self.finished += finished
+        return [(sync, run) for sync, run in finished if run.result in _FAILED_RESULTS]
 
 
 _FAILED_RESULTS: Final = ("Failed", "PartiallyFailed")
+_FINISHED_RESULTS: Final = ("Succeeded", *_FAILED_RESULTS)
 
 
-def _failed_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -> list[tuple[str, LastRun]]:
-    """Runs that are failed now and were not reported failed in the previous status (once per Job)."""
-    failed: list[tuple[str, LastRun]] = []
+def finished_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -> list[tuple[str, LastRun]]:
+    """Runs that are finished now and were not reported so in the previous status (once per Job): the
+    failed ones are announced in RunFailed Events, all are counted in the metrics. The previous status is
+    the stored one, so a restart reports nothing again."""
+    finished: list[tuple[str, LastRun]] = []
     for sync in SYNC_NAMES:
         run = _last_run(after, sync)
         old = _last_run(before, sync)
         if (
             run
-            and run.result in _FAILED_RESULTS
+            and run.result in _FINISHED_RESULTS
             and (not old or (old.job_name, old.result) != (run.job_name, run.result))
         ):
-            failed.append((sync, run))
-    return failed
+            finished.append((sync, run))
+    return finished
 
 
 def _last_run(status: ErpSyncScheduleStatus, sync: SyncName) -> LastRun | None:
@@ -394,7 +406,8 @@ def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, An
 
 
 def _stalled_message(status: ErpSyncScheduleStatus) -> str | None:
-    return next((condition.message for condition in status.conditions if condition.type == STALLED), None)
+    stalled = status.condition(STALLED)
+    return stalled.message if stalled else None
 
 
 def _offered(schedule: ErpSyncSchedule) -> list[str]:

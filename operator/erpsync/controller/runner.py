@@ -5,6 +5,7 @@ from collections.abc import Collection
 
 import kopf
 
+from erpsync.controller import metrics
 from erpsync.controller.config import OperatorConfig
 from erpsync.controller.handlers import build_registry
 from erpsync.controller.state import OperatorState
@@ -30,6 +31,7 @@ def run_operator(
     state = OperatorState(
         OperatorConfig(worker_defaults=worker_defaults, resync_seconds=resync_seconds, metrics_port=metrics_port)
     )
+    metrics.install_watch_counter()  # erpsync_watch_restarts_total
     kopf.run(
         registry=build_registry(state),
         standalone=standalone,

@@ -1,6 +1,6 @@
 """The kubectl plugin `kubectl erpsync` (console script `kubectl-erpsync`).
 
-The plugin needs the official Kubernetes client, which only the `plugin` extra installs (the image
+The plugin reads the kubeconfig with the official Kubernetes client, which only the `plugin` extra installs (the image
 leaves it out): without it the console script says so in one line instead of an ImportError traceback.
 """
 

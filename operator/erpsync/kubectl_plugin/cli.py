@@ -17,10 +17,11 @@ import click
 
 from erpsync import __version__
 from erpsync.api.conditions import HEALTHY, READY, STALLED, SYNC_NOW_REFUSED
-from erpsync.api.vocabulary import SYNC_NAMES, SyncName
+from erpsync.api.vocabulary import KIND, SYNC_NAMES, SyncName
 from erpsync.cli import plan
+from erpsync.controller.kubeapi import EVENTS, JOBS, ApiError
 from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, SYNC_NOW_SYNCS_ANNOTATION, echoed_token
-from erpsync.kubectl_plugin.client import ApiError, ConnectionOptions, Kube, PluginError, UsageProblem, one_line
+from erpsync.kubectl_plugin.client import ConnectionOptions, Kube, PluginError, UsageProblem, one_line
 from erpsync.kubectl_plugin.status import ago, condition, condition_text, next_run, schedule_status, status_rows
 from erpsync.planning.cronjobs import LABEL_SCHEDULE, LABEL_SYNC, LABEL_TRIGGER
 from erpsync.planning.names import label_value
@@ -266,7 +267,7 @@ def _started_jobs(kube: Kube, name: str, token: str) -> list[dict[str, Any]]:
     selector = f"{LABEL_SCHEDULE}={label_value(name)},{LABEL_TRIGGER}=OnDemand"
     jobs = [
         job
-        for job in kube.list("batch/v1", "jobs", kube.namespace, labelSelector=selector)
+        for job in kube.list(JOBS, kube.namespace, labelSelector=selector)
         if (job["metadata"].get("annotations") or {}).get(SYNC_NOW_ANNOTATION) == token[:253]
     ]
     order = {sync: index for index, sync in enumerate(SYNC_NAMES)}
@@ -274,18 +275,19 @@ def _started_jobs(kube: Kube, name: str, token: str) -> list[dict[str, Any]]:
 
 
 def _refusals(kube: Kube, name: str, token: str) -> list[str] | None:
-    """The operator's SyncNowRefused Events for `token`; None when Events cannot be read."""
+    """The messages of the operator's SyncNowRefused Events for `token` (the Event's own `erpsync.io/sync-now`
+    annotation); None when Events cannot be read."""
     try:
         events = kube.list(
-            "v1", "events", kube.namespace, fieldSelector=f"involvedObject.name={name},reason={SYNC_NOW_REFUSED}"
+            EVENTS, kube.namespace, fieldSelector=f"involvedObject.name={name},reason={SYNC_NOW_REFUSED}"
         )
     except ApiError:
         return None
     return [
         str(event.get("message"))
         for event in events
-        if (event.get("involvedObject") or {}).get("kind") == "ErpSyncSchedule"
-        and str(event.get("message", "")).startswith(f"sync now {token}:")
+        if (event.get("involvedObject") or {}).get("kind") == KIND
+        and (event["metadata"].get("annotations") or {}).get(SYNC_NOW_ANNOTATION) == token
     ]
 
 
@@ -347,6 +349,9 @@ def main() -> None:
     """The console script: kubectl-style one-line errors, never a traceback."""
     try:
         cli.main(prog_name=PROG_NAME)
+    except ApiError as error:  # an error status the command did not word itself: the server's message
+        click.echo(f"error: {one_line(error.message)}", err=True)
+        sys.exit(1)
     except Exception as error:  # the last resort; expected failures are PluginErrors, shown by click
         click.echo(f"error: {type(error).__name__}: {one_line(error)}", err=True)
         sys.exit(1)

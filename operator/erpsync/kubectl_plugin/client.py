@@ -1,31 +1,33 @@
-"""The plugin's way to the cluster: the user's kubeconfig (as kubectl reads it) and JSON over HTTP.
+"""The plugin's way to the cluster: the user's kubeconfig (as kubectl reads it), then the operator's client.
 
-The `kubernetes` client loads the kubeconfig (contexts, certificates, tokens, exec plugins) and
-carries the requests; objects stay plain JSON dicts, as in the rest of the project.
+The official `kubernetes` client only reads the kubeconfig (contexts, certificates, tokens, exec
+plugins) into the credentials kopf uses, a kopf.ConnectionInfo, as kopf's own `login_via_client`
+does; in a pod without a kubeconfig the service account is read as the operator reads it. Every
+request then goes through the operator's KubeApi, run on a private event loop behind the few
+synchronous calls the commands make. A 401 reads the kubeconfig again (exec tokens expire).
 """
 
-import json
+import asyncio
 import os
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
-from urllib.parse import quote
+from typing import Any, Final, TypeVar
 
+import aiohttp
 import click
-import urllib3
+import kopf
 import yaml
 from kubernetes import config as kube_config
-from kubernetes.client.api_client import ApiClient
 from kubernetes.client.configuration import Configuration
 
 from erpsync import __version__
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
-from erpsync.controller.server_clock import ServerClock
+from erpsync.controller.in_cluster import SERVICE_ACCOUNT_FOLDER, login_in_cluster
+from erpsync.controller.kubeapi import SCHEDULES, ApiError, KubeApi, Resource
 
-MERGE_PATCH: Final = "application/merge-patch+json"
-REQUEST_TIMEOUT: Final = 30.0
-SERVICE_ACCOUNT_NAMESPACE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 SCHEDULES_KIND: Final = f"{PLURAL}.{API_GROUP}"
+T = TypeVar("T")
 
 
 class PluginError(click.ClickException):
@@ -41,27 +43,8 @@ class UsageProblem(PluginError):
     exit_code = 2
 
 
-class ApiError(PluginError):
-    """The API server answered with an error status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def one_line(error: object) -> str:
     return " ".join(str(error).split())
-
-
-def _status_message(status: int, raw: bytes) -> str:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("message"):
-        return str(body["message"])
-    text = raw.decode(errors="replace").strip()
-    return f"the API server answered {status}" + (f": {text[:200]}" if text else "")
 
 
 @dataclass(frozen=True)
@@ -81,19 +64,18 @@ def _kubeconfig_path(flag: str | None) -> str:
     return flag or os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
 
 
-def _load(options: ConnectionOptions, configuration: Configuration) -> str:
-    """Fill `configuration` from the kubeconfig (or the pod's service account); the default namespace."""
+def connection_info(options: ConnectionOptions) -> kopf.ConnectionInfo:
+    """The credentials of the kubeconfig's context (or of the pod's service account), with its namespace."""
     path = _kubeconfig_path(options.kubeconfig)
     files = [Path(part).expanduser() for part in path.split(os.pathsep) if part]
     if not any(file.is_file() for file in files):
         if not options.kubeconfig and not os.environ.get("KUBECONFIG") and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            try:
-                kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            except kube_config.ConfigException as error:
-                raise PluginError(f"in-cluster configuration: {error}") from None
-            namespace = SERVICE_ACCOUNT_NAMESPACE.read_text().strip() if SERVICE_ACCOUNT_NAMESPACE.is_file() else ""
-            return options.namespace or namespace or "default"
+            info = login_in_cluster(kopf.OperatorSettings())
+            if info is None:
+                raise PluginError(f"in-cluster configuration: no service account token in {SERVICE_ACCOUNT_FOLDER}")
+            return info
         raise PluginError(f"no kubeconfig found at {path} (set KUBECONFIG or give --kubeconfig)")
+    configuration = Configuration()
     try:
         contexts, active = kube_config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
         chosen = active
@@ -111,23 +93,53 @@ def _load(options: ConnectionOptions, configuration: Configuration) -> str:
         raise PluginError(f"kubeconfig {path} is not valid YAML: {one_line(error)}") from None
     except OSError as error:
         raise PluginError(f"kubeconfig {path}: {error.strerror or error}") from None
-    context_namespace = ((chosen or {}).get("context") or {}).get("namespace")
-    return options.namespace or context_namespace or "default"
+    namespace = ((chosen or {}).get("context") or {}).get("namespace")
+    return _as_connection_info(configuration, namespace, path)
+
+
+def _as_connection_info(configuration: Configuration, namespace: str | None, path: str) -> kopf.ConnectionInfo:
+    """The loaded configuration as kopf's credentials (what kopf.login_via_client does for the default one)."""
+    for option, value in (("proxy-url", configuration.proxy), ("tls-server-name", configuration.tls_server_name)):
+        if value:
+            raise PluginError(f"kubeconfig {path}: the cluster's {option} is not supported by kubectl erpsync")
+    # Called, not read: for exec plugins and auth providers this runs the refresh hook.
+    header = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+        "authorization"
+    )
+    scheme, _, token = str(header or "").rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=str(configuration.host),
+        ca_path=configuration.ssl_ca_cert,  # the client writes inline data to temporary files
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        default_namespace=namespace,
+    )
 
 
 class Kube:
-    """JSON requests to the API server with the user's credentials."""
+    """The operator's KubeApi with the user's credentials, for synchronous commands."""
 
     def __init__(self, options: ConnectionOptions) -> None:
-        configuration = Configuration()
-        self.namespace = _load(options, configuration)
-        self.host = str(configuration.host)
-        self._api = ApiClient(configuration)
-        self._api.user_agent = f"kubectl-erpsync/{__version__}"
-        self.clock = ServerClock()  # "in 5m" and "3h ago" count from the cluster's now, as the operator does
+        info = connection_info(options)
+        self.namespace = options.namespace or info.default_namespace or "default"
+        self.server = info.server
+
+        async def relogin() -> kopf.ConnectionInfo:
+            return connection_info(options)
+
+        self._api = KubeApi(relogin, user_agent=f"kubectl-erpsync/{__version__}")
+        self._api.use(info)
+        self.clock = self._api.clock  # "in 5m" and "3h ago" count from the cluster's now, as the operator does
+        self._loop = asyncio.Runner()
 
     def close(self) -> None:
-        self._api.close()  # type: ignore[no-untyped-call]
+        self._loop.run(self._api.close())
+        self._loop.close()
 
     def __enter__(self) -> "Kube":
         return self
@@ -135,85 +147,48 @@ class Kube:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: dict[str, str] | None = None,
-        body: Any = None,
-        content_type: str = "application/json",
-    ) -> Any:
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        serialized = self._api.param_serialize(
-            method,
-            path,
-            query_params=list((query or {}).items()) or None,
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
+    def _run(self, call: Coroutine[Any, Any, T]) -> T:
         try:
-            reply = self._api.call_api(*serialized, _request_timeout=REQUEST_TIMEOUT)
-            raw: bytes = reply.response.data
-        except urllib3.exceptions.HTTPError as error:
-            reason = getattr(error, "reason", None) or error
-            raise PluginError(f"cannot reach the API server at {self.host}: {reason}") from None
-        self.clock.observe(reply.response.headers.get("Date"))
-        if reply.status >= 400:
-            raise ApiError(reply.status, _status_message(reply.status, raw))
-        return json.loads(raw) if raw else None
+            return self._loop.run(call)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise PluginError(f"cannot reach the API server at {self.server}: {one_line(error)}") from None
 
     # ErpSyncSchedules
 
-    @staticmethod
-    def schedules_path(namespace: str | None, name: str | None = None) -> str:
-        base = f"/apis/{API_GROUP}/{API_VERSION}"
-        path = f"{base}/namespaces/{quote(namespace)}/{PLURAL}" if namespace is not None else f"{base}/{PLURAL}"
-        return f"{path}/{quote(name)}" if name is not None else path
-
     def schedule(self, name: str, namespace: str) -> dict[str, Any]:
         try:
-            body: dict[str, Any] = self.request("GET", self.schedules_path(namespace, name))
+            return self._run(self._api.get(SCHEDULES, namespace, name))
         except ApiError as error:
-            raise self._explained(error, namespace, name) from None
-        return body
+            raise _explained(error, namespace, name) from None
 
     def schedules(self, namespace: str | None) -> list[dict[str, Any]]:
         try:
-            items: list[dict[str, Any]] = self.request("GET", self.schedules_path(namespace))["items"]
+            items = self._run(self._api.list(SCHEDULES, namespace))
         except ApiError as error:
-            raise self._explained(error, namespace, None) from None
+            raise _explained(error, namespace, None) from None
         return sorted(items, key=lambda item: (item["metadata"].get("namespace", ""), item["metadata"]["name"]))
 
     def patch_schedule(self, name: str, namespace: str, patch: dict[str, Any]) -> dict[str, Any]:
         try:
-            body: dict[str, Any] = self.request(
-                "PATCH", self.schedules_path(namespace, name), body=patch, content_type=MERGE_PATCH
-            )
+            return self._run(self._api.merge_patch(SCHEDULES, namespace, name, patch))
         except ApiError as error:
-            raise self._explained(error, namespace, name) from None
-        return body
-
-    def _explained(self, error: ApiError, namespace: str | None, name: str | None) -> ApiError:
-        if error.status == 404:
-            if name is not None and '"' + name + '"' in error.message:
-                where = f' in namespace "{namespace}"' if namespace else ""
-                return ApiError(404, f'{SCHEDULES_KIND} "{name}" not found{where}')
-            return ApiError(
-                404,
-                f"the server does not serve {SCHEDULES_KIND} ({API_GROUP}/{API_VERSION}); "
-                "is the CRD installed? (kubectl apply -f crds/)",
-            )
-        return error
+            raise _explained(error, namespace, name) from None
 
     # Jobs and Events
 
-    def list(self, group_version: str, plural: str, namespace: str, **query: str) -> list[dict[str, Any]]:
-        prefix = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
-        items: list[dict[str, Any]] = self.request(
-            "GET", f"{prefix}/namespaces/{quote(namespace)}/{plural}", query=query
-        )["items"]
-        return items
+    def list(self, resource: Resource, namespace: str, **selectors: str) -> list[dict[str, Any]]:
+        """The objects in `namespace`; an error status raises ApiError."""
+        return self._run(self._api.list(resource, namespace, **selectors))
+
+
+def _explained(error: ApiError, namespace: str | None, name: str | None) -> PluginError:
+    """A schedule's error as kubectl words it; a 404 says whether the schedule or the CRD is missing."""
+    if error.status != 404:
+        return PluginError(error.message)
+    if name is not None and '"' + name + '"' in error.message:
+        where = f' in namespace "{namespace}"' if namespace else ""
+        return PluginError(f'{SCHEDULES_KIND} "{name}" not found{where}')
+    return PluginError(
+        f"the server does not serve {SCHEDULES_KIND} ({API_GROUP}/{API_VERSION}); "
+        "is the CRD installed? (kubectl apply -f crds/)"
+    )

@@ -17,10 +17,8 @@ def schedule_status(body: dict[str, Any]) -> ErpSyncScheduleStatus:
 
 def condition(body: dict[str, Any], kind: str) -> dict[str, Any] | None:
     """The condition `kind` of a schedule as {status, reason, message}, or None when absent."""
-    for item in schedule_status(body).conditions:
-        if item.type == kind:
-            return {"status": item.status, "reason": item.reason, "message": item.message}
-    return None
+    item = schedule_status(body).condition(kind)
+    return {"status": item.status, "reason": item.reason, "message": item.message} if item else None
 
 
 def status_rows(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,128 @@
+"""The operator's metrics: each sync's series follow its status, runs are counted once, deleted schedules
+leave no series. The same against the real operator: tests/operator/test_probes.py."""
+
+from typing import Any
+
+import pytest
+from prometheus_client import generate_latest
+
+from erpsync.api.models import ErpSyncScheduleStatus
+from erpsync.controller import metrics
+from erpsync.controller.reconcile import finished_runs
+from erpsync.controller.world import World
+
+KEY = ("erp-sync", "acme")
+
+
+def _schedule(last_run: dict[str, Any] | None, **sync: Any) -> dict[str, Any]:
+    status: dict[str, Any] = {"frequency": "Hourly", "schedule": "38 * * * *", "suspended": False, **sync}
+    if last_run:
+        status["lastRun"] = last_run
+    return {
+        "metadata": {"namespace": KEY[0], "name": KEY[1], "uid": "u1", "resourceVersion": "1"},
+        "status": {"syncs": {"vendors": status}},
+    }
+
+
+def _run(job: str, result: str, **counts: int) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "jobName": job,
+        "trigger": "Scheduled",
+        "result": result,
+        "startTime": "2026-06-01T10:00:00Z",
+        "completionTime": "2026-06-01T10:00:30Z",
+    }
+    return {**run, "counts": counts} if counts else run
+
+
+def _value(name: str, **labels: str) -> float | None:
+    return metrics.REGISTRY.get_sample_value(
+        name, {"namespace": KEY[0], "schedule": KEY[1], "sync": "vendors", **labels}
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> None:
+    metrics.forget_schedule(KEY)
+
+
+def _record(world: World, body: dict[str, Any], version: str) -> None:
+    body["metadata"]["resourceVersion"] = version
+    world.apply("schedules", "MODIFIED", body)
+    metrics.record_sync_metrics(world, KEY)
+
+
+def test_a_success_after_a_failure_clears_the_failure() -> None:
+    world = World()
+    _record(world, _schedule(_run("acme-vendors-1", "Failed")), "1")
+    assert _value("erpsync_sync_last_result", result="Failed") == 1
+    assert _value("erpsync_sync_last_result", result="Succeeded") == 0
+    _record(world, _schedule(_run("acme-vendors-2", "Succeeded"), lastSuccessfulTime="2026-06-01T10:00:30Z"), "2")
+    assert _value("erpsync_sync_last_result", result="Failed") == 0
+    assert _value("erpsync_sync_last_result", result="Succeeded") == 1
+    assert _value("erpsync_sync_last_success_timestamp_seconds") == 1780308030.0
+    assert _value("erpsync_sync_last_duration_seconds") == 30
+    assert _value("erpsync_sync_period_seconds") == 3600
+    assert _value("erpsync_sync_runs_total", result="Failed") == 0  # counted on transitions, not here
+
+
+def test_a_suspended_sync_has_no_period_and_a_deleted_schedule_no_series() -> None:
+    world = World()
+    _record(world, _schedule(_run("acme-vendors-1", "Succeeded")), "1")
+    assert _value("erpsync_sync_period_seconds") == 3600
+    _record(world, _schedule(_run("acme-vendors-1", "Succeeded"), suspended=True), "2")
+    assert _value("erpsync_sync_period_seconds") is None
+    finished = finished_runs(ErpSyncScheduleStatus(), ErpSyncScheduleStatus.model_validate(_status("x", "Failed")))
+    metrics.count_finished_runs(KEY, finished)
+    assert _value("erpsync_sync_runs_total", result="Failed") == 1
+    world.apply("schedules", "DELETED", world.schedule(KEY) or {})
+    metrics.record_sync_metrics(world, KEY)
+    text = _exposition()
+    assert 'schedule="acme"' not in text
+
+
+def _status(job: str, result: str, **counts: int) -> dict[str, Any]:
+    return {"syncs": {"vendors": {"frequency": "Hourly", "lastRun": _run(job, result, **counts)}}}
+
+
+def _exposition() -> str:
+    return generate_latest(metrics.REGISTRY).decode()
+
+
+def test_runs_and_records_are_counted_once_per_finished_run() -> None:
+    before = ErpSyncScheduleStatus.model_validate(_status("acme-vendors-1", "Running"))
+    after = ErpSyncScheduleStatus.model_validate(_status("acme-vendors-1", "PartiallyFailed", created=2, failed=3))
+    finished = finished_runs(before, after)
+    assert [(sync, run.job_name) for sync, run in finished] == [("vendors", "acme-vendors-1")]
+    assert finished_runs(after, after) == []  # the next pass, or after a restart: the stored status shows it
+    metrics.count_finished_runs(KEY, finished)
+    assert _value("erpsync_sync_runs_total", result="PartiallyFailed") == 1
+    assert _value("erpsync_sync_records_total", outcome="created") == 2
+    assert _value("erpsync_sync_records_total", outcome="failed") == 3
+    assert _value("erpsync_sync_records_total", outcome="unchanged") is None
+
+
+def test_watch_requests_after_the_first_of_a_stream_are_restarts() -> None:
+    class Resource:
+        plural = "widgets"
+
+    calls: list[str] = []
+    counted = metrics.count_watch_restarts(lambda **kwargs: calls.append(kwargs["since"]))
+    for since in (None, "5", "9"):
+        counted(resource=Resource(), namespace="erp-sync", since=since)
+    counted(resource=Resource(), namespace="finance", since=None)
+    assert calls == [None, "5", "9", None]
+    assert metrics.REGISTRY.get_sample_value("erpsync_watch_restarts_total", {"resource": "widgets"}) == 2
+
+
+def test_the_watch_counter_wraps_kopfs_watch_once() -> None:
+    from kopf._cogs.clients import watching
+
+    original = watching.watch_objs
+    try:
+        metrics.install_watch_counter()
+        wrapped = watching.watch_objs
+        metrics.install_watch_counter()  # a second call keeps the one wrapper
+        assert wrapped is not original and watching.watch_objs is wrapped
+    finally:
+        watching.watch_objs = original
