@@ -95,6 +95,12 @@ def test_runs_and_records_are_counted_once_per_finished_run() -> None:
     finished = finished_runs(before, after)
     assert [(sync, run.job_name) for sync, run in finished] == [("vendors", "acme-vendors-1")]
     assert finished_runs(after, after) == []  # the next pass, or after a restart: the stored status shows it
+    # The Job's Failed condition seen before its Pod's summary: reported once, not again as PartiallyFailed.
+    failed_first = ErpSyncScheduleStatus.model_validate(_status("acme-vendors-1", "Failed"))
+    assert finished_runs(failed_first, after) == []
+    # A later Job of the same sync is a new run.
+    later = ErpSyncScheduleStatus.model_validate(_status("acme-vendors-2", "Failed"))
+    assert [run.job_name for _, run in finished_runs(after, later)] == ["acme-vendors-2"]
     metrics.count_finished_runs(KEY, finished)
     assert _value("erpsync_sync_runs_total", result="PartiallyFailed") == 1
     assert _value("erpsync_sync_records_total", outcome="created") == 2

@@ -378,18 +378,16 @@ _FINISHED_RESULTS: Final = ("Succeeded", *_FAILED_RESULTS)
 
 
 def finished_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -> list[tuple[str, LastRun]]:
-    """Runs that are finished now and were not reported so in the previous status (once per Job): the
-    failed ones are announced in RunFailed Events, all are counted in the metrics. The previous status is
-    the stored one, so a restart reports nothing again."""
+    """Runs that are finished now and were not reported finished in the previous status: once per Job,
+    whatever its result reads later (a Job's Failed condition can be seen before its Pod's summary turns
+    it into PartiallyFailed). The failed ones are announced in RunFailed Events, all are counted in the
+    metrics. The previous status is the stored one, so a restart reports nothing again."""
     finished: list[tuple[str, LastRun]] = []
     for sync in SYNC_NAMES:
         run = _last_run(after, sync)
         old = _last_run(before, sync)
-        if (
-            run
-            and run.result in _FINISHED_RESULTS
-            and (not old or (old.job_name, old.result) != (run.job_name, run.result))
-        ):
+        reported = old is not None and run is not None and old.job_name == run.job_name
+        if run and run.result in _FINISHED_RESULTS and not (reported and old and old.result in _FINISHED_RESULTS):
             finished.append((sync, run))
     return finished
 

@@ -54,6 +54,28 @@ class Run:
                 status[key] = value
         return status
 
+    @classmethod
+    def from_status(cls, last_run: LastRun) -> "Run":
+        """The run a stored lastRun describes, with the problem read_run gives the same run."""
+        return cls(
+            job_name=last_run.job_name,
+            trigger=last_run.trigger,
+            start_time=rfc3339(last_run.start_time),
+            completion_time=rfc3339(last_run.completion_time),
+            result=last_run.result,
+            message=last_run.message,
+            counts=last_run.counts.as_json() if last_run.counts else None,
+            problem=_problem(last_run.result, last_run.message),
+        )
+
+
+def _problem(result: str, message: str | None) -> str | None:
+    """Why a run cannot proceed or failed, from its result and message (as lastRun holds them): a running
+    run's message is its problem; a finished run has a message only when its Job failed."""
+    if not message:
+        return None
+    return fit_text(message if result == "Running" else f"{result}: {message}", MESSAGE_LIMIT)
+
 
 def read_summary(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The worker's JSON summary from the newest pod's termination message, if any."""
@@ -106,11 +128,9 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
     claimed = _worker_result(summary)
     finished = _finished(job)
     completion = rfc3339(status.get("completionTime"))
-    problem: str | None = None
     if finished is None:
-        result, message = "Running", None
-        problem = _waiting_problem(pods, now)
-        message = problem
+        result = "Running"
+        message = _waiting_problem(pods, now)
     elif finished[0] == "Complete":
         result = claimed or "Succeeded"
         message = None
@@ -123,7 +143,6 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
         first_error = f": {errors[0]}" if isinstance(errors, list) and errors else ""
         pod_problem = _waiting_problem(pods, now)
         message = f"{reason}{first_error}" + (f" ({pod_problem})" if pod_problem else "")
-        problem = f"{result}: {message}"
     return Run(
         job_name=str(metadata.get("name")),
         # Longer than lastRun.trigger allows only on a Job someone else labelled: cut when status is built.
@@ -133,7 +152,7 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
         result=result,
         message=fit_text(message, MESSAGE_LIMIT) if message else None,
         counts=counts or None,
-        problem=fit_text(problem, MESSAGE_LIMIT) if problem else None,
+        problem=_problem(result, message),
     )
 
 
@@ -147,14 +166,57 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def latest_run(jobs: list[dict[str, Any]], pods_by_job: dict[str, list[dict[str, Any]]], now: datetime) -> Run | None:
-    if not jobs:
-        return None
-    newest = max(
+def _newest_job(jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(
         jobs,
         key=lambda j: (j.get("metadata", {}).get("creationTimestamp") or "", j.get("metadata", {}).get("name") or ""),
+        default=None,
     )
+
+
+def latest_run(jobs: list[dict[str, Any]], pods_by_job: dict[str, list[dict[str, Any]]], now: datetime) -> Run | None:
+    newest = _newest_job(jobs)
+    if newest is None:
+        return None
     return read_run(newest, pods_by_job.get(newest["metadata"]["name"], []), now)
+
+
+def known_run(
+    jobs: list[dict[str, Any]],
+    pods_by_job: dict[str, list[dict[str, Any]]],
+    stored: LastRun | None,
+    now: datetime,
+) -> Run | None:
+    """The last run of a sync: the newest Job's (latest_run), unless the stored lastRun is further along.
+
+    The stored status is part of what exists: the watch cache can be partial (after a restart, the
+    watches of Jobs and Pods list independently) and Jobs go (history limits, TTL), so the last run
+    reported never goes backwards. The stored run is kept when no Job is seen, when the newest Job seen
+    started (or, not started yet, was created) before the stored run started and the stored Job is not
+    seen, and when the stored Job is seen unfinished while stored finished, or finished without the
+    worker's summary while the stored run has its counts."""
+    newest = _newest_job(jobs)
+    if stored is None:
+        return latest_run(jobs, pods_by_job, now)
+    if newest is None:
+        return Run.from_status(stored)
+    run = read_run(newest, pods_by_job.get(newest["metadata"]["name"], []), now)
+    return Run.from_status(stored) if _behind(run, newest, jobs, stored) else run
+
+
+def _behind(run: Run, job: dict[str, Any], jobs: list[dict[str, Any]], stored: LastRun) -> bool:
+    """Whether `run`, read from the newest Job seen, knows less than the stored lastRun."""
+    if run.job_name == stored.job_name:
+        if stored.result == "Running":
+            return False
+        return run.result == "Running" or (run.counts is None and stored.counts is not None)
+    if any(j.get("metadata", {}).get("name") == stored.job_name for j in jobs):
+        return False  # the stored Job is seen, and a Job created after it
+    stored_start = parse_time(rfc3339(stored.start_time))
+    # A Job starts as soon as the Job controller sees it: one not started yet is new, unless it was
+    # created before the stored run started.
+    moment = parse_time(run.start_time) or parse_time(job.get("metadata", {}).get("creationTimestamp"))
+    return stored_start is not None and moment is not None and moment < stored_start
 
 
 def last_success(jobs: list[dict[str, Any]]) -> str | None:

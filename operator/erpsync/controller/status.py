@@ -2,7 +2,9 @@
 
 Inputs are what exists (CronJobs, Jobs, Pods), the plan, and how the pass went; the previous
 status is read only to keep what must not move by itself: lastTransitionTime of unchanged
-conditions, a next-run time that is still ahead, and the last handled sync-now token.
+conditions, a next-run time that is still ahead, the last handled sync-now token, and a sync's last
+run and last success, which never go backwards (runs.known_run: the watch cache may not hold every
+Job yet, and Jobs are removed by history limits and TTL).
 
 Every value is bounded by the CRD's schema of status (bounds.py) before it is returned as the model the
 CRD is generated from (ErpSyncScheduleStatus): the API server refuses a whole status patch for one
@@ -31,7 +33,7 @@ from erpsync.api.vocabulary import SYNC_NAMES
 from erpsync.controller.bounds import bounded_status, parse_time, rfc3339, timestamp
 from erpsync.controller.conditions import Condition, merge_conditions
 from erpsync.controller.observed import Observed
-from erpsync.controller.runs import Run, last_success, latest_run
+from erpsync.controller.runs import Run, known_run, last_success
 from erpsync.controller.sync_now import echoed_token
 from erpsync.planning.cron import interval, next_runs
 from erpsync.planning.plan import PlannedSync, SchedulePlan
@@ -56,7 +58,7 @@ def _sync_status(
     planned: PlannedSync, observed: Observed, previous: SyncStatus | None, now: datetime
 ) -> tuple[dict[str, Any], Run | None]:
     jobs = observed.jobs_by_sync.get(planned.sync, [])
-    run = latest_run(jobs, observed.pods_by_job, now)
+    run = known_run(jobs, observed.pods_by_job, previous.last_run if previous else None, now)
     cron_job = observed.cron_jobs.get(planned.cron_job_name or "") if planned.cron_job_name else None
     cron_status = _cron_job_times((cron_job or {}).get("status") or {})
     status: dict[str, Any] = {
@@ -71,7 +73,10 @@ def _sync_status(
         if next_run:
             status["nextRunTime"] = next_run
     status.update(cron_status)
-    success = _latest(cron_status.get("lastSuccessfulTime"), last_success(jobs))
+    # The stored time too: the Jobs that show it may be gone (history limits, TTL) or not seen yet.
+    success = _latest(
+        cron_status.get("lastSuccessfulTime"), last_success(jobs), previous.last_successful_time if previous else None
+    )
     if success:
         status["lastSuccessfulTime"] = success
     if run:
