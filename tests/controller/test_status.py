@@ -221,7 +221,9 @@ def test_a_pass_in_progress_says_why_in_ready_and_reconciling(
     for kind, value in (("Ready", "Unknown"), ("Reconciling", "True")):
         assert conditions[kind]["status"] == value
         assert (conditions[kind]["reason"], conditions[kind]["message"]) == (reason, "creating acme-job-costs")
+    # The status stays at the generation last handled; each condition says which generation it speaks of.
     assert status["observedGeneration"] == 2
+    assert [c["observedGeneration"] for c in status["conditions"]] == [3, 3, 3]
 
 
 def test_ready_counts_the_cronjobs_and_names_suspended_and_foreign_ones() -> None:
@@ -302,7 +304,9 @@ def test_a_suspended_sync_has_no_next_run() -> None:
     plan = plan_schedule(_schedule(suspend=True))
     job_costs = _build(_observed(), plan=plan, previous=_previous_job_costs(nextRunTime="2026-06-01T14:20:00Z"))
     assert job_costs["syncs"]["jobCosts"]["suspended"] is True
-    assert "nextRunTime" not in job_costs["syncs"]["jobCosts"] and job_costs["syncs"]["jobCosts"]["cronJob"]
+    suspended = job_costs["syncs"]["jobCosts"]
+    assert "nextRunTime" not in suspended
+    assert (suspended["schedule"], suspended["cronJob"]) == ("20 0-23/2 * * *", "acme-job-costs")  # kept, not run
 
 
 # --- times read from the CronJob's own status ------------------------------------------------------

@@ -87,11 +87,20 @@ def _all_schedules() -> list[tuple[str, ErpSyncSchedule]]:
 
 
 SCHEDULES: Final = _all_schedules()
+# (schedule, index of its CronJob): the CronJob itself is planned inside each test (the `cron_job` fixture), so
+# a test checks what the planner makes when it runs, not what it made when this module was imported
+# (mutation testing imports a test module once and runs it against every mutant).
 CRON_JOBS: Final = [
-    pytest.param(schedule, cron_job, id=f"{source}:{cron_job['metadata']['name']}")
+    pytest.param(schedule, index, id=f"{source}:{cron_job['metadata']['name']}")
     for source, schedule in SCHEDULES
-    for cron_job in plan_schedule(schedule).cron_jobs
+    for index, cron_job in enumerate(plan_schedule(schedule).cron_jobs)
 ]
+
+
+@pytest.fixture
+def cron_job(schedule: ErpSyncSchedule, request: pytest.FixtureRequest) -> dict[str, Any]:
+    planned: dict[str, Any] = plan_schedule(schedule).cron_jobs[request.param]
+    return planned
 
 
 def test_every_example_is_covered() -> None:
@@ -123,7 +132,7 @@ def environment(cron_job: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("version", [OLDEST_VERSION, NEWEST_VERSION])
-@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS)
+@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
 def test_passes_kubernetes_validate_strict(schedule: ErpSyncSchedule, cron_job: dict[str, Any], version: str) -> None:
     try:
         kubernetes_validate.validate(cron_job, version, strict=True)
@@ -139,7 +148,7 @@ def test_newest_version_is_really_new() -> None:
     assert (major, minor) >= (1, 37)
 
 
-@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS)
+@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
 def test_labels(schedule: ErpSyncSchedule, cron_job: dict[str, Any]) -> None:
     name = schedule.metadata.name
     expected_schedule_label = name if len(name) <= 63 else None
@@ -161,7 +170,7 @@ def test_labels(schedule: ErpSyncSchedule, cron_job: dict[str, Any]) -> None:
     assert "ownerReferences" not in cron_job["metadata"]
 
 
-@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS)
+@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
 def test_pod_meets_the_restricted_pod_security_standard(schedule: ErpSyncSchedule, cron_job: dict[str, Any]) -> None:
     pod = pod_spec(cron_job)
     worker = container(cron_job)
@@ -190,7 +199,7 @@ def test_pod_meets_the_restricted_pod_security_standard(schedule: ErpSyncSchedul
     assert not tmp[0].get("readOnly", False)
 
 
-@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS)
+@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
 def test_environment_is_exactly_the_workers(schedule: ErpSyncSchedule, cron_job: dict[str, Any]) -> None:
     spec = schedule.spec
     env = container(cron_job)["env"]
@@ -209,7 +218,7 @@ def test_environment_is_exactly_the_workers(schedule: ErpSyncSchedule, cron_job:
     assert values["ERPSYNC_CREATE_PROJECTS"] == ("true" if spec.syncs.jobs.create_projects else "false")
 
 
-@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS)
+@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
 def test_secrets_are_read_only_volumes_at_the_env_dirs(schedule: ErpSyncSchedule, cron_job: dict[str, Any]) -> None:
     spec = schedule.spec
     values = environment(cron_job)
@@ -242,7 +251,7 @@ def test_secrets_are_read_only_volumes_at_the_env_dirs(schedule: ErpSyncSchedule
         assert volumes[mount["name"]]["configMap"]["name"] == queries.name
 
 
-@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS)
+@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
 def test_schedule_time_zone_and_command(schedule: ErpSyncSchedule, cron_job: dict[str, Any]) -> None:
     spec = cron_job["spec"]
     assert spec["timeZone"] == schedule.spec.time_zone
@@ -254,7 +263,7 @@ def test_schedule_time_zone_and_command(schedule: ErpSyncSchedule, cron_job: dic
     assert container(cron_job)["image"] == image
 
 
-@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS)
+@pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
 def test_cron_job_settings_come_from_the_worker_settings(schedule: ErpSyncSchedule, cron_job: dict[str, Any]) -> None:
     worker = schedule.spec.worker
     spec = cron_job["spec"]
@@ -434,3 +443,97 @@ def test_the_default_resources_are_the_callers_and_the_spec_still_wins() -> None
         }
         for cron_job in plan_schedule(schedule).cron_jobs
     )
+
+
+def test_the_cron_job_of_a_minimal_schedule_in_full() -> None:
+    """Every field the planner sets for the smallest schedule: what `erp-sync render` prints, the operator applies."""
+    labels = {
+        "app.kubernetes.io/name": "erp-sync-worker",
+        "app.kubernetes.io/instance": "acme",
+        "app.kubernetes.io/component": "vendors",
+        "app.kubernetes.io/part-of": "erp-sync-operator",
+        "app.kubernetes.io/managed-by": "erp-sync-operator",
+        "erpsync.io/schedule": "acme",
+        "erpsync.io/sync": "vendors",
+    }
+    worker = {
+        "name": "worker",
+        "image": DEFAULT_WORKER_IMAGE,
+        "command": ["erp-sync-worker", "run", "vendors"],
+        "env": [
+            {"name": "PROCORE_API_URL", "value": "https://api.procore.com"},
+            {"name": "PROCORE_LOGIN_URL", "value": "https://login.procore.com"},
+            {"name": "PROCORE_COMPANY_ID", "value": "42"},
+            {"name": "PROCORE_CREDENTIALS_DIR", "value": "/var/run/secrets/erpsync/procore"},
+            {"name": "ERP_CREDENTIALS_DIR", "value": "/var/run/secrets/erpsync/erp"},
+            {"name": "ERPSYNC_COST_CODES", "value": "StandardAndProject"},
+            {"name": "ERPSYNC_CREATE_PROJECTS", "value": "false"},
+        ],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "procore-credentials", "mountPath": "/var/run/secrets/erpsync/procore", "readOnly": True},
+            {"name": "erp-credentials", "mountPath": "/var/run/secrets/erpsync/erp", "readOnly": True},
+        ],
+        # The worker writes its JSON summary here; the operator reads it back from the Pod's status.
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True}
+        | {"capabilities": {"drop": ["ALL"]}},  # the restricted Pod Security Standard, as the pod's below
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+    }
+    pod = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [worker],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+            {"name": "procore-credentials", "secret": {"secretName": "procore-credentials", "defaultMode": 0o440}},
+            {"name": "erp-credentials", "secret": {"secretName": "erp-database", "defaultMode": 0o440}},
+        ],
+    }
+    plan = plan_schedule(make_schedule(namespace="erp", syncs={"vendors": {"frequency": "Hourly"}}))
+    vendors = next(cron_job for cron_job in plan.cron_jobs if sync_of(cron_job) == "vendors")
+    assert vendors == {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "acme-vendors", "namespace": "erp", "labels": labels},
+        "spec": {
+            "schedule": vendors["spec"]["schedule"],  # the slot: test_cron.py and the pinned examples
+            "timeZone": "UTC",
+            "suspend": False,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": {**labels, "erpsync.io/trigger": "Scheduled"}},
+                "spec": {
+                    "backoffLimit": 2,
+                    "activeDeadlineSeconds": 3600,
+                    "template": {"metadata": {"labels": labels}, "spec": pod},
+                },
+            },
+        },
+    }
+
+
+def test_a_queries_config_map_is_mounted_read_only_where_the_worker_looks() -> None:
+    spec = {"secretRef": {"name": "erp-database"}, "queriesConfigMapRef": {"name": "erp-queries"}}
+    cron_job = plan_schedule(make_schedule(erpConnection=spec)).cron_jobs[0]
+    assert environment(cron_job)["ERP_QUERIES_FILE"] == "/etc/erpsync/queries/queries.yaml"
+    assert pod_spec(cron_job)["volumes"][-1] == {
+        "name": "erp-queries",
+        "configMap": {"name": "erp-queries", "defaultMode": 0o444},
+    }
+    assert container(cron_job)["volumeMounts"][-1] == {
+        "name": "erp-queries",
+        "mountPath": "/etc/erpsync/queries",
+        "readOnly": True,
+    }

@@ -1,5 +1,6 @@
 """Child-object names, label values, the spread of start times, and determinism across processes."""
 
+import hashlib
 import os
 import random
 import re
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from erpsync.api.models import DNS_SUBDOMAIN_PATTERN
 from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SyncName
 from erpsync.planning.cron import cron_expression
-from erpsync.planning.names import cron_job_name, label_value, on_demand_job_name, stable_int
+from erpsync.planning.names import cron_job_name, dns_label, label_value, on_demand_job_name, stable_int
 from erpsync.planning.plan import plan_schedule
 from tests.planning.builders import ERP_SYNC, example_files, load_schedules
 from tests.support.specs import EXAMPLES, REPOSITORY, make_schedule
@@ -294,3 +295,55 @@ def test_schedules_of_the_examples_are_pinned() -> None:
         if sync.schedule is not None
     }
     assert planned == PINNED_SCHEDULES
+
+
+# --- Shortened names keep a readable prefix -----------------------------------------------------
+
+
+def _hash(*parts: str) -> str:
+    """The hash in names, spelled out: changing it would rename every customer's CronJobs on upgrade."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:8]
+
+
+@pytest.mark.parametrize(
+    ("schedule_name", "sync", "expected"),
+    [
+        ("acme", "jobCosts", "acme-job-costs"),
+        ("a" * 44, "vendors", "a" * 44 + "-vendors"),  # exactly 52 characters: kept
+        ("a" * 45, "vendors", "a" * 43 + "-" + _hash("a" * 45, "vendors")),  # 53: cut to 52 with a hash
+        ("acme.prod", "vendors", "acme-prod-vendors-" + _hash("acme.prod", "vendors")),  # a dot is rewritten
+        ("a" * 42 + "-b" * 10, "jobs", "a" * 42 + "-" + _hash("a" * 42 + "-b" * 10, "jobs")),  # no dash before the hash
+        ("acme..prod", "jobs", "acme-prod-jobs-" + _hash("acme..prod", "jobs")),
+    ],
+)
+def test_cron_job_names_keep_their_readable_prefix(schedule_name: str, sync: SyncName, expected: str) -> None:
+    assert cron_job_name(schedule_name, sync) == expected
+
+
+def test_a_name_with_nothing_readable_is_its_hash() -> None:
+    assert dns_label("---", 52) == _hash("---")
+    assert dns_label("Acme", 52, "acme", "x") == "acme-" + _hash("acme", "x")
+
+
+def test_on_demand_job_names_are_the_cronjob_name_and_a_hash_of_the_token() -> None:
+    assert on_demand_job_name("acme", "vendors", "t1") == "acme-vendors-now-" + _hash("acme", "vendors", "t1")
+    long_name = on_demand_job_name("a" * 60, "vendors", "t1")
+    base = cron_job_name("a" * 60, "vendors")
+    assert long_name == f"{base}-n-{_hash('a' * 60, 'vendors', 't1')}" and len(long_name) == 63
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("acme.prod_1", "acme.prod_1"),
+        ("a" * 63, "a" * 63),
+        ("a" * 64, "a" * 54 + "-" + _hash("a" * 64)),
+        ("Acme Prod/East", "Acme-Prod-East-" + _hash("Acme Prod/East")),  # capitals are allowed in label values
+        ("_acme_", "acme-" + _hash("_acme_")),
+        ("a" * 53 + ".b" * 10, "a" * 53 + "-" + _hash("a" * 53 + ".b" * 10)),
+        ("///", _hash("///")),
+        ("X" * 70, "X" * 54 + "-" + _hash("X" * 70)),  # capitals are not cut off the prefix
+    ],
+)
+def test_label_values_keep_their_readable_prefix(value: str, expected: str) -> None:
+    assert label_value(value) == expected

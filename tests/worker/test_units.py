@@ -1,4 +1,6 @@
-"""The worker's parts on their own: configuration, the summary, redaction, throttling, the token's host."""
+"""The worker's parts on their own: configuration, the summary, redaction, the token's host.
+
+Throttling is in test_throttle.py, the rows of the ERP's views in test_rows.py."""
 
 import json
 import logging
@@ -12,7 +14,6 @@ from erpsync_emulators.procore import FaultResponse
 from erpsync_worker.config import ConfigError, load_config
 from erpsync_worker.logs import Redactor
 from erpsync_worker.procore.client import ProcoreClient, ProcoreError
-from erpsync_worker.procore.throttle import Throttle
 from erpsync_worker.summary import TERMINATION_MESSAGE_LIMIT, Summary
 from tests.worker.conftest import World
 
@@ -78,21 +79,6 @@ def test_redaction_replaces_secrets_in_messages_and_tracebacks() -> None:
         record.exc_info = sys.exc_info()
     redactor.filter(record)
     assert "s3cr3t-value" not in record.getMessage() and "s3cr3t-value" not in (record.exc_text or "")
-
-
-def test_throttle_slows_down_before_the_budget_runs_out() -> None:
-    now = [1000.0]
-    slept: list[float] = []
-    throttle = Throttle(clock=lambda: now[0], sleep=slept.append)
-    throttle.observe({"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "50", "X-Rate-Limit-Reset": "1010"})
-    throttle.before_request()
-    assert slept == []  # half the budget left: no pause
-    throttle.observe({"X-Rate-Limit-Remaining": "9"})
-    throttle.before_request()
-    assert slept == [pytest.approx(1.0)]  # 10 s left for 9 requests: spread them
-    throttle.observe({"X-Rate-Limit-Remaining": "0"})
-    throttle.before_request()
-    assert slept[-1] == pytest.approx(10.05)  # nothing left: wait for the reset
 
 
 def test_the_token_is_never_sent_to_another_host(world: World) -> None:
