@@ -66,8 +66,9 @@ class ApiClient:
                 connection.request(method, path, body=payload, headers=headers)
                 response = connection.getresponse()
                 text = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # The server closed an idle keep-alive connection: one fresh connection, then give up.
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError):
+                # The server closed an idle keep-alive connection (seen as an EOF by TLS when the request is
+                # written after the server's close): one fresh connection, then give up.
                 self.close()
                 if attempt == 2:
                     raise
