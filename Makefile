@@ -11,13 +11,15 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make demo   - the examples validated, planned, reconciled by the operator and synced by the workers,"
-	@echo "              against emulated Kubernetes and Procore APIs on loopback (no cluster, no Procore account)"
-	@echo "make test   - set up a virtualenv and run ruff, mypy and every test"
+	@echo "              on a real Kubernetes control plane and an emulated Procore API, on loopback (no cluster, no Procore account)"
+	@echo "make test   - set up a virtualenv, build the control plane and the image, run ruff, vulture, hadolint,"
+	@echo "              mypy and every test"
 	@echo "make test-year-ahead - every test again with the clock a year ahead (libfaketime)"
 	@echo "make cluster - a real Kubernetes control plane on loopback in the foreground (Ctrl-C stops it)"
 	@echo "make image  - build the image from the Dockerfile with podman (a stand-in base: no registry here)"
 	@echo "make crd    - regenerate crds/ from the API models"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make mutation - mutation testing of the pure modules (mutmut; not part of make test)"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +40,7 @@ demo: $(STAMP) kube
 	$(BIN)/erp-sync render -f examples/generic.yaml | head -n 30
 	@echo "... (erp-sync render -f examples/ prints every CronJob the operator will create)"
 	@echo
-	@echo "== 2. The operator on an emulated Kubernetes API, then 3. the sync workers against an emulated Procore"
+	@echo "== 2. The operator on a real Kubernetes control plane (loopback), then 3. the sync workers against an emulated Procore"
 	$(BIN)/python -m erpsync_emulators.demo
 
 # vulture: dead code. Names that only a framework uses are in vulture_whitelist.py; functions registered by

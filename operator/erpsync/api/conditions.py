@@ -27,3 +27,13 @@ RUN_OVERDUE: Final = "RunOverdue"
 # Reasons of the Events about sync now.
 SYNC_NOW_STARTED: Final = "SyncNowStarted"
 SYNC_NOW_REFUSED: Final = "SyncNowRefused"
+
+# Reasons of the one Event a pass posts about what it did to CronJobs: one reason per kind of change
+# (CRON_JOBS_CHANGED when a pass made more than one kind). Updated applies a new generation of the spec
+# (an edit, or `kubectl erpsync suspend`); Repaired puts back what was changed outside the schedule.
+CRON_JOBS_CREATED: Final = "CronJobsCreated"
+CRON_JOBS_UPDATED: Final = "CronJobsUpdated"
+CRON_JOBS_REPAIRED: Final = "CronJobsRepaired"
+CRON_JOBS_ADOPTED: Final = "CronJobsAdopted"
+CRON_JOBS_DELETED: Final = "CronJobsDeleted"
+CRON_JOBS_CHANGED: Final = "CronJobsChanged"

@@ -16,7 +16,19 @@ from typing import Any, Final, Literal
 
 import aiohttp
 
-from erpsync.api.conditions import INVALID_SPEC, RUN_FAILED, STALLED, SYNC_NOW_REFUSED, SYNC_NOW_STARTED
+from erpsync.api.conditions import (
+    CRON_JOBS_ADOPTED,
+    CRON_JOBS_CHANGED,
+    CRON_JOBS_CREATED,
+    CRON_JOBS_DELETED,
+    CRON_JOBS_REPAIRED,
+    CRON_JOBS_UPDATED,
+    INVALID_SPEC,
+    RUN_FAILED,
+    STALLED,
+    SYNC_NOW_REFUSED,
+    SYNC_NOW_STARTED,
+)
 from erpsync.api.models import ErpSyncSchedule, ErpSyncScheduleStatus, LastRun, read_status
 from erpsync.api.profiles import PROFILES
 from erpsync.api.validation import validate_object
@@ -225,7 +237,7 @@ class _Pass:
             # Deleted since: outside the watch nothing would announce it; come back soon.
             return f"CronJob {name} was deleted while being created; retrying" if action == "gone" else problem
         self.writes += 1
-        self.changes.append(("Created", f"created CronJob {name} ({manifest['spec']['schedule']})"))
+        self.changes.append((CRON_JOBS_CREATED, f"created CronJob {name} ({manifest['spec']['schedule']})"))
         return None
 
     async def _resolve_conflict(self, manifest: dict[str, Any]) -> tuple[ConflictAction | None, str | None]:
@@ -266,9 +278,13 @@ class _Pass:
         patch = repair_patch(orphan, manifest) or {}
         patch.setdefault("metadata", {})["ownerReferences"] = references
         patch["metadata"]["resourceVersion"] = orphan["metadata"].get("resourceVersion")
-        return await self._patch_cron_job(name, patch, verb="adopted")
+        return await self._patch_cron_job(name, patch, CRON_JOBS_ADOPTED)
 
-    async def _patch_cron_job(self, name: str, patch: dict[str, Any], verb: str = "repaired") -> str | None:
+    async def _patch_cron_job(self, name: str, patch: dict[str, Any], reason: str | None = None) -> str | None:
+        """Patch a CronJob toward the plan. Unless told (adoption), the reason says why it differed: a new
+        generation of the spec not yet applied (Updated), or a change made outside the schedule (Repaired)."""
+        if reason is None:
+            reason = CRON_JOBS_UPDATED if self.status.observed_generation != self.generation else CRON_JOBS_REPAIRED
         try:
             self._record(
                 "cronjobs", await self.reconciler.api.merge_patch(CRONJOBS, self.metadata["namespace"], name, patch)
@@ -277,7 +293,9 @@ class _Pass:
             # 404: deleted meanwhile; the pass finds it missing and comes back.
             return None if error.status == 404 else f"patching CronJob {name}: {error}"
         self.writes += 1
-        self.changes.append(("Updated", f"{verb} CronJob {name}"))
+        fields = ", ".join(patched_fields(patch)) or "metadata"
+        verb = {CRON_JOBS_UPDATED: "updated", CRON_JOBS_REPAIRED: "repaired", CRON_JOBS_ADOPTED: "adopted"}[reason]
+        self.changes.append((reason, f"{verb} CronJob {name} ({fields})"))
         return None
 
     async def _delete_cron_job(self, name: str) -> str | None:
@@ -286,7 +304,7 @@ class _Pass:
         except ApiError as error:
             return None if error.status == 404 else f"deleting CronJob {name}: {error}"
         self.writes += 1
-        self.changes.append(("Deleted", f"deleted CronJob {name} (no longer planned)"))
+        self.changes.append((CRON_JOBS_DELETED, f"deleted CronJob {name} (no longer planned)"))
         return None
 
     async def _sync_now(self, schedule: ErpSyncSchedule) -> tuple[str | None, list[str]]:
@@ -326,8 +344,8 @@ class _Pass:
         """One Event per pass for what it did to CronJobs (one per CronJob would double the writes)."""
         if not self.changes:
             return
-        kinds = {kind for kind, _ in self.changes}
-        reason = f"CronJobs{kinds.pop()}" if len(kinds) == 1 else "CronJobsChanged"
+        reasons = {reason for reason, _ in self.changes}
+        reason = reasons.pop() if len(reasons) == 1 else CRON_JOBS_CHANGED
         await self.reconciler.emit(
             Event(self.body, "Normal", reason, "; ".join(message for _, message in self.changes))
         )
@@ -395,6 +413,25 @@ def finished_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -
 def _last_run(status: ErpSyncScheduleStatus, sync: SyncName) -> LastRun | None:
     entry = status.syncs.get(sync) if status.syncs else None
     return entry.last_run if entry else None
+
+
+def patched_fields(patch: dict[str, Any]) -> list[str]:
+    """What a patch changes, two levels deep (`spec.suspend`, `spec.jobTemplate`, `metadata.labels`), for
+    the Event that says so. Not changes to tell: the resourceVersion precondition, and the operator's own
+    record of what it applied (drift.py's annotation) when no other annotation changes."""
+    fields = []
+    for top, value in patch.items():
+        if not isinstance(value, dict) or not value:
+            fields.append(top)
+            continue
+        for key, inner in value.items():
+            record_only = isinstance(inner, dict) and set(inner) == {LAST_APPLIED_ANNOTATION}
+            bookkeeping = (top, key) == ("metadata", "resourceVersion") or (
+                (top, key) == ("metadata", "annotations") and record_only
+            )
+            if not bookkeeping:
+                fields.append(f"{top}.{key}")
+    return fields
 
 
 def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
