@@ -44,11 +44,14 @@ def fit_text(text: str, limit: int) -> str:
 
 
 def parse_time(text: object) -> datetime | None:
-    """A time with a UTC offset, as Kubernetes writes them; None for anything else.
+    """A time with a UTC offset, as Kubernetes writes them (text, or a datetime read by the models); None
+    for anything else.
 
     A time without an offset is refused rather than guessed: it would be read as the operator's
     local time, and compared with an aware time it raises.
     """
+    if isinstance(text, datetime):
+        return text if text.utcoffset() is not None else None
     if not isinstance(text, str):
         return None
     try:
@@ -69,7 +72,7 @@ def timestamp(moment: datetime) -> str:
 
 def rfc3339(value: object) -> str | None:
     """`value` (text or datetime) as an RFC 3339 UTC time; None when it is not a time with an offset."""
-    moment = value if isinstance(value, datetime) and value.utcoffset() is not None else parse_time(value)
+    moment = parse_time(value)
     if moment is None:
         return None
     try:

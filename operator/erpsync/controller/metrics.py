@@ -15,11 +15,11 @@ from kopf._cogs.clients import watching  # kopf offers no hook on watch (re)star
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.metrics import MetricWrapperBase
 
-from erpsync.api.models import LastRun, RunCounts
+from erpsync.api.models import LastRun, RunCounts, read_status
+from erpsync.api.vocabulary import SYNC_NAMES
 from erpsync.controller.bounds import parse_time
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
-from erpsync.controller.status import previous_status
 from erpsync.controller.world import ScheduleKey, World
 from erpsync.planning.cron import interval
 
@@ -157,7 +157,8 @@ def record_sync_metrics(world: World, key: ScheduleKey) -> None:
     if body is None:
         forget_schedule(key)
         return
-    syncs = previous_status(body.get("status")).get("syncs") or {}
+    stored = read_status(body.get("status")).syncs
+    syncs = {sync: entry for sync in SYNC_NAMES if stored and (entry := stored.get(sync))}
     gauges: dict[Gauge, dict[tuple[str, ...], float]] = {
         SYNC_LAST_RESULT: {},
         SYNC_LAST_DURATION: {},
@@ -168,12 +169,13 @@ def record_sync_metrics(world: World, key: ScheduleKey) -> None:
         labels = (key[0], key[1], sync)
         for result in RESULTS:  # zeros from the start: increase() sees the first run too
             _labels(key, SYNC_RUNS, (*labels, result))
-        gauges[SYNC_LAST_RESULT].update(_result_series(labels, (status.get("lastRun") or {}).get("result")))
-        gauges[SYNC_LAST_DURATION].update(_duration_series(labels, status.get("lastRun") or {}))
-        success = parse_time(status.get("lastSuccessfulTime"))
+        run = status.last_run
+        gauges[SYNC_LAST_RESULT].update(_result_series(labels, run.result if run else None))
+        gauges[SYNC_LAST_DURATION].update(_duration_series(labels, run))
+        success = parse_time(status.last_successful_time)
         if success:
             gauges[SYNC_LAST_SUCCESS][labels] = success.timestamp()
-        period = interval(status.get("frequency")) if status.get("schedule") and not status.get("suspended") else None
+        period = interval(status.frequency) if status.schedule and not status.suspended else None
         if period:
             gauges[SYNC_PERIOD][labels] = period.total_seconds()
     known = _series.setdefault(key, {})
@@ -204,8 +206,8 @@ def _result_series(labels: tuple[str, ...], result: object) -> Iterator[tuple[tu
         yield (*labels, known), 1.0 if known == result else 0.0
 
 
-def _duration_series(labels: tuple[str, ...], run: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], float]]:
-    start, end = parse_time(run.get("startTime")), parse_time(run.get("completionTime"))
+def _duration_series(labels: tuple[str, ...], run: LastRun | None) -> Iterator[tuple[tuple[str, ...], float]]:
+    start, end = (parse_time(run.start_time), parse_time(run.completion_time)) if run else (None, None)
     if start and end:
         yield labels, (end - start).total_seconds()
 

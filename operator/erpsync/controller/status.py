@@ -28,7 +28,7 @@ from erpsync.api.conditions import (
     STALLED,
     SUCCEEDED,
 )
-from erpsync.api.models import ErpSyncScheduleStatus, SyncStatus, read_status
+from erpsync.api.models import ErpSyncScheduleStatus, SyncStatus
 from erpsync.api.vocabulary import SYNC_NAMES
 from erpsync.controller.bounds import bounded_status, parse_time, rfc3339, timestamp
 from erpsync.controller.conditions import Condition, merge_conditions
@@ -47,11 +47,6 @@ class Outcome:
 
     state: Literal["Reconciled", "Progressing", "Retrying", "Stalled"]
     message: str = ""
-
-
-def previous_status(raw: object) -> dict[str, Any]:
-    """The stored status in the model's shape, as JSON (read_status): what has another shape is left out."""
-    return read_status(raw).as_json()
 
 
 def _sync_status(
