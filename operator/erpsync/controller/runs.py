@@ -174,20 +174,13 @@ def _newest_job(jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
     )
 
 
-def latest_run(jobs: list[dict[str, Any]], pods_by_job: dict[str, list[dict[str, Any]]], now: datetime) -> Run | None:
-    newest = _newest_job(jobs)
-    if newest is None:
-        return None
-    return read_run(newest, pods_by_job.get(newest["metadata"]["name"], []), now)
-
-
 def known_run(
     jobs: list[dict[str, Any]],
     pods_by_job: dict[str, list[dict[str, Any]]],
     stored: LastRun | None,
     now: datetime,
 ) -> Run | None:
-    """The last run of a sync: the newest Job's (latest_run), unless the stored lastRun is further along.
+    """The last run of a sync: the newest Job's, unless the stored lastRun is further along.
 
     The stored status is part of what exists: the watch cache can be partial (after a restart, the
     watches of Jobs and Pods list independently) and Jobs go (history limits, TTL), so the last run
@@ -196,12 +189,10 @@ def known_run(
     seen, and when the stored Job is seen unfinished while stored finished, or finished without the
     worker's summary while the stored run has its counts."""
     newest = _newest_job(jobs)
-    if stored is None:
-        return latest_run(jobs, pods_by_job, now)
     if newest is None:
-        return Run.from_status(stored)
+        return Run.from_status(stored) if stored else None
     run = read_run(newest, pods_by_job.get(newest["metadata"]["name"], []), now)
-    return Run.from_status(stored) if _behind(run, newest, jobs, stored) else run
+    return Run.from_status(stored) if stored and _behind(run, newest, jobs, stored) else run
 
 
 def _behind(run: Run, job: dict[str, Any], jobs: list[dict[str, Any]], stored: LastRun) -> bool:
@@ -212,7 +203,7 @@ def _behind(run: Run, job: dict[str, Any], jobs: list[dict[str, Any]], stored: L
         return run.result == "Running" or (run.counts is None and stored.counts is not None)
     if any(j.get("metadata", {}).get("name") == stored.job_name for j in jobs):
         return False  # the stored Job is seen, and a Job created after it
-    stored_start = parse_time(rfc3339(stored.start_time))
+    stored_start = parse_time(stored.start_time)
     # A Job starts as soon as the Job controller sees it: one not started yet is new, unless it was
     # created before the stored run started.
     moment = parse_time(run.start_time) or parse_time(job.get("metadata", {}).get("creationTimestamp"))
