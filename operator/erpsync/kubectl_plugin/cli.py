@@ -91,10 +91,6 @@ def _print(*tables: TextTable) -> None:
     click.echo("\n\n".join(table.render() for table in tables))
 
 
-def _table(columns: list[str]) -> TextTable:
-    return TextTable(columns)
-
-
 @cli.command()
 @click.argument("name", required=False)
 @connection_options
@@ -132,7 +128,7 @@ def _print_status(
     bodies: list[dict[str, Any]], rows: list[dict[str, Any]], all_namespaces: bool, now: datetime
 ) -> None:
     first = ["NAMESPACE"] if all_namespaces else []
-    syncs = _table(
+    syncs = TextTable(
         [
             *first,
             "SCHEDULE",
@@ -164,7 +160,7 @@ def _print_status(
             ago(run.get("completionTime") or run.get("startTime"), now),
             next_run(row["nextRunTime"], row["timeZone"], now),
         )
-    health = _table([*first, "SCHEDULE", "READY", "HEALTHY", "MESSAGE"])
+    health = TextTable([*first, "SCHEDULE", "READY", "HEALTHY", "MESSAGE"])
     for body in bodies:
         ready, healthy = condition(body, READY), condition(body, HEALTHY)
         messages = [str((ready or {}).get("message") or "")] if ready else ["not handled by the operator yet"]
@@ -219,7 +215,7 @@ def sync_now(
         jobs = _started_jobs(kube, name, token)
         refusals = _refusals(kube, name, token)
     if jobs:
-        table = _table(["JOB", "SYNC", "CREATED"])
+        table = TextTable(["JOB", "SYNC", "CREATED"])
         for job in jobs:
             metadata = job["metadata"]
             table.add_row(
