@@ -26,6 +26,8 @@ models.ResourceRequirements.limits  # copied into the worker containers' resourc
 models.Condition.observed_generation  # status fields: the CRD's status schema
 models.SyncStatus.last_successful_time
 models.ErpSyncScheduleStatus.last_sync_time
+models.ErpSyncScheduleStatus.next_sync_time  # the NEXT SYNC column
+models.RunTotals.partially_failed  # read by the kubectl plugin through the JSON
 models.ObjectMeta.generate_name  # metadata a client may send: declared so that validation accepts it
 models.ObjectMeta.self_link
 models.ObjectMeta.resource_version

@@ -17,7 +17,7 @@ import click
 from erpsync import __version__
 from erpsync.api.crd import render_crd
 from erpsync.api.manifests import dump_documents, read_files
-from erpsync.api.models import ResourceRequirements
+from erpsync.api.models import DEFAULT_RUN_HISTORY, RUN_HISTORY_MAX, ResourceRequirements
 from erpsync.api.validation import Validated, is_schedule, validate_object, validate_resources
 from erpsync.planning.cron import next_runs
 from erpsync.planning.cronjobs import (
@@ -317,8 +317,61 @@ def render(
     type=float,
     help="Seconds between two level-based passes over every schedule.",
 )
+@click.option(
+    "--run-history",
+    default=DEFAULT_RUN_HISTORY,
+    show_default=True,
+    type=click.IntRange(1, RUN_HISTORY_MAX),
+    help="Runs kept in each sync's status history (status.syncs.<sync>.history).",
+)
 @click.option("--standalone", is_flag=True, help="Run without peering (one operator for these namespaces).")
 @click.option("--peering", "peering_name", default=None, help="Join the kopf peering NAME (needs kopf's peering CRDs).")
+@click.option(
+    "--leader-elect",
+    is_flag=True,
+    help="Reconcile only while holding a coordination.k8s.io Lease, stand by otherwise (2 replicas: a hot standby).",
+)
+@click.option(
+    "--leader-election-namespace",
+    default=None,
+    help="The Lease's namespace. Default: the operator's own (its Pod's, or its kubeconfig context's).",
+)
+@click.option("--leader-election-id", default="erp-sync-operator", show_default=True, help="The Lease's name.")
+@click.option(
+    "--leader-election-lease-duration",
+    default=8.0,
+    show_default=True,
+    type=float,
+    help="Seconds a standby waits, after it last saw the Lease renewed, before it takes it.",
+)
+@click.option(
+    "--leader-election-renew-deadline",
+    default=5.0,
+    show_default=True,
+    type=float,
+    help="Seconds the leader goes on without renewing before it stops (exit 3); less than the lease duration.",
+)
+@click.option(
+    "--leader-election-retry-period",
+    default=2.0,
+    show_default=True,
+    type=float,
+    help="Seconds between two tries to take or renew the Lease.",
+)
+@click.option(
+    "--qps",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Requests per second to the API server, on average (a token bucket, as client-go's); 0: no limit.",
+)
+@click.option(
+    "--burst",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests to the API server at once, above --qps.",
+)
 @click.option("-v", "--verbose", is_flag=True)
 def operator(
     namespaces: tuple[str, ...],
@@ -329,8 +382,17 @@ def operator(
     metrics_port: int,
     log_format: str,
     resync_interval: float,
+    run_history: int,
     standalone: bool,
     peering_name: str | None,
+    leader_elect: bool,
+    leader_election_namespace: str | None,
+    leader_election_id: str,
+    leader_election_lease_duration: float,
+    leader_election_renew_deadline: float,
+    leader_election_retry_period: float,
+    qps: float,
+    burst: int,
     verbose: bool,
 ) -> None:
     """Run the operator: reconcile ErpSyncSchedules into CronJobs (in a pod, or from a kubeconfig)."""
@@ -340,6 +402,22 @@ def operator(
         raise click.UsageError("give --namespace (repeatable) or --all-namespaces")
     if standalone and peering_name:
         raise click.UsageError("--standalone and --peering exclude each other")
+    leader_election = None
+    if leader_elect:
+        from erpsync.controller.leader import LeaderElection, new_identity
+
+        if peering_name:
+            raise click.UsageError("--leader-elect and --peering exclude each other: kopf's peering is not a Lease")
+        leader_election = LeaderElection(
+            namespace=leader_election_namespace or None,
+            name=leader_election_id,
+            identity=new_identity(),
+            lease_duration=leader_election_lease_duration,
+            renew_deadline=leader_election_renew_deadline,
+            retry_period=leader_election_retry_period,
+        )
+        if problem := leader_election.timing_problem():
+            raise click.UsageError(problem)
     run_operator(
         namespaces=namespaces,
         worker_defaults=WorkerDefaults(worker_image, worker_resources),
@@ -347,9 +425,13 @@ def operator(
         metrics_port=metrics_port,
         json_logs=log_format == "json",
         resync_seconds=resync_interval,
+        run_history=run_history,
         standalone=standalone or not peering_name,
         peering_name=peering_name,
         verbose=verbose,
+        leader_election=leader_election,
+        qps=qps,
+        burst=burst,
     )
 
 

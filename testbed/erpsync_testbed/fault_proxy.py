@@ -34,6 +34,7 @@ class Fault:
     resource: str
     status: int
     count: int
+    stall_seconds: float = 0.0  # answer only after this long, as a hung server (the request is not forwarded)
 
 
 def request_verb_and_resource(method: str, path: str, query: dict[str, str]) -> tuple[str, str]:
@@ -118,6 +119,11 @@ class FaultProxy:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._faults.append, Fault(verb, resource, status, count))
 
+    def inject_stall(self, verb: str, resource: str, seconds: float, count: int = 1) -> None:
+        """Hold the next `count` matching requests for `seconds`, then answer 504 without forwarding them."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._faults.append, Fault(verb, resource, 504, count, seconds))
+
     def pending_faults(self) -> int:
         """How many injected answers have not been given yet."""
         assert self._loop is not None
@@ -160,6 +166,8 @@ class FaultProxy:
         verb, resource = request_verb_and_resource(request.method, request.path, dict(request.query))
         fault = self._take_fault(verb, resource)
         if fault is not None:
+            if fault.stall_seconds:
+                await asyncio.sleep(fault.stall_seconds)
             reason = HTTPStatus(fault.status).phrase.replace(" ", "")
             return aiohttp.web.json_response(
                 {

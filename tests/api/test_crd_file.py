@@ -332,13 +332,30 @@ def test_status_defaults_and_keeps_unknown_fields() -> None:
 
 def test_printer_columns() -> None:
     columns = {column["name"]: column for column in VERSION["additionalPrinterColumns"]}
-    assert list(columns) == ["ERP", "Payments", "Ready", "Last Sync", "Age", "Status"]
-    assert [column.get("priority", 0) for column in columns.values()] == [0, 0, 0, 0, 0, 1]
+    assert list(columns) == [
+        "Ready",
+        "Healthy",
+        "Suspended",
+        "Last Sync",
+        "Next Sync",
+        "Age",
+        "ERP",
+        "Health Reason",
+        "Health Message",
+        "Ready Message",
+    ]
+    assert [column.get("priority", 0) for column in columns.values()] == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
+    healthy = '.status.conditions[?(@.type=="Healthy")]'
     assert columns["ERP"]["jsonPath"] == ".spec.erp"
-    assert columns["Payments"]["jsonPath"] == ".status.syncs.invoicePayments.frequency"
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
-    assert columns["Status"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].message'
+    assert columns["Ready Message"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].message'
+    assert columns["Healthy"]["jsonPath"] == f"{healthy}.status"
+    assert columns["Health Reason"]["jsonPath"] == f"{healthy}.reason"
+    assert columns["Health Message"]["jsonPath"] == f"{healthy}.message"
+    assert columns["Suspended"]["jsonPath"] == ".status.suspended"
     assert (columns["Last Sync"]["jsonPath"], columns["Last Sync"]["type"]) == (".status.lastSyncTime", "date")
+    # A time ahead as a date column reads "<invalid>" in kubectl: the next sync is shown as the time itself.
+    assert (columns["Next Sync"]["jsonPath"], columns["Next Sync"]["type"]) == (".status.nextSyncTime", "string")
     assert (columns["Age"]["jsonPath"], columns["Age"]["type"]) == (".metadata.creationTimestamp", "date")
 
 

@@ -132,3 +132,23 @@ def test_the_watch_counter_wraps_kopfs_watch_once() -> None:
         assert wrapped is not original and watching.watch_objs is wrapped
     finally:
         watching.watch_objs = original
+
+
+def test_runs_finished_between_two_passes_are_each_counted() -> None:
+    """Two Jobs of one sync that finish before the next pass: the history holds both, lastRun only the newer."""
+    before = ErpSyncScheduleStatus.model_validate(_status("acme-vendors-1", "Succeeded"))
+    newer, older = _run("acme-vendors-3", "Failed"), _run("acme-vendors-2", "Succeeded")
+    after = ErpSyncScheduleStatus.model_validate(
+        {
+            "syncs": {
+                "vendors": {
+                    "frequency": "Hourly",
+                    "lastRun": newer,
+                    "history": [newer, older, _run("acme-vendors-1", "Succeeded")],
+                }
+            }
+        }
+    )
+    finished = finished_runs(before, after)
+    assert [run.job_name for _, run in finished] == ["acme-vendors-2", "acme-vendors-3"]  # oldest first
+    assert finished_runs(after, after) == []

@@ -70,6 +70,21 @@ def example(name: str) -> dict[str, Any]:
     return dict(body)
 
 
+# One example per ERP profile, in turn: applied many at once, they exercise every profile.
+EXAMPLES: Final = ("generic", "quickbooks-desktop", "xero", "netsuite", "viewpoint-spectrum", "cmic", "sage-intacct")
+
+
+def apply_many(cluster: "Cluster", count: int) -> list[str]:
+    """Applies `count` schedules named tenant-000..., the examples in turn; their names."""
+    names = []
+    for index in range(count):
+        body = copy.deepcopy(example(EXAMPLES[index % len(EXAMPLES)]))
+        body["metadata"]["name"] = f"tenant-{index:03d}"
+        cluster.apply(body)
+        names.append(body["metadata"]["name"])
+    return names
+
+
 # The operator process of a test (the shared runner; tests kill and restart it).
 Operator = OperatorProcess
 TEST_WORKER_IMAGE = ("--worker-image", "registry.example/erp-sync:test")

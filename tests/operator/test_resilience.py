@@ -1,25 +1,12 @@
 """Crashes, API errors and dropped watches converge; a reconcile that finds nothing to change writes nothing."""
 
-import copy
 import re
 import time
 from functools import partial
 
 import pytest
 
-from tests.operator.conftest import Cluster, example, wait_for
-
-EXAMPLES = ("generic", "quickbooks-desktop", "xero", "netsuite", "viewpoint-spectrum", "cmic", "sage-intacct")
-
-
-def _apply_many(cluster: Cluster, count: int) -> list[str]:
-    names = []
-    for index in range(count):
-        body = copy.deepcopy(example(EXAMPLES[index % len(EXAMPLES)]))
-        body["metadata"]["name"] = f"tenant-{index:03d}"
-        cluster.apply(body)
-        names.append(body["metadata"]["name"])
-    return names
+from tests.operator.conftest import Cluster, apply_many, example, wait_for
 
 
 def _exists(cluster: Cluster, schedule: str, cron_job: str) -> bool:
@@ -43,7 +30,7 @@ def _assert_converged(cluster: Cluster, names: list[str]) -> None:
 
 
 def test_the_operator_killed_mid_reconcile_converges_after_a_restart(cluster: Cluster) -> None:
-    names = _apply_many(cluster, 30)
+    names = apply_many(cluster, 30)
     wait_for("some CronJobs", lambda: len(cluster.cron_jobs()) >= 5)
     cluster.operator.kill()  # SIGKILL, mid-way through the 30 schedules
     assert not _all_ready(cluster, names)
@@ -65,7 +52,7 @@ def test_the_operator_killed_mid_reconcile_converges_after_a_restart(cluster: Cl
 def test_injected_api_errors_converge(cluster: Cluster, verb: str, resource: str, status: int) -> None:
     assert cluster.proxy is not None
     cluster.proxy.inject_fault(verb, resource, status, count=3)
-    names = _apply_many(cluster, 3)
+    names = apply_many(cluster, 3)
     wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=60)
     assert cluster.proxy.pending_faults() == 0  # the operator met every injected error
     # ...and said so in its log, not in status alone (a refused write could otherwise go unseen).
@@ -76,7 +63,7 @@ def test_injected_api_errors_converge(cluster: Cluster, verb: str, resource: str
 @pytest.mark.fault_proxy
 def test_dropped_watch_streams_converge(cluster: Cluster) -> None:
     assert cluster.proxy is not None
-    names = _apply_many(cluster, 3)
+    names = apply_many(cluster, 3)
     wait_for("Ready", lambda: _all_ready(cluster, names))
     for abrupt in (False, True):
         assert cluster.proxy.drop_watches(abrupt=abrupt) > 0

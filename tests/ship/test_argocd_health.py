@@ -148,6 +148,7 @@ def test_fixture_conditions_are_complete_metav1_conditions() -> None:
         "Progressing",
         "ProgressingWithRetry",
         "InvalidSpec",
+        "Forbidden",
         "RunsHealthy",
         "RunFailed",
         "RunOverdue",
@@ -254,7 +255,7 @@ TRICKY: Final[list[tuple[str, dict[str, Any] | None, Health]]] = [
         _with(_healthy(), "status.observedGeneration", _MISSING),
         Health(
             "Progressing",
-            "Waiting for the erp-sync operator to handle this schedule (no status.observedGeneration yet)",
+            "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)",
         ),
     ),
     (
@@ -262,7 +263,7 @@ TRICKY: Final[list[tuple[str, dict[str, Any] | None, Health]]] = [
         _with(_healthy(), "status.observedGeneration", -1),
         Health(
             "Progressing",
-            "Waiting for the erp-sync operator to handle this schedule (no status.observedGeneration yet)",
+            "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)",
         ),
     ),
     (
@@ -270,7 +271,7 @@ TRICKY: Final[list[tuple[str, dict[str, Any] | None, Health]]] = [
         _with(_healthy(), "status.observedGeneration", "three"),
         Health(
             "Progressing",
-            "Waiting for the erp-sync operator to handle this schedule (no status.observedGeneration yet)",
+            "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)",
         ),
     ),
     (
@@ -345,50 +346,119 @@ TRICKY: Final[list[tuple[str, dict[str, Any] | None, Health]]] = [
     ),
 ]
 
+
+def _fixture(name: str) -> dict[str, Any]:
+    return load_object(CUSTOMIZATION / "testdata" / f"{name}.yaml")
+
+
+EVERY_SYNC_SUSPENDED: Final = (
+    "Every scheduled sync is suspended (vendors, jobs, jobCosts, invoicePayments); their CronJobs are kept with "
+    "suspend: true"
+)
+RETRY_MESSAGE: Final = (
+    "patch CronJob erp-sync/acme-generic-vendors: 503 Service Unavailable: the server is currently unable to handle "
+    "the request"
+)
+
+# The generation first; then, for the observed generation: Stalled, Suspended, Reconciling, Ready, Healthy.
 PRECEDENCE: Final[list[tuple[str, dict[str, Any], Health]]] = [
     (
-        "suspend before Stalled",
-        _with(
-            load_object(CUSTOMIZATION / "testdata" / "stalled.yaml"),
-            "spec.suspend",
-            True,
-        ),
+        "a lagging generation before Stalled (a fixed spec)",
+        _with(_fixture("stalled"), "metadata.generation", 6),
+        Health("Progressing", "Waiting for the erp-sync operator to handle generation 6 (status is for generation 5)"),
+    ),
+    (
+        "a lagging generation before Suspended",
+        _with(_fixture("suspended"), "metadata.generation", 3),
+        Health("Progressing", "Waiting for the erp-sync operator to handle generation 3 (status is for generation 2)"),
+    ),
+    (
+        "a lagging generation before Healthy=False",
+        _with(_fixture("run-overdue"), "status.observedGeneration", _MISSING),
         Health(
-            "Suspended",
-            "Every sync of this schedule is suspended (spec.suspend: true); its CronJobs are kept with suspend: true",
+            "Progressing", "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)"
         ),
-    ),
-    (
-        "Stalled before a lagging generation",
-        _with(load_object(CUSTOMIZATION / "testdata" / "stalled.yaml"), "metadata.generation", 6),
-        Health(
-            "Degraded",
-            "spec.syncs.vendors.frequency: Every2Hours is not offered by ViewpointSpectrum; "
-            "allowed: Hourly, Every4Hours, Daily, Never",
-        ),
-    ),
-    (
-        "Healthy=False before Reconciling",
-        _with(
-            load_object(CUSTOMIZATION / "testdata" / "reconciling-retry.yaml"),
-            "status.conditions.2",
-            _condition("Healthy", "False", "RunFailed", "vendors: Failed: BackoffLimitExceeded"),
-        ),
-        Health("Degraded", "vendors: Failed: BackoffLimitExceeded"),
-    ),
-    (
-        "Healthy=False before no observedGeneration",
-        _with(
-            load_object(CUSTOMIZATION / "testdata" / "run-overdue.yaml"),
-            "status.observedGeneration",
-            _MISSING,
-        ),
-        Health("Degraded", "vendors: overdue, no successful run for 3h (runs Hourly)"),
     ),
     (
         "a lagging generation before Ready=True",
         _with(_healthy(), "metadata.generation", 9),
         Health("Progressing", "Waiting for the erp-sync operator to handle generation 9 (status is for generation 3)"),
+    ),
+    (
+        "the Reconciling of an older generation is not this one's",
+        _with(
+            _with(_fixture("reconciling-retry"), "metadata.generation", 4),
+            "status.conditions.1.observedGeneration",
+            3,
+        ),
+        Health("Progressing", "Waiting for the erp-sync operator to handle generation 4 (status is for generation 3)"),
+    ),
+    (
+        "Stalled before Suspended",
+        _with(
+            _fixture("suspended"),
+            "status.conditions.1",
+            _condition("Stalled", "True", "Forbidden", "creating CronJob x: 403 Forbidden", 2),
+        ),
+        Health("Degraded", "creating CronJob x: 403 Forbidden"),
+    ),
+    (
+        "Suspended before Reconciling",
+        _with(
+            _fixture("suspended"),
+            "status.conditions.1",
+            _condition("Reconciling", "True", "ProgressingWithRetry", "retrying", 2),
+        ),
+        Health("Suspended", EVERY_SYNC_SUSPENDED),
+    ),
+    (
+        "spec.suspend alone is not Suspended: status says what took effect",
+        _with(_healthy(), "spec.suspend", True),
+        Health("Healthy", "4 CronJobs in sync"),
+    ),
+    (
+        "one scheduled sync not suspended is not Suspended",
+        _with(_fixture("suspended"), "status.syncs.jobs.suspended", False),
+        Health("Healthy", "4 CronJobs in sync; suspended: vendors, jobs, jobCosts, invoicePayments"),
+    ),
+    (
+        "a sync that is Never does not count",
+        _with(
+            _with(_fixture("suspended"), "status.syncs.jobs.suspended", False),
+            "status.syncs.jobs.schedule",
+            _MISSING,
+        ),
+        Health(
+            "Suspended",
+            "Every scheduled sync is suspended (vendors, jobCosts, invoicePayments); their CronJobs are kept with "
+            "suspend: true",
+        ),
+    ),
+    (
+        "no scheduled sync is not Suspended",
+        _with(_fixture("suspended"), "status.syncs", {"vendors": {"frequency": "Never", "suspended": True}}),
+        Health("Healthy", "4 CronJobs in sync; suspended: vendors, jobs, jobCosts, invoicePayments"),
+    ),
+    (
+        "Reconciling before Healthy=False",
+        _with(
+            _fixture("reconciling-retry"),
+            "status.conditions.2",
+            _condition("Healthy", "False", "RunFailed", "vendors: Failed: BackoffLimitExceeded"),
+        ),
+        Health("Progressing", f"ProgressingWithRetry: {RETRY_MESSAGE}"),
+    ),
+    (
+        "Ready not True before Healthy=False",
+        _with(
+            _fixture("ready-false"),
+            "status.conditions",
+            [
+                _condition("Ready", "False", "Failed", "quota exceeded"),
+                _condition("Healthy", "False", "RunFailed", "vendors: Failed"),
+            ],
+        ),
+        Health("Degraded", "quota exceeded"),
     ),
     (
         "Reconciling before Ready=True",

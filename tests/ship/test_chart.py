@@ -55,6 +55,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "logFormat": "text",
         "extraArgs": ["--resync-interval", "600"],
         "peering": {"name": "erp-sync"},
+        "leaderElection": {"enabled": False},  # kopf peering instead
         "rbac": {"scope": "namespaced"},
         "metrics": {"service": {"enabled": True}, "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
         "prometheusRule": {"enabled": True, "labels": {"release": "prom"}},
@@ -62,7 +63,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "networkPolicy": NETWORK,
         "global": {"imageRegistry": "ignored.example"},
     },
-    "cluster-peering": {"peering": {"name": "default"}},
+    "cluster-peering": {"peering": {"name": "default"}, "leaderElection": {"enabled": False}},
     # Names alone: Roles follow watchNamespaces (rbac.scope left empty).
     "some-namespaces": {"watchNamespaces": [WATCHED, "finance"]},
     # A glob needs a ClusterRole, asked for explicitly.
@@ -70,6 +71,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "watchNamespaces": [WATCHED, "erp-*"],
         "rbac": {"scope": "cluster"},
         "peering": {"name": "default"},
+        "leaderElection": {"enabled": False},
     },
 }
 
@@ -92,6 +94,10 @@ CLUSTER_GRANTS = {
 }
 
 
+# Leader election (on by default): its Lease, in the release's namespace only.
+LEASE_GRANTS = {("coordination.k8s.io", "leases", verb) for verb in ("get", "create", "update")}
+
+
 def peering_grants(resource: str) -> set[tuple[str, str, str]]:
     return {("kopf.dev", resource, verb) for verb in ("get", "list", "watch", "patch")}
 
@@ -105,11 +111,13 @@ def within(namespaces: Iterable[str], grants: Iterable[tuple[str, str, str]]) ->
 
 
 EXPECTED_GRANTS: dict[str, set[tuple[str | None, str, str, str]]] = {
-    "defaults": everywhere(NAMESPACED_GRANTS | CLUSTER_GRANTS),
+    "defaults": everywhere(NAMESPACED_GRANTS | CLUSTER_GRANTS) | within([RELEASE_NAMESPACE], LEASE_GRANTS),
     "full": everywhere(CLUSTER_GRANTS)
     | within([WATCHED, "finance"], NAMESPACED_GRANTS | peering_grants("kopfpeerings")),
     "cluster-peering": everywhere(NAMESPACED_GRANTS | CLUSTER_GRANTS | peering_grants("clusterkopfpeerings")),
-    "some-namespaces": everywhere(CLUSTER_GRANTS) | within([WATCHED, "finance"], NAMESPACED_GRANTS),
+    "some-namespaces": everywhere(CLUSTER_GRANTS)
+    | within([WATCHED, "finance"], NAMESPACED_GRANTS)
+    | within([RELEASE_NAMESPACE], LEASE_GRANTS),
     "cluster-some-namespaces": everywhere(NAMESPACED_GRANTS | CLUSTER_GRANTS | peering_grants("kopfpeerings")),
 }
 
@@ -228,7 +236,11 @@ def test_deployment_defaults(render: Render) -> None:
     objects = render("defaults", OLDEST_KUBE)
     deployment = only(objects, "Deployment")
     assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    # Leader election: the new Pod starts (a standby) before the old one stops and hands the Lease over.
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     assert deployment["metadata"]["namespace"] == RELEASE_NAMESPACE
     container = operator_container(objects)
     assert container["image"] == DEFAULT_IMAGE
@@ -247,6 +259,11 @@ def test_deployment_defaults(render: Render) -> None:
         "--log-format",
         "json",
         "--standalone",
+        "--leader-elect",
+        "--leader-election-namespace",
+        RELEASE_NAMESPACE,
+        "--leader-election-id",
+        RELEASE,
     ]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"liveness": 8080, "metrics": 9090}

@@ -224,8 +224,9 @@ def granted_by_chart(event: Mapping[str, Any], namespace: str) -> bool:
     reason = event.get("annotations", {}).get("authorization.k8s.io/reason", "")
     cluster = f'ClusterRoleBinding "{RELEASE}" of ClusterRole "{RELEASE}"'
     role = f'RoleBinding "{RELEASE}/{namespace}" of Role "{RELEASE}"'
+    lease = f'RoleBinding "{RELEASE}-leader-election/{namespace}" of Role "{RELEASE}-leader-election"'
     return event.get("annotations", {}).get("authorization.k8s.io/decision") == "allow" and (
-        cluster in reason or role in reason
+        cluster in reason or role in reason or lease in reason
     )
 
 
@@ -249,6 +250,8 @@ def install(control_plane: ControlPlane, helm: Helm, namespace: str, values: Map
             "ClusterRoleBinding",
             "Deployment",
             "ServiceAccount",
+            "Role",  # leader election: its Lease, in the release's namespace
+            "RoleBinding",
             *(["Role", "RoleBinding"] * len(values.get("watchNamespaces", ()))),
         ]
     ), kinds
@@ -556,8 +559,8 @@ def check_operator_run(
     assert run.token not in run.output
     not_chart = [call_of(event) for event in run.calls if not granted_by_chart(event, call_of(event)[3] or "")]
     assert not_chart == [], f"allowed by another binding than the chart's: {not_chart}"
-    if scope == "namespaced":
-        assert {call_of(event)[3] for event in run.calls} <= {None, *watched}
+    if scope == "namespaced":  # and its Lease, in the release's namespace
+        assert {call_of(event)[3] for event in run.calls if call_of(event)[2] != "leases"} <= {None, *watched}
     # The test proves something only if the operator did its work through these calls.
     seen = {call_of(event)[:3] for event in run.calls}
     assert {
@@ -571,6 +574,8 @@ def check_operator_run(
         ("watch", "batch", "jobs"),
         ("watch", "", "pods"),
         ("create", "", "events"),
+        ("create", "coordination.k8s.io", "leases"),  # leader election (the chart's default), on its Role
+        ("update", "coordination.k8s.io", "leases"),
     } <= seen, sorted(seen)
     # The sync now's Jobs, created by the operator's identity; its Events too.
     assert len(run.sync_now_jobs) == len(schedules[0]["spec"]["syncs"]), run.sync_now_jobs
@@ -734,7 +739,7 @@ def test_finalizers_rule_is_what_owner_reference_enforcement_needs(tmp_path: Pat
         assert created.returncode == 0, created.stderr
 
         # The same Role without the rule.
-        role = only(rbac, "Role")
+        (role,) = [obj for obj in rbac if obj["kind"] == "Role" and obj["metadata"]["namespace"] == watched]
         narrowed = {**role, "rules": [rule for rule in role["rules"] if rule != FINALIZERS_RULE]}
         assert len(narrowed["rules"]) == len(role["rules"]) - 1
         control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(narrowed))

@@ -33,6 +33,7 @@ CRD_NAME: Final = f"{PLURAL}.{API_GROUP}"
 # Keys a structural schema may not carry (pydantic emits some of them).
 _DROPPED_KEYS: Final = frozenset({"title", "$defs", "discriminator", "examples"})
 _READY: Final = '.status.conditions[?(@.type=="Ready")]'
+_HEALTHY: Final = '.status.conditions[?(@.type=="Healthy")]'
 # kube-apiserver reads `maximum` and `minimum` as float64, exact for integers up to 2**53 - 1 only:
 # 9223372036854775807 reads as 2**63, which 1.29-1.35 convert back to -2**63 (so every value is out
 # of range and the CRD's own defaults are refused) and 1.36 refuses outright.
@@ -108,18 +109,30 @@ def status_schema() -> dict[str, Any]:
 
 
 def printer_columns() -> list[dict[str, Any]]:
+    """`kubectl get erpsyncschedules`, as a CronJob's columns answer "is it running, and when next?"; `-o wide`
+    adds the ERP and why the schedule is or is not healthy."""
     return [
-        {"name": "ERP", "type": "string", "jsonPath": ".spec.erp"},
-        {
-            "name": "Payments",
-            "type": "string",
-            "jsonPath": ".status.syncs.invoicePayments.frequency",
-            "description": "Effective frequency of the invoice payments sync.",
-        },
         {"name": "Ready", "type": "string", "jsonPath": f"{_READY}.status"},
+        {
+            "name": "Healthy",
+            "type": "string",
+            "jsonPath": f"{_HEALTHY}.status",
+            "description": "False when an enabled sync's last run failed or is overdue.",
+        },
+        {
+            "name": "Suspended",
+            "type": "string",
+            "jsonPath": ".status.suspended",
+            "description": "false, true, or the names of the suspended syncs.",
+        },
         {"name": "Last Sync", "type": "date", "jsonPath": ".status.lastSyncTime"},
+        # A string, not a date: kubectl shows a date as an age, and a time ahead as <invalid>.
+        {"name": "Next Sync", "type": "string", "jsonPath": ".status.nextSyncTime"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-        {"name": "Status", "type": "string", "jsonPath": f"{_READY}.message", "priority": 1},
+        {"name": "ERP", "type": "string", "jsonPath": ".spec.erp", "priority": 1},
+        {"name": "Health Reason", "type": "string", "jsonPath": f"{_HEALTHY}.reason", "priority": 1},
+        {"name": "Health Message", "type": "string", "jsonPath": f"{_HEALTHY}.message", "priority": 1},
+        {"name": "Ready Message", "type": "string", "jsonPath": f"{_READY}.message", "priority": 1},
     ]
 
 

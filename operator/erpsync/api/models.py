@@ -38,6 +38,7 @@ from erpsync.api.vocabulary import (
     Frequency,
     ImagePullPolicy,
     ProcoreEnvironment,
+    SuspendedBy,
     SyncName,
     TaintEffect,
     TolerationOperator,
@@ -435,6 +436,31 @@ class LastRun(StatusModel):
     counts: RunCounts | None = None
 
 
+# The most runs a sync's history keeps (the operator's --run-history, default DEFAULT_RUN_HISTORY): with
+# each message cut to HISTORY_MESSAGE_LIMIT characters, four full histories stay within some 100 KB.
+RUN_HISTORY_MAX: Final = 20
+DEFAULT_RUN_HISTORY: Final = 5
+HISTORY_MESSAGE_LIMIT: Final = 256
+
+
+class PastRun(LastRun):
+    """A run in a sync's history: as lastRun, with its duration and a shorter message."""
+
+    message: str | None = Field(default=None, max_length=HISTORY_MESSAGE_LIMIT)
+    duration_seconds: int | None = Field(
+        default=None, ge=0, description="From its start to its completion; none while it runs."
+    )
+
+
+class RunTotals(StatusModel):
+    """How many runs of the sync finished, by result, since the schedule was created: each Job counted once,
+    when the operator first sees it finished (Jobs deleted since are still counted)."""
+
+    succeeded: int = Field(default=0, ge=0)
+    partially_failed: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+
+
 class SyncStatus(StatusModel):
     """What the operator made of one sync option."""
 
@@ -442,11 +468,24 @@ class SyncStatus(StatusModel):
     schedule: str | None = Field(default=None, description="Cron schedule; none for Never.", max_length=64)
     time_zone: str | None = Field(default=None, max_length=64)
     cron_job: str | None = Field(default=None, max_length=253)
-    suspended: bool = False
+    suspended: bool = Field(
+        default=False,
+        description="In effect: the CronJob's own suspend flag (what the spec and annotation ask for, without one).",
+    )
+    suspended_by: list[SuspendedBy] | None = Field(
+        default=None,
+        max_length=3,
+        description="Who asks for the suspension: Schedule (spec.suspend), Sync (spec.syncs.<sync>.suspend), "
+        "Annotation (erpsync.io/suspend, kubectl erpsync suspend).",
+    )
     next_run_time: datetime | None = None
     last_schedule_time: datetime | None = None
     last_successful_time: datetime | None = None
     last_run: LastRun | None = None
+    history: list[PastRun] | None = Field(
+        default=None, max_length=RUN_HISTORY_MAX, description="The last runs, newest first."
+    )
+    runs: RunTotals | None = None
 
 
 class SyncStatuses(StatusModel):
@@ -467,6 +506,15 @@ class ErpSyncScheduleStatus(StatusModel):
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     syncs: SyncStatuses | None = None
     last_sync_time: datetime | None = Field(default=None, description="The latest successful run of any sync.")
+    next_sync_time: datetime | None = Field(
+        default=None, description="The earliest next run of the syncs that are scheduled and not suspended."
+    )
+    suspended: str | None = Field(
+        default=None,
+        max_length=64,
+        description='Which scheduled syncs are suspended: "false" (none), "true" (all), or their names, '
+        'comma-separated ("vendors,jobs").',
+    )
     last_handled_sync_now: str | None = Field(
         default=None, description="The last erpsync.io/sync-now token handled.", max_length=253
     )

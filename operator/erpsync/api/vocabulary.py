@@ -30,6 +30,35 @@ ImagePullPolicy = Literal["Always", "IfNotPresent", "Never"]
 TolerationOperator = Literal["Exists", "Equal"]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
+# Who suspends a sync, as status.syncs.<sync>.suspendedBy says: spec.suspend (Schedule), spec.syncs.<sync>.suspend
+# (Sync), or the erpsync.io/suspend annotation of `kubectl erpsync suspend` (Annotation).
+SuspendedBy = Literal["Schedule", "Sync", "Annotation"]
+
+# An operational pause, kept out of the spec: the spec is what Git declares, and a GitOps tool applying it
+# neither reverts nor reports an annotation it never set (docs/gitops.md, "Who owns suspend"). Its value is
+# "all", or sync names separated by commas; the operator suspends a sync when the spec or this annotation does.
+SUSPEND_ANNOTATION: Final = "erpsync.io/suspend"
+SUSPEND_ALL: Final = "all"
+
+
+def read_suspend_annotation(value: str | None) -> tuple[frozenset[SyncName], tuple[str, ...]]:
+    """The syncs an erpsync.io/suspend value suspends, and the words in it that are neither "all" nor a sync
+    (ignored: a typo must not be read as a wider pause than was written, nor crash a pass)."""
+    words = [word.strip() for word in (value or "").split(",") if word.strip()]
+    syncs = frozenset(SYNC_NAMES if SUSPEND_ALL in words else (word for word in words if word in SYNC_NAMES))
+    unknown = tuple(word for word in words if word != SUSPEND_ALL and word not in SYNC_NAMES)
+    return syncs, unknown
+
+
+def suspend_annotation_value(syncs: frozenset[SyncName]) -> str | None:
+    """The erpsync.io/suspend value for `syncs` ("all" for every sync); None, to remove it, for none."""
+    if not syncs:
+        return None
+    if syncs == frozenset(SYNC_NAMES):
+        return SUSPEND_ALL
+    return ",".join(sync for sync in SYNC_NAMES if sync in syncs)
+
+
 # The worker's command-line name for each sync (`erp-sync-worker run <name>`), also used in
 # child object names, where camelCase is not allowed.
 WORKER_SYNC_ARGUMENT: Final[dict[SyncName, str]] = {

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+from erpsync.api.models import DEFAULT_RUN_HISTORY
+from erpsync.controller.leader import LeaderElection
+from erpsync.controller.rate_limit import DEFAULT_BURST, DEFAULT_QPS
 from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, WorkerDefaults
 
 
@@ -11,3 +14,7 @@ class OperatorConfig:
     resync_seconds: float = 300.0
     workers: int = 8
     metrics_port: int = 0  # 0: no metrics server
+    leader_election: LeaderElection | None = None  # None: this process reconciles from the start
+    qps: float = DEFAULT_QPS  # the client-side limit of requests (rate_limit.py); 0: none
+    burst: int = DEFAULT_BURST
+    run_history: int = DEFAULT_RUN_HISTORY  # runs kept in each sync's status.syncs.<sync>.history

@@ -5,10 +5,16 @@ and its timers, daemons and non-optional delete handlers add a finalizer (a dele
 hang while the operator is down). The periodic resync is the operator's own task instead (resync.py).
 What the handlers share is the `OperatorState` (state.py) of the `OperatorConfig` (config.py); each
 pass is recorded in the metrics by the queue's work function (metrics.py).
+
+With leader election (leader.py) every replica watches, so a standby's cache is warm, but only the
+leader has a queue: a standby makes no pass, no write and posts no Event. A leader that loses its
+lease exits at once, non-zero (the Deployment restarts it as a standby); one stopped on purpose
+releases the lease after its last pass, so the standby takes over within a retry period.
 """
 
 import asyncio
 import logging
+import os
 from typing import Any, Final, cast
 
 import aiohttp
@@ -20,7 +26,9 @@ from erpsync.controller.events import EventPoster
 from erpsync.controller.in_cluster import login_in_cluster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
 from erpsync.controller.kubeapi import ApiError, KubeApi
+from erpsync.controller.leader import ApiLeaseClient, LeaderElector
 from erpsync.controller.queue import ReconcileQueue
+from erpsync.controller.rate_limit import TokenBucket
 from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.resync import resync
 from erpsync.controller.state import OperatorState
@@ -37,6 +45,8 @@ CHILD_RESOURCES: Final[tuple[tuple[str, str, Kind], ...]] = (
     ("batch", "v1", "jobs"),
     ("", "v1", "pods"),
 )
+# The exit code of a leader that lost its lease (client-go's convention: stop, and let the Pod restart).
+LOST_LEASE_EXIT_CODE: Final = 3
 logger = logging.getLogger("erpsync.operator")
 
 
@@ -44,6 +54,13 @@ def _login(state: OperatorState) -> kopf.ConnectionInfo | None:
     assert state.settings is not None
     # In a pod: the service account. Elsewhere: the kubeconfig ($KUBECONFIG or ~/.kube/config).
     return login_in_cluster(state.settings) or kopf.login_with_kubeconfig(settings=state.settings)
+
+
+def _login_namespace(state: OperatorState) -> str:
+    """The namespace the operator logged in with: its Pod's (the service account's), else the kubeconfig
+    context's, else `default` as kubectl has it."""
+    info = _login(state)
+    return (info.default_namespace if info is not None else None) or "default"
 
 
 def select_managed_children(settings: kopf.OperatorSettings) -> None:
@@ -58,9 +75,40 @@ def select_managed_children(settings: kopf.OperatorSettings) -> None:
         settings.watching.label_selectors[group, version, plural] = MANAGED_SELECTOR
 
 
+def start_reconciling(state: OperatorState, reconciler: Reconciler) -> None:
+    """The queue, its workers and the periodic resync; a pass for every schedule already in the cache
+    (a standby's warm cache: a pass each at takeover; at a plain start it is still empty)."""
+    state.queue = ReconcileQueue(lambda key: metrics.measured_reconcile(reconciler, key), workers=state.config.workers)
+    metrics.watch_queue(state.queue)
+    state.queue.start()
+    for key in state.world.schedule_keys():
+        state.queue.add(key)
+    state.tasks.append(asyncio.create_task(resync(state), name="resync"))
+    metrics.LEADER.set(1)
+
+
+async def lead(state: OperatorState, elector: LeaderElector, reconciler: Reconciler) -> None:
+    """Stand by until this process holds the lease, reconcile while it keeps it, exit once it cannot."""
+    await elector.acquire()
+    start_reconciling(state, reconciler)
+    await elector.hold()
+    metrics.LEADER.set(0)
+    logger.error(
+        "leader election: the lease %s was not renewed for %gs: another replica may take it; exiting at once "
+        "(code %d) so that two operators never act together",
+        elector.where,
+        elector.election.renew_deadline,
+        LOST_LEASE_EXIT_CODE,
+    )
+    logging.shutdown()  # flush the logs: nothing else runs after this
+    os._exit(LOST_LEASE_EXIT_CODE)  # no cleanup: a pass in flight must not go on writing
+
+
 def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     """The operator's handlers, bound to `state` (no module-level registration: importable freely)."""
     registry = kopf.OperatorRegistry()
+    electors: list[LeaderElector] = []  # the one candidate, once startup made it
+    lease_apis: list[KubeApi] = []  # its client
 
     @kopf.on.login(registry=registry)
     def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo | None:
@@ -84,7 +132,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         async def relogin() -> kopf.ConnectionInfo | None:
             return _login(state)
 
-        state.api = state.api or KubeApi(relogin)
+        limit = TokenBucket(state.config.qps, state.config.burst) if state.config.qps > 0 else None
+        state.api = state.api or KubeApi(relogin, rate_limit=limit)
         state.events = EventPoster(state.api)
         # The cluster's clock, not this process's (server_clock.py): read once before the first pass.
         try:
@@ -92,16 +141,31 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         except (ApiError, aiohttp.ClientError, TimeoutError) as error:
             logger.warning("reading the API server's clock: %s; the local clock stands until an answer", error)
         reconciler = Reconciler(
-            state.world, state.api, state.events, state.config.worker_defaults, clock=state.api.clock.now
+            state.world,
+            state.api,
+            state.events,
+            state.config.worker_defaults,
+            clock=state.api.clock.now,
+            run_history=state.config.run_history,
         )
-        state.queue = ReconcileQueue(
-            lambda key: metrics.measured_reconcile(reconciler, key), workers=state.config.workers
-        )
-        metrics.watch_queue(state.queue)
-        state.queue.start()
-        state.tasks.append(asyncio.create_task(resync(state), name="resync"))
-        if state.config.metrics_port:
+        if state.config.metrics_port:  # on every replica: a standby's erpsync_leader is 0
             metrics.serve(state.config.metrics_port)
+        election = state.config.leader_election
+        if election is None:
+            start_reconciling(state, reconciler)
+            return
+        # The Lease has a client of its own, outside --qps: a backlog of passes must not delay a renewal
+        # past the renew deadline (controller-runtime gives leader election its own client too).
+        lease_api = KubeApi(relogin)
+        lease_apis.append(lease_api)
+        elector = LeaderElector(
+            ApiLeaseClient(lease_api, election.namespace or _login_namespace(state), election.name),
+            election,
+            wall_clock=state.api.clock.now,
+        )
+        electors.append(elector)
+        # The watches start once this handler returns, on every replica: the standby's cache fills up.
+        state.tasks.append(asyncio.create_task(lead(state, elector, reconciler), name="leader election"))
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
@@ -110,6 +174,10 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         await asyncio.gather(*state.tasks, return_exceptions=True)
         if state.queue is not None:
             await state.queue.stop()
+        for elector in electors:  # after the last pass: the next leader starts once this one has stopped
+            await elector.release()
+        for lease_api in lease_apis:
+            await lease_api.close()
         if state.api is not None:
             await state.api.close()
 

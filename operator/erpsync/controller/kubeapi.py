@@ -10,7 +10,7 @@ import asyncio
 import json
 import ssl
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -20,9 +20,13 @@ import aiohttp
 import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
+from erpsync.controller.rate_limit import TokenBucket
 from erpsync.controller.server_clock import ServerClock
 
 MERGE_PATCH: Final = "application/merge-patch+json"
+JSON_PATCH: Final = "application/json-patch+json"
+# The longest a request may take unless the caller says otherwise (kubectl erpsync --request-timeout).
+DEFAULT_REQUEST_TIMEOUT: Final = 30.0
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,22 @@ class KubeApi:
     """Calls to the Kubernetes API with kopf's connection info; re-logs in once on 401."""
 
     def __init__(
-        self, login: Callable[[], Awaitable[kopf.ConnectionInfo | None]], user_agent: str | None = None
+        self,
+        login: Callable[[], Awaitable[kopf.ConnectionInfo | None]],
+        user_agent: str | None = None,
+        request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+        extra_headers: Sequence[tuple[str, str]] = (),
+        rate_limit: TokenBucket | None = None,  # the operator's --qps and --burst; None: no client-side limit
     ) -> None:
+        """`request_timeout`: seconds a request may take in all, None for no limit (connecting still gives up
+        after 5 s)."""
         self.clock = ServerClock()
         self._login = login
         self._user_agent = user_agent
+        self._request_timeout = request_timeout
+        # Sent on every request; a name may repeat (kubectl erpsync --as-group: one Impersonate-Group per group).
+        self._extra_headers = tuple(extra_headers)
+        self._rate_limit = rate_limit
         self._info: kopf.ConnectionInfo | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -120,7 +135,7 @@ class KubeApi:
                         if self._info.username
                         else None
                     ),
-                    timeout=aiohttp.ClientTimeout(total=30, connect=5),
+                    timeout=aiohttp.ClientTimeout(total=self._request_timeout, connect=5),
                 )
             return self._session, self._info
 
@@ -150,13 +165,13 @@ class KubeApi:
             context.load_cert_chain(certificate, key)
         return context
 
-    def _headers(self, info: kopf.ConnectionInfo) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
+    def _headers(self, info: kopf.ConnectionInfo) -> list[tuple[str, str]]:
+        headers = [("Accept", "application/json")]
         if self._user_agent:
-            headers["User-Agent"] = self._user_agent
+            headers.append(("User-Agent", self._user_agent))
         if info.token:
-            headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
-        return headers
+            headers.append(("Authorization", f"{info.scheme or 'Bearer'} {info.token}"))
+        return [*headers, *self._extra_headers]
 
     async def request(
         self,
@@ -167,7 +182,23 @@ class KubeApi:
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        status, reason, raw = await self._exchange(method, path, body, content_type, params)
+        return _read_answer(status, reason, raw)
+
+    async def text(self, path: str, params: dict[str, str] | None = None) -> str:
+        """A GET whose answer is text, not JSON (a pod's log); an error status raises ApiError as `request` does."""
+        status, reason, raw = await self._exchange("GET", path, None, "application/json", params)
+        if status >= 400:
+            _read_answer(status, reason, raw)
+        return raw.decode(errors="replace")
+
+    async def _exchange(
+        self, method: str, path: str, body: object, content_type: str, params: dict[str, str] | None
+    ) -> tuple[int, str, bytes]:
+        """One request (a second one after a new login on 401): the answer's status, reason and body."""
         for attempt in (1, 2):
+            if self._rate_limit is not None:
+                await self._rate_limit.wait()
             session, info = await self._open()
             async with session.request(
                 method, info.server.rstrip("/") + path, json=body, params=params, headers={"Content-Type": content_type}
@@ -176,7 +207,7 @@ class KubeApi:
                 if response.status == 401 and attempt == 1:
                     await self._relogin()
                     continue
-                return _read_answer(response.status, response.reason or "", await response.read())
+                return response.status, response.reason or "", await response.read()
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _relogin(self) -> None:
@@ -210,3 +241,36 @@ class KubeApi:
             resource.path(namespace, name),
             body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
         )
+
+    async def watch(
+        self, resource: Resource, namespace: str | None, resource_version: str, seconds: int, **selectors: str
+    ) -> AsyncGenerator[dict[str, Any]]:
+        """The watch events ({type, object}) of `namespace` (None: every namespace) after `resource_version`, until
+        the server ends the watch after `seconds`. An ERROR event (410 Gone: the version is too old) raises ApiError."""
+        session, info = await self._open()
+        params = {"watch": "true", "resourceVersion": resource_version, "timeoutSeconds": str(seconds), **selectors}
+        # The session's timeout bounds a whole request; a watch is bounded by the server's timeoutSeconds instead.
+        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_read=seconds + 30)
+        url = info.server.rstrip("/") + resource.path(namespace)
+        async with session.get(url, params=params, timeout=timeout) as response:
+            self.clock.observe(response.headers.get("Date"))
+            if response.status >= 400:
+                _read_answer(response.status, response.reason or "", await response.read())
+            pending = b""
+            async for chunk in response.content.iter_any():  # one JSON object per line, however long
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield _watch_event(line)
+
+
+def _watch_event(line: bytes) -> dict[str, Any]:
+    event = json.loads(line)
+    if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
+        raise ApiError(500, "InternalError", f"the API server sent a watch event that is not one: {line[:200]!r}")
+    if event.get("type") == "ERROR":
+        status = event["object"]
+        code, reason, message = status.get("code") or 500, status.get("reason") or "", status.get("message") or ""
+        raise ApiError(int(code), str(reason), str(message))
+    return event

@@ -50,6 +50,12 @@ QUEUE_DEPTH: Final = Gauge(
 QUEUE_RETRIES: Final = Gauge(
     "erpsync_queue_retries", "Schedules whose pass failed, waiting for their retry.", registry=REGISTRY
 )
+LEADER: Final = Gauge(
+    "erpsync_leader",
+    "1 while this replica reconciles (it holds the leader-election Lease, or runs without leader election), "
+    "0 while it stands by.",
+    registry=REGISTRY,
+)
 WATCH_RESTARTS: Final = Counter(
     "erpsync_watch_restarts_total",
     "Watch requests after the first of each watch stream (the API server ends watches every few minutes; "

@@ -24,17 +24,33 @@ from erpsync.api.conditions import (
     CRON_JOBS_REPAIRED,
     CRON_JOBS_UPDATED,
     INVALID_SPEC,
+    INVALID_SUSPEND_ANNOTATION,
     RUN_FAILED,
     STALLED,
     SYNC_NOW_REFUSED,
     SYNC_NOW_STARTED,
 )
-from erpsync.api.models import ErpSyncSchedule, ErpSyncScheduleStatus, LastRun, read_status
+from erpsync.api.models import DEFAULT_RUN_HISTORY, ErpSyncSchedule, ErpSyncScheduleStatus, LastRun, read_status
 from erpsync.api.profiles import PROFILES
 from erpsync.api.validation import validate_object
-from erpsync.api.vocabulary import API_GROUP, API_VERSION, KIND, SYNC_NAMES, SyncName
+from erpsync.api.vocabulary import (
+    API_GROUP,
+    API_VERSION,
+    KIND,
+    SUSPEND_ALL,
+    SUSPEND_ANNOTATION,
+    SYNC_NAMES,
+    SyncName,
+    read_suspend_annotation,
+)
 from erpsync.controller.diff import Changes, diff
-from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, merge_diff, repair_patch
+from erpsync.controller.drift import (
+    LAST_APPLIED_ANNOTATION,
+    applied_record,
+    merge_diff,
+    read_applied_record,
+    repair_patch,
+)
 from erpsync.controller.events import Event, EventSink
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, SCHEDULES, ApiError, KubeApi
 from erpsync.controller.observed import Observed
@@ -91,6 +107,9 @@ class Reconciler:
     emit: EventSink
     worker_defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    run_history: int = DEFAULT_RUN_HISTORY
+    # the erpsync.io/suspend value last warned about, per schedule: one Warning per value and process
+    warned_suspend_values: dict[ScheduleKey, str] = field(default_factory=dict)
 
     async def reconcile(self, key: ScheduleKey) -> PassResult | None:
         started = time.monotonic()
@@ -117,6 +136,8 @@ class _Pass:
     changes: list[tuple[str, str]] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)  # planned names taken by CronJobs outside the watch
     finished: list[tuple[str, LastRun]] = field(default_factory=list)  # runs first shown finished by its writes
+    suspend_requested: set[str] = field(default_factory=set)  # CronJobs whose asked-for suspend flag changed
+    forbidden: bool = False  # the API server refused a call with 403: the pass stalls the schedule (Forbidden)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -155,11 +176,18 @@ class _Pass:
         if validated.schedule is None:
             return await self._stall("; ".join(str(problem) for problem in validated.problems), observed, now)
         schedule = validated.schedule
-        # 3. Plan: the same pure function `erp-sync plan` and `render` use.
-        plan = plan_schedule(schedule, self.reconciler.worker_defaults)
+        # 3. Plan: the same pure function `erp-sync plan` and `render` use, and the suspend annotation.
+        suspend_value = (self.metadata.get("annotations") or {}).get(SUSPEND_ANNOTATION)
+        annotated, unknown_words = read_suspend_annotation(suspend_value)
+        await self._warn_about_suspend_annotation(suspend_value, unknown_words)
+        plan = plan_schedule(schedule, self.reconciler.worker_defaults, annotated)
         # 4. The difference between the plan and what exists.
         planned = {p.cron_job_name: p.cron_job for p in plan.syncs if p.cron_job_name and p.cron_job}
         changes = diff(planned, observed, orphans)
+        # The suspend annotation bumps no generation; what it changes is still a new request, not a repair.
+        self.suspend_requested = {
+            name for name in changes.patch if _suspend_request_changed(observed.cron_jobs.get(name), planned[name])
+        }
         if changes and self.status.observed_generation != self.generation:
             progressing = Outcome("Progressing", f"applying generation {self.generation}")
             await self._announce_failed_runs(
@@ -175,7 +203,7 @@ class _Pass:
         observed.unmanaged_cron_jobs += [name for name in self.foreign if name not in observed.unmanaged_cron_jobs]
         outcome = self._outcome([*errors, *sync_now_errors], diff(planned, observed, ()).create)
         await self._announce_failed_runs(await self._write_status(plan, observed, outcome, handled, now))
-        return PassResult(outcome, self.writes, retry=outcome.state == "Retrying")
+        return PassResult(outcome, self.writes, retry=outcome.state in ("Retrying", "Forbidden"))
 
     async def _stall(self, problems: str, observed: Observed, now: datetime) -> PassResult:
         """An invalid generation: Stalled, announced once per generation and message."""
@@ -203,12 +231,19 @@ class _Pass:
             errors = [f"waiting for CronJob {', '.join(missing)} to appear"]
         if not errors:
             return Outcome("Reconciled")
-        outcome = Outcome("Retrying", "; ".join(errors)[:2000])
+        # A 403 is RBAC's (or an admission policy's) answer, the same on every retry: Stalled from the first
+        # one, so that kstatus and Argo CD fail now rather than at their timeout. Retried all the same.
+        outcome = Outcome("Forbidden" if self.forbidden else "Retrying", "; ".join(errors)[:2000])
         # In the log too: a refused write (a missing RBAC rule, say) must not show in status alone.
         logger.warning(
             "reconciling %s/%s: %s; retrying", self.metadata["namespace"], self.metadata["name"], outcome.message
         )
         return outcome
+
+    def _failed(self, doing: str, error: ApiError) -> str:
+        """What failed and the server's answer, which names the verb and resource a 403 lacks."""
+        self.forbidden = self.forbidden or error.status == 403
+        return f"{doing}: {error}"
 
     def _record(self, kind: Literal["cronjobs", "jobs"], answer: dict[str, Any]) -> None:
         # Write-through: the watch will echo this object; the cache already knows it.
@@ -230,7 +265,7 @@ class _Pass:
             self._record("cronjobs", await self.reconciler.api.create(CRONJOBS, self.metadata["namespace"], body))
         except ApiError as error:
             if error.status != 409:
-                return f"creating CronJob {name}: {error}"
+                return self._failed(f"creating CronJob {name}", error)
             # It exists, and the watch may never show it (a label taken off puts it outside the
             # selector): waiting for it to appear could wait forever. Read it instead.
             action, problem = await self._resolve_conflict(manifest)
@@ -251,7 +286,7 @@ class _Pass:
             existing = await self.reconciler.api.get(CRONJOBS, key[0], name)
         except ApiError as error:
             if error.status != 404:
-                return None, f"reading CronJob {name}: {error}"
+                return None, self._failed(f"reading CronJob {name}", error)
             existing = None
         action = resolve_conflict(existing, self.body)
         if action != "foreign":
@@ -284,14 +319,15 @@ class _Pass:
         """Patch a CronJob toward the plan. Unless told (adoption), the reason says why it differed: a new
         generation of the spec not yet applied (Updated), or a change made outside the schedule (Repaired)."""
         if reason is None:
-            reason = CRON_JOBS_UPDATED if self.status.observed_generation != self.generation else CRON_JOBS_REPAIRED
+            requested = self.status.observed_generation != self.generation or name in self.suspend_requested
+            reason = CRON_JOBS_UPDATED if requested else CRON_JOBS_REPAIRED
         try:
             self._record(
                 "cronjobs", await self.reconciler.api.merge_patch(CRONJOBS, self.metadata["namespace"], name, patch)
             )
         except ApiError as error:
             # 404: deleted meanwhile; the pass finds it missing and comes back.
-            return None if error.status == 404 else f"patching CronJob {name}: {error}"
+            return None if error.status == 404 else self._failed(f"patching CronJob {name}", error)
         self.writes += 1
         fields = ", ".join(patched_fields(patch)) or "metadata"
         verb = {CRON_JOBS_UPDATED: "updated", CRON_JOBS_REPAIRED: "repaired", CRON_JOBS_ADOPTED: "adopted"}[reason]
@@ -302,7 +338,7 @@ class _Pass:
         try:
             await self.reconciler.api.delete(CRONJOBS, self.metadata["namespace"], name)
         except ApiError as error:
-            return None if error.status == 404 else f"deleting CronJob {name}: {error}"
+            return None if error.status == 404 else self._failed(f"deleting CronJob {name}", error)
         self.writes += 1
         self.changes.append((CRON_JOBS_DELETED, f"deleted CronJob {name} (no longer planned)"))
         return None
@@ -337,8 +373,24 @@ class _Pass:
                 )
             except ApiError as error:
                 if error.status != 409:  # 409: started by an earlier attempt with the same token
-                    errors.append(f"starting sync now Job for {sync}: {error}")
+                    errors.append(self._failed(f"starting sync now Job for {sync}", error))
         return (handled if errors else request.token), errors
+
+    async def _warn_about_suspend_annotation(self, value: str | None, unknown: tuple[str, ...]) -> None:
+        """Words of erpsync.io/suspend that are neither "all" nor a sync are ignored (a typo must neither
+        stop the pass nor pause more than it names): a Warning Event says so, once per value in this process."""
+        key = (self.metadata["namespace"], self.metadata["name"])
+        warned = self.reconciler.warned_suspend_values
+        if not unknown or value is None:
+            warned.pop(key, None)
+            return
+        if warned.get(key) == value:
+            return
+        warned[key] = value
+        ignored = ", ".join(f'"{word[:63]}"' for word in unknown)
+        allowed = f"{SUSPEND_ALL}, or syncs separated by commas: {', '.join(SYNC_NAMES)}"
+        message = f"{SUSPEND_ANNOTATION}: ignored {ignored}; allowed: {allowed}"
+        await self.reconciler.emit(Event(self.body, "Warning", INVALID_SUSPEND_ANNOTATION, message))
 
     async def _announce_changes(self) -> None:
         """One Event per pass for what it did to CronJobs (one per CronJob would double the writes)."""
@@ -369,6 +421,7 @@ class _Pass:
             previous=previous,
             handled_sync_now=handled,
             now=now,
+            run_history=self.reconciler.run_history,
         )
         written = status.as_json()
         # Only the keys the operator owns: kopf and others may keep their own records in status.
@@ -399,20 +452,26 @@ def finished_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -
     """Runs that are finished now and were not reported finished in the previous status: once per Job,
     whatever its result reads later (a Job's Failed condition can be seen before its Pod's summary turns
     it into PartiallyFailed). The failed ones are announced in RunFailed Events, all are counted in the
-    metrics. The previous status is the stored one, so a restart reports nothing again."""
+    metrics. Read from each sync's history (several Jobs can finish between two passes), oldest first, and
+    its lastRun. The previous status is the stored one, so a restart reports nothing again."""
     finished: list[tuple[str, LastRun]] = []
     for sync in SYNC_NAMES:
-        run = _last_run(after, sync)
-        old = _last_run(before, sync)
-        reported = old is not None and run is not None and old.job_name == run.job_name
-        if run and run.result in _FINISHED_RESULTS and not (reported and old and old.result in _FINISHED_RESULTS):
-            finished.append((sync, run))
+        reported = {run.job_name for run in _runs(before, sync) if run.result in _FINISHED_RESULTS}
+        for run in _runs(after, sync):
+            if run.result in _FINISHED_RESULTS and run.job_name not in reported:
+                reported.add(run.job_name)
+                finished.append((sync, run))
     return finished
 
 
-def _last_run(status: ErpSyncScheduleStatus, sync: SyncName) -> LastRun | None:
+def _runs(status: ErpSyncScheduleStatus, sync: SyncName) -> list[LastRun]:
+    """A sync's runs in status, oldest first: its history, then its lastRun (the same Job as the newest
+    entry, or the only record when the history is empty)."""
     entry = status.syncs.get(sync) if status.syncs else None
-    return entry.last_run if entry else None
+    if entry is None:
+        return []
+    runs: list[LastRun] = list(reversed(entry.history or []))
+    return [*runs, entry.last_run] if entry.last_run else runs
 
 
 def patched_fields(patch: dict[str, Any]) -> list[str]:
@@ -432,6 +491,13 @@ def patched_fields(patch: dict[str, Any]) -> list[str]:
             if not bookkeeping:
                 fields.append(f"{top}.{key}")
     return fields
+
+
+def _suspend_request_changed(existing: dict[str, Any] | None, planned: dict[str, Any]) -> bool:
+    """Whether the plan asks for another suspend flag than the one last applied to this CronJob (a flag
+    changed by hand since is a repair: the record still holds what the plan asks)."""
+    applied = read_applied_record(existing or {}).get("spec")
+    return isinstance(applied, dict) and applied.get("suspend") != planned["spec"]["suspend"]
 
 
 def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:

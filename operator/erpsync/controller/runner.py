@@ -8,6 +8,8 @@ import kopf
 from erpsync.controller import metrics
 from erpsync.controller.config import OperatorConfig
 from erpsync.controller.handlers import build_registry
+from erpsync.controller.leader import LeaderElection
+from erpsync.controller.rate_limit import DEFAULT_BURST, DEFAULT_QPS
 from erpsync.controller.state import OperatorState
 from erpsync.planning.cronjobs import WorkerDefaults
 
@@ -20,16 +22,28 @@ def run_operator(
     metrics_port: int,
     json_logs: bool,
     resync_seconds: float,
+    run_history: int,
     standalone: bool,
     peering_name: str | None,
     verbose: bool,
+    leader_election: LeaderElection | None = None,
+    qps: float = DEFAULT_QPS,
+    burst: int = DEFAULT_BURST,
 ) -> None:
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL)
     if not verbose:
         # kopf logs every handler call on every watch event at INFO; ours say what changed.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     state = OperatorState(
-        OperatorConfig(worker_defaults=worker_defaults, resync_seconds=resync_seconds, metrics_port=metrics_port)
+        OperatorConfig(
+            worker_defaults=worker_defaults,
+            resync_seconds=resync_seconds,
+            metrics_port=metrics_port,
+            run_history=run_history,
+            leader_election=leader_election,
+            qps=qps,
+            burst=burst,
+        )
     )
     metrics.install_watch_counter()  # erpsync_watch_restarts_total
     kopf.run(

@@ -7,10 +7,10 @@ through the container's waiting reason.
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, get_args
 
-from erpsync.api.models import LastRun, RunCounts, WorkerResult
+from erpsync.api.models import LastRun, PastRun, RunCounts, RunTotals, WorkerResult
 from erpsync.controller.bounds import fit_text, max_length, parse_time, rfc3339
 from erpsync.planning.cronjobs import LABEL_TRIGGER
 
@@ -42,6 +42,15 @@ class Run:
     counts: dict[str, int] | None
     problem: str | None  # why the run cannot proceed or failed, for the Healthy condition
 
+    def as_history_status(self) -> dict[str, Any]:
+        """As an entry of the sync's history: lastRun's fields and the duration (the message is cut to the
+        history's limit when status is bounded)."""
+        status = self.as_status()
+        duration = _duration(self.start_time, self.completion_time)
+        if duration is not None:
+            status["durationSeconds"] = duration
+        return status
+
     def as_status(self) -> dict[str, Any]:
         status: dict[str, Any] = {"jobName": self.job_name, "trigger": self.trigger, "result": self.result}
         for key, value in (
@@ -67,6 +76,13 @@ class Run:
             counts=last_run.counts.as_json() if last_run.counts else None,
             problem=_problem(last_run.result, last_run.message),
         )
+
+
+def _duration(start: str | None, completion: str | None) -> int | None:
+    started, completed = parse_time(start), parse_time(completion)
+    if started is None or completed is None:
+        return None
+    return max(0, int((completed - started).total_seconds()))
 
 
 def _problem(result: str, message: str | None) -> str | None:
@@ -198,9 +214,7 @@ def known_run(
 def _behind(run: Run, job: dict[str, Any], jobs: list[dict[str, Any]], stored: LastRun) -> bool:
     """Whether `run`, read from the newest Job seen, knows less than the stored lastRun."""
     if run.job_name == stored.job_name:
-        if stored.result == "Running":
-            return False
-        return run.result == "Running" or (run.counts is None and stored.counts is not None)
+        return _knows_less(run, stored)
     if any(j.get("metadata", {}).get("name") == stored.job_name for j in jobs):
         return False  # the stored Job is seen, and a Job created after it
     stored_start = parse_time(stored.start_time)
@@ -219,3 +233,79 @@ def last_success(jobs: list[dict[str, Any]]) -> str | None:
     ]
     newest = max((time for time in times if time is not None), default=None)
     return rfc3339(newest)
+
+
+def _knows_less(run: Run, stored: LastRun) -> bool:
+    """Whether `run`, read from a Job seen now, knows less than the stored record of the same Job: the
+    stored one finished while the Job reads running (a cache behind), or the Job's summary is not seen."""
+    if stored.result == "Running":
+        return False
+    return run.result == "Running" or (run.counts is None and stored.counts is not None)
+
+
+_NEVER_STARTED: Final = datetime.min.replace(tzinfo=UTC)
+# A finished run's result, and the counter of RunTotals (its JSON name) it counts in.
+_TOTAL_OF_RESULT: Final = {
+    "Succeeded": "succeeded",
+    "PartiallyFailed": "partiallyFailed",
+    "Failed": "failed",
+}
+
+
+def run_history(
+    jobs: list[dict[str, Any]],
+    pods_by_job: dict[str, list[dict[str, Any]]],
+    stored: list[PastRun],
+    now: datetime,
+) -> list[Run]:
+    """The runs of a sync, newest first by start time: the Jobs seen, and the stored history's runs whose
+    Jobs are gone (history limits, TTL) or not seen yet. Status keeps the first few; all are counted.
+
+    A Job enters the history once it has started (the Job controller sets its start time within moments
+    of its creation) or finished; a Job seen again is read again unless the stored entry of the same Job
+    knows more (as for lastRun). A Job the stored history does not hold and that started before all its
+    entries is left out: it fell off the end of the history, and taking it back would count it twice.
+    """
+    entries: dict[str, tuple[datetime, Run]] = {}
+    for entry in stored:
+        # A stored run has a start or a completion time unless status was written around the operator;
+        # one without either sorts oldest.
+        stored_moment = _moment(entry.start_time) or _moment(entry.completion_time) or _NEVER_STARTED
+        entries[entry.job_name] = (stored_moment, Run.from_status(entry))
+    oldest = min((moment for moment, _ in entries.values()), default=None)
+    for job in jobs:
+        name = str(job.get("metadata", {}).get("name"))
+        run = read_run(job, pods_by_job.get(name, []), now)
+        moment = _moment(run.start_time) or _moment(run.completion_time)
+        known = next((entry for entry in stored if entry.job_name == name), None)
+        if moment is None or (known and _knows_less(run, known)):
+            continue
+        if known is None and oldest is not None and moment < oldest:
+            continue
+        entries[name] = (moment, run)
+    newest_first = sorted(entries.values(), key=lambda item: (item[0], item[1].job_name), reverse=True)
+    return [run for _, run in newest_first]
+
+
+def _moment(value: object) -> datetime | None:
+    return parse_time(rfc3339(value))
+
+
+def advance_totals(totals: RunTotals | None, stored: list[PastRun], history: list[Run]) -> dict[str, int]:
+    """The counters since creation, advanced by the runs of `history` that the stored history does not hold
+    finished: each Job counts once, and an operator restart (the stored history read back) counts none
+    again. A stored run whose result is refined (Failed, then PartiallyFailed once its summary is read)
+    moves to the new result's counter; a run that leaves the history stays counted."""
+    counted = (totals or RunTotals()).as_json()
+    before = {entry.job_name: entry.result for entry in stored}
+    for run in history:
+        total = _TOTAL_OF_RESULT.get(run.result)
+        if total is None:
+            continue  # still running
+        earlier = _TOTAL_OF_RESULT.get(before.get(run.job_name) or "")
+        if earlier == total:
+            continue
+        if earlier is not None:
+            counted[earlier] = max(0, counted[earlier] - 1)
+        counted[total] += 1
+    return counted

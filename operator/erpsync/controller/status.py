@@ -2,20 +2,23 @@
 
 Inputs are what exists (CronJobs, Jobs, Pods), the plan, and how the pass went; the previous
 status is read only to keep what must not move by itself: lastTransitionTime of unchanged
-conditions, a next-run time that is still ahead, the last handled sync-now token, and a sync's last
+conditions, a next-run time that is still ahead, the last handled sync-now token, a sync's last
 run and last success, which never go backwards (runs.known_run: the watch cache may not hold every
-Job yet, and Jobs are removed by history limits and TTL).
+Job yet, and Jobs are removed by history limits and TTL), and a sync's run history and its counters
+since creation, advanced once per finished Job (runs.run_history, runs.advance_totals).
 
 Every value is bounded by the CRD's schema of status (bounds.py) before it is returned as the model the
 CRD is generated from (ErpSyncScheduleStatus): the API server refuses a whole status patch for one
 value that breaks it.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from erpsync.api.conditions import (
+    FORBIDDEN,
     HEALTHY,
     INVALID_SPEC,
     PROGRESSING,
@@ -28,12 +31,12 @@ from erpsync.api.conditions import (
     STALLED,
     SUCCEEDED,
 )
-from erpsync.api.models import ErpSyncScheduleStatus, SyncStatus
+from erpsync.api.models import DEFAULT_RUN_HISTORY, ErpSyncScheduleStatus, SyncStatus
 from erpsync.api.vocabulary import SYNC_NAMES
 from erpsync.controller.bounds import bounded_status, parse_time, rfc3339, timestamp
 from erpsync.controller.conditions import Condition, merge_conditions
 from erpsync.controller.observed import Observed
-from erpsync.controller.runs import Run, known_run, last_success
+from erpsync.controller.runs import Run, advance_totals, known_run, last_success, run_history
 from erpsync.controller.sync_now import echoed_token
 from erpsync.planning.cron import interval, next_runs
 from erpsync.planning.plan import PlannedSync, SchedulePlan
@@ -43,14 +46,15 @@ OVERDUE_GRACE: Final = timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a reconcile pass went."""
+    """How a reconcile pass went. Forbidden: the API server refused the operator a call it needs (403); the
+    pass is retried, but retrying alone cannot fix it, so it stalls the schedule until the permission is back."""
 
-    state: Literal["Reconciled", "Progressing", "Retrying", "Stalled"]
+    state: Literal["Reconciled", "Progressing", "Retrying", "Stalled", "Forbidden"]
     message: str = ""
 
 
 def _sync_status(
-    planned: PlannedSync, observed: Observed, previous: SyncStatus | None, now: datetime
+    planned: PlannedSync, observed: Observed, previous: SyncStatus | None, now: datetime, history_limit: int
 ) -> tuple[dict[str, Any], Run | None]:
     jobs = observed.jobs_by_sync.get(planned.sync, [])
     run = known_run(jobs, observed.pods_by_job, previous.last_run if previous else None, now)
@@ -59,8 +63,10 @@ def _sync_status(
     status: dict[str, Any] = {
         "frequency": planned.frequency,
         "timeZone": planned.time_zone,
-        "suspended": planned.suspended,
+        "suspended": _suspended_in_effect(planned, cron_job),
     }
+    if planned.suspended_by:
+        status["suspendedBy"] = list(planned.suspended_by)
     if planned.schedule:
         status["schedule"] = planned.schedule
         status["cronJob"] = planned.cron_job_name
@@ -76,7 +82,21 @@ def _sync_status(
         status["lastSuccessfulTime"] = success
     if run:
         status["lastRun"] = run.as_status()
+    stored_history = (previous.history if previous else None) or []
+    history = run_history(jobs, observed.pods_by_job, stored_history, now)
+    if history[:history_limit]:
+        status["history"] = [entry.as_history_status() for entry in history[:history_limit]]
+    totals = advance_totals(previous.runs if previous else None, stored_history, history)
+    if any(totals.values()):
+        status["runs"] = totals
     return status, run
+
+
+def _suspended_in_effect(planned: PlannedSync, cron_job: dict[str, Any] | None) -> bool:
+    """What took effect: the CronJob's own suspend flag (a patch that failed leaves it as it was), the plan's
+    when there is no CronJob to carry one (Never, or not created yet)."""
+    flag = ((cron_job or {}).get("spec") or {}).get("suspend")
+    return flag if isinstance(flag, bool) else planned.suspended
 
 
 def _cron_job_times(cron_status: dict[str, Any]) -> dict[str, str]:
@@ -89,6 +109,27 @@ def _latest(*times: object) -> str | None:
     """The latest of the times, compared as times rather than as text; None when none is RFC 3339."""
     moments = [moment for moment in map(parse_time, map(rfc3339, times)) if moment is not None]
     return timestamp(max(moments)) if moments else None
+
+
+def _earliest(times: Iterable[object]) -> str | None:
+    """The earliest of the times (suspended syncs have none), compared as times; None when none is RFC 3339."""
+    moments = [moment for moment in map(parse_time, map(rfc3339, times)) if moment is not None]
+    return timestamp(min(moments)) if moments else None
+
+
+def suspended_column(syncs: dict[str, Any]) -> str:
+    """status.suspended, for `kubectl get`: "false", "true", or the suspended syncs' names ("vendors,jobs").
+
+    Of the syncs that are scheduled (a Never sync runs on demand only, suspended or not); a schedule
+    without one reads "true" only when all its syncs are suspended (spec.suspend)."""
+    entries = {name: sync for name, sync in syncs.items() if isinstance(sync, dict)}
+    scheduled = {name: sync for name, sync in entries.items() if sync.get("schedule")} or entries
+    suspended = [name for name, sync in scheduled.items() if sync.get("suspended") is True]
+    if not suspended:
+        return "false"
+    if len(suspended) == len(scheduled):
+        return "true"
+    return ",".join(suspended)
 
 
 def _next_run(
@@ -151,20 +192,24 @@ def build_status(
     previous: ErpSyncScheduleStatus,
     handled_sync_now: str | None,
     now: datetime,
+    run_history: int = DEFAULT_RUN_HISTORY,
 ) -> ErpSyncScheduleStatus:
     """The status to write. `plan` is None when the current generation is invalid (Stalled). `previous`
-    is the stored status as read_status reads it."""
+    is the stored status as read_status reads it; `run_history` is how many runs each sync's history keeps."""
     previous_syncs = previous.syncs
     syncs: dict[str, Any] = {}
     runs: dict[str, Run | None] = {}
     if plan is not None:
         for planned in plan.syncs:
             previous_sync = previous_syncs.get(planned.sync) if previous_syncs else None
-            syncs[planned.sync], runs[planned.sync] = _sync_status(planned, observed, previous_sync, now)
+            syncs[planned.sync], runs[planned.sync] = _sync_status(planned, observed, previous_sync, now, run_history)
     elif previous_syncs is not None:
         syncs = {name: value for name, value in previous_syncs.as_json().items() if name in SYNC_NAMES}
     conditions = _conditions(plan, observed, outcome, syncs, runs, now)
-    handled_generation = generation if outcome.state in ("Reconciled", "Stalled") else previous.observed_generation
+    # Forbidden counts as handled, as Stalled does: kstatus reads a Stalled schedule as Failed only for the
+    # observed generation, and a missing permission is as final as an invalid spec until someone acts.
+    handled = ("Reconciled", "Stalled", "Forbidden")
+    handled_generation = generation if outcome.state in handled else previous.observed_generation
     status: dict[str, Any] = {
         "observedGeneration": handled_generation,
         "conditions": merge_conditions(previous.conditions, conditions, generation, now),
@@ -173,6 +218,11 @@ def build_status(
     last_sync = _latest(*(sync.get("lastSuccessfulTime") for sync in syncs.values() if isinstance(sync, dict)))
     if last_sync:
         status["lastSyncTime"] = last_sync
+    next_sync = _earliest(sync.get("nextRunTime") for sync in syncs.values() if isinstance(sync, dict))
+    if next_sync:
+        status["nextSyncTime"] = next_sync
+    if syncs:
+        status["suspended"] = suspended_column(syncs)
     if handled_sync_now:
         status["lastHandledSyncNow"] = echoed_token(handled_sync_now)
     if observed.unmanaged_cron_jobs:
@@ -194,6 +244,11 @@ def _conditions(
         conditions += [
             Condition(READY, "False", INVALID_SPEC, outcome.message),
             Condition(STALLED, "True", INVALID_SPEC, outcome.message),
+        ]
+    elif outcome.state == "Forbidden":
+        conditions += [
+            Condition(READY, "False", FORBIDDEN, outcome.message),
+            Condition(STALLED, "True", FORBIDDEN, outcome.message),
         ]
     elif outcome.state in ("Progressing", "Retrying"):
         reason = PROGRESSING if outcome.state == "Progressing" else PROGRESSING_WITH_RETRY

@@ -14,6 +14,8 @@ from erpsync import __version__
 from erpsync.cli import plan
 from erpsync.controller.kubeapi import ApiError
 from erpsync.kubectl_plugin.client import ConnectionOptions, one_line
+from erpsync.kubectl_plugin.history_command import history
+from erpsync.kubectl_plugin.logs_command import logs
 from erpsync.kubectl_plugin.options import connection_options
 from erpsync.kubectl_plugin.status_command import status
 from erpsync.kubectl_plugin.suspension import resume, suspend
@@ -31,7 +33,8 @@ def cli(ctx: click.Context, kubeconfig: str | None, context: str | None, namespa
     ctx.obj = ConnectionOptions(kubeconfig, context, namespace)
 
 
-for command in (status, sync_now, suspend, resume, plan):  # `plan` is `erp-sync plan` itself: no cluster needed
+# `plan` is `erp-sync plan` itself: no cluster needed.
+for command in (status, history, sync_now, logs, suspend, resume, plan):
     cli.add_command(command)
 
 

@@ -9,7 +9,8 @@ synchronous calls the commands make. A 401 reads the kubeconfig again (exec toke
 
 import asyncio
 import os
-from collections.abc import Coroutine
+import time
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -24,7 +25,7 @@ from kubernetes.client.configuration import Configuration
 from erpsync import __version__
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller.in_cluster import SERVICE_ACCOUNT_FOLDER, login_in_cluster
-from erpsync.controller.kubeapi import SCHEDULES, ApiError, KubeApi, Resource
+from erpsync.controller.kubeapi import DEFAULT_REQUEST_TIMEOUT, SCHEDULES, ApiError, KubeApi, Resource
 
 SCHEDULES_KIND: Final = f"{PLURAL}.{API_GROUP}"
 T = TypeVar("T")
@@ -35,6 +36,10 @@ class PluginError(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class ServerUnreachable(PluginError):
+    """No answer from the API server: a refused or dropped connection, or no answer in time."""
 
 
 class UsageProblem(PluginError):
@@ -52,11 +57,26 @@ class ConnectionOptions:
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str | None = None
+    # --request-timeout in seconds: 0 for no limit, None for the default (DEFAULT_REQUEST_TIMEOUT).
+    request_timeout: float | None = None
+    # --as and --as-group: whom the API server is asked to treat the request as (Impersonate-* headers).
+    impersonate_user: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+
+    def impersonation_headers(self) -> list[tuple[str, str]]:
+        """The headers of --as and --as-group, as kubectl sends them (one Impersonate-Group per group)."""
+        user = [("Impersonate-User", self.impersonate_user)] if self.impersonate_user else []
+        return [*user, *(("Impersonate-Group", group) for group in self.impersonate_groups)]
 
     def merged(self, other: "ConnectionOptions") -> "ConnectionOptions":
         """These options, overridden by those given in `other` (the subcommand's own flags)."""
         return ConnectionOptions(
-            other.kubeconfig or self.kubeconfig, other.context or self.context, other.namespace or self.namespace
+            other.kubeconfig or self.kubeconfig,
+            other.context or self.context,
+            other.namespace or self.namespace,
+            request_timeout=self.request_timeout if other.request_timeout is None else other.request_timeout,
+            impersonate_user=other.impersonate_user or self.impersonate_user,
+            impersonate_groups=other.impersonate_groups or self.impersonate_groups,
         )
 
 
@@ -132,8 +152,17 @@ class Kube:
         async def relogin() -> kopf.ConnectionInfo:
             return connection_info(options)
 
-        self._api = KubeApi(relogin, user_agent=f"kubectl-erpsync/{__version__}")
+        timeout = DEFAULT_REQUEST_TIMEOUT if options.request_timeout is None else options.request_timeout
+        self._request_timeout = timeout
+        self._api = KubeApi(
+            relogin,
+            user_agent=f"kubectl-erpsync/{__version__}",
+            request_timeout=timeout or None,
+            extra_headers=options.impersonation_headers(),
+        )
         self._api.use(info)
+        # A time.monotonic() no request may outlast (sync-now's --timeout); None: only --request-timeout bounds.
+        self.deadline: float | None = None
         self.clock = self._api.clock  # "in 5m" and "3h ago" count from the cluster's now, as the operator does
         self._loop = asyncio.Runner()
 
@@ -148,10 +177,30 @@ class Kube:
         self.close()
 
     def _run(self, call: Coroutine[Any, Any, T]) -> T:
+        bound = None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
         try:
-            return self._loop.run(call)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise PluginError(f"cannot reach the API server at {self.server}: {one_line(error)}") from None
+            return self._loop.run(asyncio.wait_for(call, bound))
+        except TimeoutError:
+            deadline_first = bound is not None and (not self._request_timeout or bound < self._request_timeout)
+            within = "in the time left" if deadline_first else f"within {self._request_timeout:g}s (--request-timeout)"
+            raise ServerUnreachable(f"the API server at {self.server} did not answer {within}") from None
+        except aiohttp.ClientError as error:
+            raise ServerUnreachable(f"cannot reach the API server at {self.server}: {one_line(error)}") from None
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        content_type: str = "application/json",
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Any request; an error status raises ApiError."""
+        return self._run(self._api.request(method, path, body=body, content_type=content_type, params=params))
+
+    def text(self, path: str, params: dict[str, str] | None = None) -> str:
+        """A GET of text (a pod's log); an error status raises ApiError."""
+        return self._run(self._api.text(path, params))
 
     # ErpSyncSchedules
 
@@ -167,6 +216,39 @@ class Kube:
         except ApiError as error:
             raise _explained(error, namespace, None) from None
         return sorted(items, key=lambda item: (item["metadata"].get("namespace", ""), item["metadata"]["name"]))
+
+    def listed_schedules(self, namespace: str | None, name: str | None) -> tuple[list[dict[str, Any]], str]:
+        """The schedules of `namespace` (None: every namespace), or only `name`, and the list's resourceVersion,
+        from which a watch goes on."""
+        params = {"fieldSelector": f"metadata.name={name}"} if name else None
+        try:
+            answer = self._run(self._api.request("GET", SCHEDULES.path(namespace), params=params))
+        except ApiError as error:
+            raise _explained(error, namespace, name) from None
+        items = answer.get("items")
+        items = items if isinstance(items, list) else []
+        ordered = sorted(items, key=lambda item: (item["metadata"].get("namespace", ""), item["metadata"]["name"]))
+        return ordered, str((answer.get("metadata") or {}).get("resourceVersion") or "")
+
+    def watch_schedules(
+        self, namespace: str | None, name: str | None, resource_version: str, seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """The watch events ({type, object}) of those schedules after `resource_version`, until the API server ends
+        the watch after `seconds`; ApiError with status 410 when the version is too old to go on from."""
+        selectors = {"fieldSelector": f"metadata.name={name}"} if name else {}
+        events = self._api.watch(SCHEDULES, namespace, resource_version, seconds, **selectors)
+
+        async def next_event() -> dict[str, Any]:
+            return await anext(events)
+
+        try:
+            while True:
+                try:
+                    yield self._run(next_event())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._loop.run(events.aclose())
 
     def patch_schedule(self, name: str, namespace: str, patch: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -192,3 +274,8 @@ def _explained(error: ApiError, namespace: str | None, name: str | None) -> Plug
         f"the server does not serve {SCHEDULES_KIND} ({API_GROUP}/{API_VERSION}); "
         "is the CRD installed? (kubectl apply -f crds/)"
     )
+
+
+def schedule_error(error: ApiError, namespace: str | None, name: str | None) -> PluginError:
+    """A schedule's error as kubectl words it, for commands that send their own requests (sync-now retries)."""
+    return _explained(error, namespace, name)

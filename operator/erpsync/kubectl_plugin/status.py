@@ -1,5 +1,11 @@
-"""`kubectl erpsync status`: one row per sync of each schedule, read from the schedule's status (pure)."""
+"""`kubectl erpsync status`: one row per sync of each schedule, read from the schedule's status (pure).
 
+A status speaks for the generation of the spec in status.observedGeneration. Until the operator has handled
+the current generation (kstatus's rule: observedGeneration behind metadata.generation, or not written yet)
+the status is stale: what it says is of an older spec, and every row says so.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,11 +27,91 @@ def condition(body: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return {"status": item.status, "reason": item.reason, "message": item.message} if item else None
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """Which generation of the spec a schedule is at, and which one its status speaks for."""
+
+    generation: int | None
+    observed_generation: int | None  # None: not handled yet (no status, or the CRD's default of -1)
+
+    @property
+    def handled(self) -> bool:
+        return self.observed_generation is not None
+
+    @property
+    def stale(self) -> bool:
+        """The status is not (yet) of the current generation."""
+        if self.observed_generation is None:
+            return True
+        return self.generation is not None and self.observed_generation < self.generation
+
+    def as_of(self) -> str:
+        """The generation the status is of, as a table cell."""
+        if self.observed_generation is None:
+            return "- (not handled yet)"
+        if self.stale:
+            return f"{self.observed_generation} (stale: the spec is at {self.generation})"
+        return str(self.observed_generation)
+
+    def lag(self) -> str:
+        """Why the status is stale, in a sentence."""
+        if self.observed_generation is None:
+            return "not handled by the operator yet"
+        return (
+            f"status is of generation {self.observed_generation}; generation {self.generation} "
+            "is not handled by the operator yet"
+        )
+
+
+def freshness(body: dict[str, Any]) -> Freshness:
+    generation = (body.get("metadata") or {}).get("generation")
+    observed = schedule_status(body).observed_generation  # -1 when there is no status: the CRD's default
+    return Freshness(
+        generation if isinstance(generation, int) and not isinstance(generation, bool) else None,
+        observed if observed >= 0 else None,
+    )
+
+
+def ready_text(body: dict[str, Any]) -> str:
+    """The READY cell: the Ready condition, or Unknown while it speaks of an older generation than the spec's."""
+    ready, fresh = schedule_status(body).condition(READY), freshness(body)
+    if ready is None:
+        return "-"
+    # The operator may have written conditions of the new generation (Reconciling, a 403) before handling it.
+    of_current = fresh.generation is None or (ready.observed_generation or 0) >= fresh.generation
+    if fresh.stale and not of_current:
+        return f"Unknown (generation {fresh.generation} not yet seen)"
+    return condition_text(condition(body, READY))
+
+
+def health_message(body: dict[str, Any]) -> str:
+    """The MESSAGE cell: Ready's message (and Healthy's when not True), after a word on a stale status."""
+    ready, healthy = condition(body, READY), condition(body, HEALTHY)
+    fresh = freshness(body)
+    messages = [str(ready.get("message") or "")] if ready else []
+    if healthy and healthy.get("status") != "True" and healthy.get("message"):
+        messages.append(str(healthy["message"]))
+    said = "; ".join(message for message in messages if message)
+    if not fresh.stale:
+        return said or "-"
+    if not fresh.handled:
+        return fresh.lag()
+    last = f"last Ready {condition_text(ready)}" + (f": {said}" if said else "") if ready else ""
+    return "; ".join(part for part in (fresh.lag(), last) if part)
+
+
 def status_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of one schedule: one per sync in its status, or one empty row before the operator wrote any."""
     metadata = body["metadata"]
     status = schedule_status(body)
-    common = {"namespace": metadata.get("namespace"), "schedule": metadata["name"]}
+    fresh = freshness(body)
+    common = {
+        "namespace": metadata.get("namespace"),
+        "schedule": metadata["name"],
+        "generation": fresh.generation,
+        "observedGeneration": fresh.observed_generation,
+        "stale": fresh.stale,
+    }
     conditions = {"ready": condition(body, READY), "healthy": condition(body, HEALTHY)}
     syncs = [(name, sync) for name in SYNC_NAMES if status.syncs and (sync := status.syncs.get(name))]
     if not syncs:
@@ -35,9 +121,11 @@ def status_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
                 "sync": None,
                 "frequency": None,
                 "cronSchedule": None,
+                "cronJob": None,
                 "timeZone": None,
                 "suspended": bool((body.get("spec") or {}).get("suspend", False)),
                 "lastRun": None,
+                "lastSuccessfulTime": None,
                 "nextRunTime": None,
                 **conditions,
             }
@@ -50,9 +138,11 @@ def _sync_row(name: str, sync: SyncStatus) -> dict[str, Any]:
         "sync": name,
         "frequency": sync.frequency,
         "cronSchedule": sync.schedule,
+        "cronJob": sync.cron_job,
         "timeZone": sync.time_zone,
         "suspended": sync.suspended,
         "lastRun": _run_row(sync.last_run) if sync.last_run else None,
+        "lastSuccessfulTime": rfc3339(sync.last_successful_time),
         "nextRunTime": rfc3339(sync.next_run_time),
     }
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from erpsync.api.models import ErpSyncSchedule
-from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SyncName
+from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SuspendedBy, SyncName
 from erpsync.planning.cron import cron_expression, interval
 from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, WorkerDefaults, build_cron_job
 from erpsync.planning.names import cron_job_name, stable_int
@@ -21,6 +21,7 @@ class PlannedSync:
     suspended: bool
     cron_job_name: str | None
     cron_job: dict[str, Any] | None  # the manifest; None for Never
+    suspended_by: tuple[SuspendedBy, ...] = ()  # why `suspended`: the spec's flags, the suspend annotation
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,26 @@ class SchedulePlan:
         return [planned.cron_job for planned in self.syncs if planned.cron_job is not None]
 
 
-def plan_schedule(schedule: ErpSyncSchedule, defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS) -> SchedulePlan:
+def suspension(schedule: ErpSyncSchedule, sync: SyncName, annotated: frozenset[SyncName]) -> tuple[SuspendedBy, ...]:
+    """Who suspends `sync`: the schedule's spec.suspend, the sync's own flag, the erpsync.io/suspend annotation
+    (`annotated`: the syncs it names, read by vocabulary.read_suspend_annotation). Empty: it runs."""
+    spec = schedule.spec
+    reasons: dict[SuspendedBy, bool] = {
+        "Schedule": spec.suspend,
+        "Sync": spec.syncs.get(sync).suspend,
+        "Annotation": sync in annotated,
+    }
+    return tuple(reason for reason, suspends in reasons.items() if suspends)
+
+
+def plan_schedule(
+    schedule: ErpSyncSchedule,
+    defaults: WorkerDefaults = BUILT_IN_WORKER_DEFAULTS,
+    suspended_by_annotation: frozenset[SyncName] = frozenset(),
+) -> SchedulePlan:
     """Every sync of `schedule`, with the CronJob of each whose frequency is not Never; `defaults` are
-    the image and resources of workers whose spec.worker does not name them."""
+    the image and resources of workers whose spec.worker does not name them; `suspended_by_annotation`
+    the syncs the erpsync.io/suspend annotation suspends (the operator reads it; a manifest has none)."""
     spec = schedule.spec
     namespace = schedule.metadata.namespace
     name = schedule.metadata.name
@@ -46,9 +64,10 @@ def plan_schedule(schedule: ErpSyncSchedule, defaults: WorkerDefaults = BUILT_IN
         frequency = spec.effective_frequency(sync)
         period = interval(frequency)
         cron = cron_expression(frequency, stable_int(namespace, name, sync), settings.at)
-        suspended = spec.suspend or settings.suspend
+        suspended_by = suspension(schedule, sync, suspended_by_annotation)
+        suspended = bool(suspended_by)
         if cron is None or period is None:
-            planned.append(PlannedSync(sync, frequency, None, spec.time_zone, suspended, None, None))
+            planned.append(PlannedSync(sync, frequency, None, spec.time_zone, suspended, None, None, suspended_by))
             continue
         job_name = cron_job_name(name, sync)
         manifest = build_cron_job(
@@ -62,5 +81,5 @@ def plan_schedule(schedule: ErpSyncSchedule, defaults: WorkerDefaults = BUILT_IN
             suspend=suspended,
             active_deadline_seconds=int(period.total_seconds()),
         )
-        planned.append(PlannedSync(sync, frequency, cron, spec.time_zone, suspended, job_name, manifest))
+        planned.append(PlannedSync(sync, frequency, cron, spec.time_zone, suspended, job_name, manifest, suspended_by))
     return SchedulePlan(namespace, name, tuple(planned))

@@ -1,13 +1,19 @@
 -- Argo CD health check for erpsync.io/v1alpha1 ErpSyncSchedule (erp-sync-operator).
 --
+-- The generation first: a status speaks only for the generation in status.observedGeneration.
 -- First match wins:
---   1. spec.suspend is true                                        -> Suspended
---   2. Stalled=True, or Healthy=False                              -> Degraded (that condition's message)
---   3. no status or no conditions yet; status.observedGeneration
---      missing, -1 (the CRD default) or behind metadata.generation;
---      or Reconciling=True                                         -> Progressing
---   4. Ready=True                                                  -> Healthy (Ready's message)
---   5. anything else                                               -> Degraded (Ready's message)
+--   1. no status or no conditions yet                              -> Progressing
+--   2. status.observedGeneration missing, -1 (the CRD default) or
+--      behind metadata.generation                                  -> Progressing (Reconciling's message
+--                                                                     when the operator wrote one for this
+--                                                                     generation, e.g. a failing call)
+--   For the observed generation:
+--   3. Stalled=True (an invalid spec, or the operator Forbidden)   -> Degraded (Stalled's message)
+--   4. every scheduled sync suspended (status.syncs.*.suspended)   -> Suspended
+--   5. Reconciling=True                                            -> Progressing
+--   6. Ready not True                                              -> Degraded (Ready's message)
+--   7. Healthy=False (a failed or overdue run)                     -> Degraded (Healthy's message)
+--   8. otherwise                                                   -> Healthy (Ready's message)
 --
 -- Argo CD runs custom checks in gopher-lua (Lua 5.1) with only the base, package and table
 -- libraries unless useOpenLibs is set (util/lua/lua.go): no string, math, io or os. So this script
@@ -67,34 +73,46 @@ local function messageOf(condition)
   return message
 end
 
+-- The syncs in the order the operator lists them (pairs() has no order).
+local SYNCS = {"vendors", "jobs", "jobCosts", "invoicePayments"}
+
+-- The scheduled syncs (a sync that is Never has no schedule) when every one is suspended, else nil.
+local function everySyncSuspended(syncs)
+  local names = ""
+  for _, name in ipairs(SYNCS) do
+    local sync = field(syncs, name)
+    local schedule = field(sync, "schedule")
+    if type(schedule) == "string" and schedule ~= "" then
+      if field(sync, "suspended") ~= true then
+        return nil
+      end
+      if names ~= "" then
+        names = names .. ", "
+      end
+      names = names .. name
+    end
+  end
+  if names == "" then
+    return nil
+  end
+  return names
+end
+
+-- Whether a condition was written for `generation` (or later), by its own observedGeneration.
+local function isOf(condition, generation)
+  local written = tonumber(field(condition, "observedGeneration"))
+  return generation == nil or written == nil or written >= generation
+end
+
 local hs = {}
-local spec = field(obj, "spec")
 local status = field(obj, "status")
 local generation = tonumber(field(field(obj, "metadata"), "generation"))
-
-if field(spec, "suspend") == true then
-  hs.status = "Suspended"
-  hs.message = "Every sync of this schedule is suspended (spec.suspend: true); its CronJobs are kept with suspend: true"
-  return hs
-end
 
 local conditions, hasConditions = conditionsByType(field(status, "conditions"))
 local ready = conditions["Ready"]
 local reconciling = conditions["Reconciling"]
 local stalled = conditions["Stalled"]
 local healthy = conditions["Healthy"]
-
-if statusOf(stalled) == "True" then
-  hs.status = "Degraded"
-  hs.message = messageOf(stalled)
-  return hs
-end
-
-if statusOf(healthy) == "False" then
-  hs.status = "Degraded"
-  hs.message = messageOf(healthy)
-  return hs
-end
 
 if type(status) ~= "table" or not hasConditions then
   hs.status = "Progressing"
@@ -103,21 +121,37 @@ if type(status) ~= "table" or not hasConditions then
 end
 
 local observedGeneration = tonumber(field(status, "observedGeneration"))
-if observedGeneration == nil or observedGeneration < 0 then
+if observedGeneration ~= nil and observedGeneration < 0 then
+  observedGeneration = nil
+end
+if observedGeneration == nil or (generation ~= nil and observedGeneration < generation) then
   hs.status = "Progressing"
-  hs.message = "Waiting for the erp-sync operator to handle this schedule (no status.observedGeneration yet)"
+  local which = "this schedule"
+  if generation ~= nil then
+    which = "generation " .. tostring(generation)
+  end
+  local seen = "no status.observedGeneration yet"
+  if observedGeneration ~= nil then
+    seen = "status is for generation " .. tostring(observedGeneration)
+  end
+  if statusOf(reconciling) == "True" and isOf(reconciling, generation) then
+    hs.message = "Reconciling " .. which .. " (" .. seen .. "): " .. messageOf(reconciling)
+  else
+    hs.message = "Waiting for the erp-sync operator to handle " .. which .. " (" .. seen .. ")"
+  end
   return hs
 end
 
-if generation ~= nil and observedGeneration < generation then
-  hs.status = "Progressing"
-  if statusOf(reconciling) == "True" then
-    hs.message = "Reconciling generation " .. tostring(generation) .. " (status is for generation "
-      .. tostring(observedGeneration) .. "): " .. messageOf(reconciling)
-  else
-    hs.message = "Waiting for the erp-sync operator to handle generation " .. tostring(generation)
-      .. " (status is for generation " .. tostring(observedGeneration) .. ")"
-  end
+if statusOf(stalled) == "True" then
+  hs.status = "Degraded"
+  hs.message = messageOf(stalled)
+  return hs
+end
+
+local suspended = everySyncSuspended(field(status, "syncs"))
+if suspended ~= nil then
+  hs.status = "Suspended"
+  hs.message = "Every scheduled sync is suspended (" .. suspended .. "); their CronJobs are kept with suspend: true"
   return hs
 end
 
@@ -131,16 +165,22 @@ if statusOf(reconciling) == "True" then
   return hs
 end
 
-if statusOf(ready) == "True" then
-  hs.status = "Healthy"
-  hs.message = messageOf(ready)
+if statusOf(ready) ~= "True" then
+  hs.status = "Degraded"
+  if ready == nil then
+    hs.message = "No Ready condition in status"
+  else
+    hs.message = messageOf(ready)
+  end
   return hs
 end
 
-hs.status = "Degraded"
-if ready == nil then
-  hs.message = "No Ready condition in status"
-else
-  hs.message = messageOf(ready)
+if statusOf(healthy) == "False" then
+  hs.status = "Degraded"
+  hs.message = messageOf(healthy)
+  return hs
 end
+
+hs.status = "Healthy"
+hs.message = messageOf(ready)
 return hs
