@@ -152,3 +152,19 @@ def test_runs_finished_between_two_passes_are_each_counted() -> None:
     finished = finished_runs(before, after)
     assert [run.job_name for _, run in finished] == ["acme-vendors-2", "acme-vendors-3"]  # oldest first
     assert finished_runs(after, after) == []
+
+
+def test_a_sync_is_scheduled_since_its_cron_job_was_created_else_since_the_schedule() -> None:
+    """What the overdue alert counts from when a sync never succeeded."""
+    world = World()
+    body = _schedule(None, cronJob="acme-vendors")
+    body["metadata"]["creationTimestamp"] = "2026-06-01T09:00:00Z"
+    _record(world, body, "1")
+    assert _value("erpsync_sync_scheduled_since_timestamp_seconds") == 1780304400.0  # the schedule's
+    cron_job = {"metadata": {"namespace": KEY[0], "name": "acme-vendors", "resourceVersion": "2"}}
+    cron_job["metadata"]["creationTimestamp"] = "2026-06-01T09:30:00Z"
+    world.apply("cronjobs", "ADDED", cron_job)
+    _record(world, body, "3")
+    assert _value("erpsync_sync_scheduled_since_timestamp_seconds") == 1780306200.0  # its CronJob's
+    _record(world, _schedule(None, cronJob="acme-vendors", suspended=True), "4")
+    assert _value("erpsync_sync_scheduled_since_timestamp_seconds") is None  # not enabled: never overdue

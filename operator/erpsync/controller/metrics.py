@@ -87,6 +87,13 @@ SYNC_PERIOD: Final = Gauge(
     SYNC_LABELS,
     registry=REGISTRY,
 )
+SYNC_SCHEDULED_SINCE: Final = Gauge(
+    "erpsync_sync_scheduled_since_timestamp_seconds",
+    "When each enabled sync's CronJob was created (Unix time; the schedule's creation while it has none): "
+    "how long a sync that never succeeded has been due (the ErpSyncSyncOverdue alert).",
+    SYNC_LABELS,
+    registry=REGISTRY,
+)
 SYNC_RUNS: Final = Counter(
     "erpsync_sync_runs_total",
     "Finished runs of each sync, by result (counted once, when the operator first sees the run finished).",
@@ -170,6 +177,7 @@ def record_sync_metrics(world: World, key: ScheduleKey) -> None:
         SYNC_LAST_DURATION: {},
         SYNC_LAST_SUCCESS: {},
         SYNC_PERIOD: {},
+        SYNC_SCHEDULED_SINCE: {},
     }
     for sync, status in syncs.items():
         labels = (key[0], key[1], sync)
@@ -184,6 +192,9 @@ def record_sync_metrics(world: World, key: ScheduleKey) -> None:
         period = interval(status.frequency) if status.schedule and not status.suspended else None
         if period:
             gauges[SYNC_PERIOD][labels] = period.total_seconds()
+            since = _scheduled_since(world, body, status.cron_job)
+            if since is not None:
+                gauges[SYNC_SCHEDULED_SINCE][labels] = since
     known = _series.setdefault(key, {})
     for gauge, values in gauges.items():
         for stale in known.get(gauge, set()) - values.keys():
@@ -196,6 +207,15 @@ def record_sync_metrics(world: World, key: ScheduleKey) -> None:
         for gone in {series for series in known.get(counter, set()) if series[2] not in current}:
             counter.remove(*gone)
             known[counter].discard(gone)
+
+
+def _scheduled_since(world: World, schedule: dict[str, Any], cron_job: str | None) -> float | None:
+    """The creation time of the sync's CronJob, else of the schedule (its CronJob not seen yet)."""
+    metadata = schedule.get("metadata") or {}
+    body = world.get("cronjobs", (str(metadata.get("namespace")), cron_job)) if cron_job else None
+    created = parse_time(((body or {}).get("metadata") or {}).get("creationTimestamp"))
+    created = created or parse_time(metadata.get("creationTimestamp"))
+    return created.timestamp() if created else None
 
 
 def forget_schedule(key: ScheduleKey) -> None:
