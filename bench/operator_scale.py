@@ -6,17 +6,33 @@ the middle of the measurement. Prints seconds until all are Ready, the operator'
 (from the API server's audit log: the operator has an identity of its own), its writes per schedule
 (schedules, CronJobs and Jobs; Events apart), its writes during an idle period with no spec change,
 run or resync due, its peak RSS, and, timed in the same run against the same server, a plain client
-sending the same minimal writes (the schedule, 4 CronJobs and 2 status patches per schedule).
+sending the same minimal writes (the schedule, 4 CronJobs and 1 status patch per schedule).
 
-    .venv/bin/python bench/operator_scale.py [--schedules 1000] [--idle 60]
+    .venv/bin/python bench/operator_scale.py [--sizes 1000,2000] [--idle 60] [--qps 0] [--burst 30]
+        [--plot scale.png] [--py-spy profile.txt]
+
+Per size, on a control plane of its own: the create phase above; then a restart with nothing changed
+(time to the first write, to steady state read from the operator's metrics, the writes made: expected 0);
+then the full resync of that restarted operator (--resync-interval R, R = --resync or max(60, N/100) s):
+the CPU seconds of the operator process (utime + stime from /proc/PID/stat) around the window in which
+the resync's passes run, and its writes. `--qps`/`--burst` go to the operator (its defaults, 20 and 30,
+when not given). `--py-spy PATH` records a profile of the operator during the create phase (py-spy record
+--format raw --nonblocking; it needs ptrace). `--plot PATH.png` draws time-to-Ready and peak RSS against
+the sizes.
 """
 
 import argparse
 import asyncio
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +79,28 @@ def schedule(index: int) -> dict[str, Any]:
     }
 
 
+def resident_mib(pid: int) -> float:
+    return _status_mib(pid, "VmRSS:")
+
+
 def high_water_mib(pid: int) -> float:
+    return _status_mib(pid, "VmHWM:")
+
+
+def _status_mib(pid: int, field: str) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/PID/stat (fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Client:
@@ -111,16 +141,98 @@ def operator_counts(control_plane: ControlPlane, since: int) -> tuple[Counter[st
     return Counter(audit.call_name(event) for event in mine), offset
 
 
-async def run_operator(control_plane: ControlPlane, count: int, idle: float, folder: Path) -> dict[str, Any]:
+def metric_sum(text: str, name: str) -> float:
+    """The sum of a metric's series in a Prometheus exposition."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and line[len(name)] in " {":
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def read_metrics(session: aiohttp.ClientSession, port: int) -> tuple[float, float]:
+    """(passes made, queue depth) from the operator's metrics; (0, 1) while it does not answer yet."""
+    try:
+        async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+            text = await response.text()
+    except aiohttp.ClientError:
+        return 0.0, 1.0
+    return metric_sum(text, "erpsync_reconciles_total"), metric_sum(text, "erpsync_queue_depth")
+
+
+async def wait_for_passes(
+    session: aiohttp.ClientSession, port: int, passes: float, operator: OperatorProcess, timeout: float
+) -> float:
+    """Waits until the operator made `passes` passes in all and its queue stayed empty for a second; the
+    passes made. Exits when the operator dies or `timeout` runs out."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        if operator.process is not None and operator.process.poll() is not None:
+            raise SystemExit(f"the operator exited ({operator.process.returncode}): see {operator.log}")
+        made, depth = await read_metrics(session, port)
+        quiet = quiet + 1 if made >= passes and depth == 0 else 0
+        if quiet >= 2:
+            return made
+        await asyncio.sleep(0.5)  # each scrape costs the operator CPU: not too often
+    raise SystemExit(f"fewer than {passes:.0f} passes after {timeout:.0f} s")
+
+
+def first_write_after(control_plane: ControlPlane, since: int) -> float | None:
+    """The time (audit stageTimestamp, epoch seconds) of the operator's first write after byte `since`."""
+    events, _ = audit.events_since(control_plane.audit_log, since)
+    for event in events:
+        if event.get("user", {}).get("username") == OPERATOR_USER and event.get("verb") in WRITE_VERBS:
+            stamp = event.get("requestReceivedTimestamp") or event.get("stageTimestamp")
+            return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_profiler(pid: int, path: str) -> subprocess.Popen[bytes]:
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    command = [py_spy, "record", "-p", str(pid), "-o", path, "--format", "raw", "--rate", "50", "--nonblocking"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes what it recorded and exits
+    _, error = profiler.communicate(timeout=60)
+    if profiler.returncode not in (0, -signal.SIGINT):
+        print(f"py-spy: exit {profiler.returncode}: {error.decode(errors='replace').strip()}", file=sys.stderr)
+
+
+async def run_operator(
+    control_plane: ControlPlane, count: int, options: argparse.Namespace, profile: str | None, folder: Path
+) -> dict[str, Any]:
     certificate, key = control_plane.pki.issue_client(OPERATOR_USER, ("system:masters",))
     user = {"client-certificate": str(certificate), "client-key": str(key)}
     kubeconfig = control_plane.write_kubeconfig(folder / "kubeconfig", user, NAMESPACE)
-    operator = OperatorProcess(
-        kubeconfig, folder / "operator.log", NAMESPACE, ("--log-format", "text", "--resync-interval", "3600")
-    ).start()
+    limits = [
+        *(("--qps", str(options.qps)) if options.qps is not None else ()),
+        *(("--burst", str(options.burst)) if options.burst is not None else ()),
+    ]
+    port = free_port()
+    resync = options.resync or max(60.0, count / 100)
+
+    def start(resync_seconds: float) -> OperatorProcess:
+        flags = ("--resync-interval", str(resync_seconds), "--metrics-port", str(port), *limits)
+        return OperatorProcess(kubeconfig, folder / "operator.log", NAMESPACE, flags).start()
+
+    operator = start(3600)
     client = Client(control_plane)
+    metrics_session = aiohttp.ClientSession()
+    result: dict[str, Any] = {}
     try:
-        await asyncio.sleep(3)  # the operator starts its watches
+        await wait_for_passes(metrics_session, port, 0, operator, 60)  # serving
+        await asyncio.sleep(2)  # its watches start once startup has returned
+        profiler = start_profiler(operator.pid, profile) if profile else None
         mark = audit.end_offset(control_plane.audit_log)
         started = time.monotonic()
         await gather_limited([client.call("POST", SCHEDULES, schedule(i)) for i in range(count)])
@@ -138,23 +250,53 @@ async def run_operator(control_plane: ControlPlane, count: int, idle: float, fol
             )
             if ready == count:
                 break
-            if time.monotonic() - started > 1800:
-                raise SystemExit(f"only {ready} of {count} Ready after 30 minutes")
+            if time.monotonic() - started > 3600:
+                raise SystemExit(f"only {ready} of {count} Ready after an hour")
             await asyncio.sleep(0.5)
-        seconds = time.monotonic() - started
+        result["seconds"] = time.monotonic() - started
+        if profiler is not None:
+            stop_profiler(profiler)
         await asyncio.sleep(2)  # the echoes of the last writes
-        busy, mark = operator_counts(control_plane, mark)
-        await asyncio.sleep(idle)
-        idle_counts, _ = operator_counts(control_plane, mark)
-        peak = max(peak, high_water_mib(operator.pid))
+        result["busy"], mark = operator_counts(control_plane, mark)
+        idle_cpu = cpu_seconds(operator.pid)
+        await asyncio.sleep(options.idle)
+        result["idle"], _ = operator_counts(control_plane, mark)
+        result["idle_cpu_rate"] = (cpu_seconds(operator.pid) - idle_cpu) / options.idle
+        result["peak_mib"] = max(peak, high_water_mib(operator.pid))
+        result["rss_mib"] = resident_mib(operator.pid)
+
+        # Restart with nothing changed: a pass for every schedule, expected to write nothing.
+        operator.stop()
+        mark = audit.end_offset(control_plane.audit_log)
+        restarted, restarted_wall = time.monotonic(), time.time()
+        operator = start(resync)
+        passes = await wait_for_passes(metrics_session, port, count, operator, 3600)
+        result["restart_steady"] = time.monotonic() - restarted
+        result["restart_cpu"] = cpu_seconds(operator.pid)
+        first = first_write_after(control_plane, mark)
+        result["restart_first_write"] = None if first is None else first - restarted_wall
+        result["restart_writes"], mark = operator_counts(control_plane, mark)
+        result["restart_peak_mib"] = high_water_mib(operator.pid)
+
+        # The periodic resync: it starts within --resync-interval of the start and spreads every schedule's
+        # pass over the next interval. CPU is read around that window, with no scrape of the metrics inside.
+        cpu_before = cpu_seconds(operator.pid)
+        resync_started = time.monotonic()
+        await asyncio.sleep(max(0.0, restarted + 2 * resync + 5 - time.monotonic()))
+        result["resync_cpu"] = cpu_seconds(operator.pid) - cpu_before
+        result["resync_wall"] = time.monotonic() - resync_started
+        await wait_for_passes(metrics_session, port, passes + count, operator, 600)  # it did happen
+        result["resync_period"] = resync
+        result["resync_writes"], _ = operator_counts(control_plane, mark)
     finally:
+        await metrics_session.close()
         await client.close()
         operator.stop()
-    return {"seconds": seconds, "busy": busy, "idle": idle_counts, "peak_mib": peak}
+    return result
 
 
 async def run_plain_client(control_plane: ControlPlane, count: int) -> float:
-    """The same minimal writes without the operator: create the schedule, 4 CronJobs, patch status twice."""
+    """The same minimal writes without the operator: create the schedule, its 4 CronJobs, patch its status once."""
     client = Client(control_plane)
     schedules = schedules_path(PLAIN_NAMESPACE)
     cron_jobs_path = f"/apis/batch/v1/namespaces/{PLAIN_NAMESPACE}/cronjobs"
@@ -178,7 +320,6 @@ async def run_plain_client(control_plane: ControlPlane, count: int) -> float:
             "blockOwnerDeletion": True,
         }
         status_path = f"{schedules}/{body['metadata']['name']}/status"
-        await client.call("PATCH", status_path, {"status": {"observedGeneration": 0}}, "application/merge-patch+json")
         for cron_job in cron_jobs:
             cron_job["metadata"]["ownerReferences"] = [owner]
             cron_job["metadata"]["namespace"] = PLAIN_NAMESPACE
@@ -204,46 +345,111 @@ def _resource(key: str) -> str:
     return key.split()[1].split("/")[0].split(".")[0]
 
 
+def write_names(counts: Counter[str]) -> dict[str, int]:
+    return {key: value for key, value in sorted(counts.items()) if key.split()[0] in WRITE_VERBS}
+
+
 def writes(counts: Counter[str], events: bool) -> int:
     return sum(value for key, value in counts.items() if key.split()[0] in WRITE_VERBS and ("events" in key) == events)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--schedules", type=int, default=1000)
-    parser.add_argument("--idle", type=float, default=60.0, help="seconds of the idle period")
-    args = parser.parse_args()
-    crd = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
-    no_cron_jobs_run = [c for c in CONTROLLERS if c != "cronjob-controller"]
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        ControlPlane(manifests=[crd], controllers=no_cron_jobs_run) as control_plane,
-    ):
-        for namespace in (NAMESPACE, PLAIN_NAMESPACE):
-            control_plane.kubectl("create", "namespace", namespace)
-        result = await run_operator(control_plane, args.schedules, args.idle, Path(folder))
-        plain = await run_plain_client(control_plane, args.schedules)
-    count = args.schedules
+def report(count: int, result: dict[str, Any], plain: float, options: argparse.Namespace) -> None:
     busy = result["busy"]
     per_kind = {
         kind: sum(v for k, v in busy.items() if k.split()[0] in WRITE_VERBS and _resource(k) == kind) / count
         for kind in ("erpsyncschedules", "cronjobs", "jobs")
     }
+    idle = result["idle"]
+    first = result["restart_first_write"]
     print(f"schedules:                      {count} (4 enabled syncs each)")
+    qps = "20 (default)" if options.qps is None else f"{options.qps:g}"
+    burst = "30 (default)" if options.burst is None else str(options.burst)
+    print(f"operator flags:                 --qps {qps} --burst {burst}")
     print(f"all Ready after:                {result['seconds']:.1f} s")
+    print(f"plain client, same writes:      {plain:.1f} s (operator / plain: {result['seconds'] / plain:.2f}x)")
     print(f"operator requests by verb:      {json.dumps(by_verb(busy))}")
     print(
         f"operator writes per schedule:   {writes(busy, events=False) / count:.2f} "
         f"(schedules {per_kind['erpsyncschedules']:.2f}, CronJobs {per_kind['cronjobs']:.2f}, "
-        f"Jobs {per_kind['jobs']:.2f}; aim <= 6)"
+        f"Jobs {per_kind['jobs']:.2f}; aim: 4 + 1)"
     )
     print(f"events per schedule:            {writes(busy, events=True) / count:.2f}")
     print(
-        f"writes in {args.idle:.0f} s idle:            {writes(result['idle'], False) + writes(result['idle'], True)} "
-        f"(requests: {json.dumps(by_verb(result['idle']))})"
+        f"writes in {options.idle:.0f} s idle:            {writes(idle, False) + writes(idle, True)} "
+        f"(requests: {json.dumps(by_verb(idle))})"
     )
-    print(f"operator peak RSS:              {result['peak_mib']:.0f} MiB")
-    print(f"plain client, same writes:      {plain:.1f} s (operator / plain: {result['seconds'] / plain:.2f}x)")
+    print(f"operator peak RSS:              {result['peak_mib']:.0f} MiB (resident after: {result['rss_mib']:.0f} MiB)")
+    print(
+        f"restart, nothing changed:       first write {'none' if first is None else f'after {first:.1f} s'}, "
+        f"steady after {result['restart_steady']:.1f} s, {result['restart_cpu']:.1f} s CPU, "
+        f"writes {writes(result['restart_writes'], False) + writes(result['restart_writes'], True)} "
+        f"({json.dumps(write_names(result['restart_writes']))}), peak RSS {result['restart_peak_mib']:.0f} MiB"
+    )
+    print(
+        f"full resync (period {result['resync_period']:.0f} s): {result['resync_cpu']:.2f} s CPU over "
+        f"{result['resync_wall']:.1f} s (idle: {result['idle_cpu_rate']:.3f} s CPU per s), "
+        f"writes {writes(result['resync_writes'], False)} ({json.dumps(write_names(result['resync_writes']))})"
+    )
+
+
+def plot(path: str, rows: list[tuple[int, float, float, float]]) -> None:
+    """Time-to-Ready (operator and plain client) and the operator's peak RSS against the number of schedules."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display
+    import matplotlib.pyplot as plt
+
+    sizes = [row[0] for row in rows]
+    figure, (times, memory) = plt.subplots(1, 2, figsize=(11, 4.5))
+    times.plot(sizes, [row[1] for row in rows], "o-", label="operator")
+    times.plot(sizes, [row[2] for row in rows], "s--", label="plain client (floor)")
+    times.set(xlabel="schedules (4 CronJobs each)", ylabel="seconds until all Ready", title="Time to Ready")
+    times.legend()
+    memory.plot(sizes, [row[3] for row in rows], "o-", color="tab:red")
+    memory.set(xlabel="schedules (4 CronJobs each)", ylabel="MiB", title="Operator peak RSS (VmHWM)")
+    for axes in (times, memory):
+        axes.grid(True, alpha=0.3)
+        axes.set_ylim(bottom=0)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000", help="numbers of schedules, comma-separated (1000,2000,5000,10000)")
+    parser.add_argument("--schedules", type=int, help="one size (the same as --sizes N)")
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds of the idle period")
+    parser.add_argument("--qps", type=float, help="the operator's --qps (0: no limit; its default when not given)")
+    parser.add_argument("--burst", type=int, help="the operator's --burst")
+    parser.add_argument("--resync", type=float, help="the operator's --resync-interval after the restart (seconds)")
+    parser.add_argument("--plot", metavar="PATH.png", help="draw time-to-Ready and peak RSS against the sizes")
+    parser.add_argument("--py-spy", metavar="PATH", help="py-spy profile of the operator during the create phase")
+    options = parser.parse_args()
+    sizes = [options.schedules] if options.schedules else [int(size) for size in options.sizes.split(",")]
+    crd = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
+    no_cron_jobs_run = [c for c in CONTROLLERS if c != "cronjob-controller"]
+    rows: list[tuple[int, float, float, float]] = []
+    for index, count in enumerate(sizes):
+        profile = options.py_spy
+        if profile and len(sizes) > 1:  # one profile per size: NAME-1000.txt
+            stem, dot, suffix = profile.rpartition(".")
+            profile = f"{stem}-{count}.{suffix}" if dot else f"{profile}-{count}"
+        # A control plane per size: etcd and the API server's caches start empty each time.
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            ControlPlane(manifests=[crd], controllers=no_cron_jobs_run) as control_plane,
+        ):
+            for namespace in (NAMESPACE, PLAIN_NAMESPACE):
+                control_plane.kubectl("create", "namespace", namespace)
+            result = await run_operator(control_plane, count, options, profile, Path(folder))
+            plain = await run_plain_client(control_plane, count)
+        if index:
+            print()
+        report(count, result, plain, options)
+        rows.append((count, result["seconds"], plain, result["peak_mib"]))
+    if options.plot:
+        plot(options.plot, rows)
+        print(f"plot: {options.plot}")
 
 
 if __name__ == "__main__":

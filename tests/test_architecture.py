@@ -6,9 +6,10 @@ it makes is collected: `import` and `from ... import` anywhere in the module (in
 `__import__("...")` with a literal name. The rules:
 
 - the operator's layers, lowest first: the leaves (`erpsync`, the package root, and `erpsync.text_table`),
-  `erpsync.api`, `erpsync.planning`, `erpsync.controller`, `erpsync.cli`, `erpsync.kubectl_plugin`. A
-  module imports modules of its own layer or lower ones, never a higher one; a new module or package of
-  `erpsync` must be given a layer here first;
+  `erpsync.api`, `erpsync.planning`, `erpsync.controller`, `erpsync.receiver`, `erpsync.cli`,
+  `erpsync.kubectl_plugin`. A module imports modules of its own layer or lower ones, never a higher one; a
+  new module or package of `erpsync` must be given a layer here first; the receiver sits beside the
+  controller: only `erpsync.cli` imports it;
 - the sync worker (`erpsync_worker`) may import the leaves and `erpsync.api` (the shared vocabulary),
   nothing of the operator above them; the operator never imports the worker (they meet through the
   CronJob: its arguments, environment and the termination message);
@@ -43,9 +44,12 @@ LAYERS: Final = (
     ("api", ("erpsync.api",)),
     ("planning", ("erpsync.planning",)),
     ("controller", ("erpsync.controller",)),
+    ("receiver", ("erpsync.receiver",)),  # beside the controller: imported by IMPORTED_ONLY_BY's modules alone
     ("cli", ("erpsync.cli",)),
     ("kubectl_plugin", ("erpsync.kubectl_plugin",)),
 )
+# Layers that only the named modules (and the layer itself) may import, although higher layers rank above them.
+IMPORTED_ONLY_BY: Final = {"receiver": ("erpsync.cli",)}
 WORKER_MAY_IMPORT: Final = "api"  # the highest operator layer the worker may import
 
 # Imports that break a rule today and are accepted for now, each with its reason, as
@@ -179,6 +183,8 @@ def violations_of(found: Import) -> Iterator[str]:
                 yield f"the leaf {importer} must import nothing of erpsync"
             elif theirs[0] > mine[0]:
                 yield f"layer {mine[1]} must not import the higher layer {theirs[1]}"
+            elif theirs[1] in IMPORTED_ONLY_BY and mine[1] != theirs[1] and importer not in IMPORTED_ONLY_BY[theirs[1]]:
+                yield f"only {', '.join(IMPORTED_ONLY_BY[theirs[1]])} may import the layer {theirs[1]}"
     elif _within(importer, WORKER) and top == OPERATOR:
         theirs = layer_of(imported)
         if theirs is None or theirs[0] > _rank(WORKER_MAY_IMPORT):
@@ -242,8 +248,12 @@ CLEAN_TREE: Final = {
     "operator/erpsync/controller/__init__.py": "",
     "operator/erpsync/controller/status.py": "import erpsync.planning.plan\nfrom . import reconcile\n",
     "operator/erpsync/controller/reconcile.py": "from .status import build_status\n",
+    "operator/erpsync/receiver/__init__.py": "",
+    "operator/erpsync/receiver/service.py": "from erpsync.controller.status import x\nfrom . import deliveries\n",
+    "operator/erpsync/receiver/deliveries.py": "from erpsync.api.vocabulary import SYNC_NAMES\n",
     "operator/erpsync/cli.py": (
-        "from erpsync import text_table\n\ndef operator():\n    from erpsync.controller.status import x\n"
+        "from erpsync import text_table\n\ndef operator():\n    from erpsync.controller.status import x\n\n"
+        "def webhooks():\n    from erpsync.receiver.service import run_receiver\n"
     ),
     "operator/erpsync/kubectl_plugin/__init__.py": "",
     "operator/erpsync/kubectl_plugin/cli.py": "from erpsync.cli import plan\nfrom erpsync.controller import status\n",
@@ -388,6 +398,20 @@ OFFENDING: Final = [
         1,
         "tests.support",
         "must not import test support (tests)",
+    ),
+    (
+        "operator/erpsync/controller/reconcile.py",
+        "from erpsync.receiver import service\n",
+        1,
+        "erpsync.receiver.service",
+        "controller must not import the higher layer receiver",
+    ),
+    (
+        "operator/erpsync/kubectl_plugin/cli.py",
+        "from erpsync.receiver.deliveries import x\n",
+        1,
+        "erpsync.receiver.deliveries",
+        "only erpsync.cli may import the layer receiver",
     ),
     ("operator/erpsync/newthing.py", "import json\n", 1, "erpsync.newthing", "erpsync.newthing belongs to no layer"),
     (

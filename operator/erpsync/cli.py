@@ -436,6 +436,69 @@ def operator(
 
 
 @main.command()
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Start runs for schedules of this namespace only; repeatable.",
+)
+@click.option("-A", "--all-namespaces", is_flag=True, help="Start runs for schedules of every namespace.")
+@click.option(
+    "--authorization-file",
+    envvar="ERPSYNC_WEBHOOK_AUTHORIZATION_FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file holding the Authorization header value set on the Procore hook (default: the value of "
+    "ERPSYNC_WEBHOOK_AUTHORIZATION).",
+)
+@click.option("--address", default="0.0.0.0", show_default=True, help="Address to serve deliveries on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port for deliveries.")
+@click.option("--path", default="/procore/events", show_default=True, help="The hook's destination path.")
+@click.option("--metrics-port", default=9091, show_default=True, type=int, help="Prometheus metrics port; 0 disables.")
+@click.option(
+    "--pending-timeout",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a request waits for the operator to handle the previous one of its schedule before it is dropped.",
+)
+def webhooks(
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+    authorization_file: Path | None,
+    address: str,
+    port: int,
+    path: str,
+    metrics_port: int,
+    pending_timeout: float,
+) -> None:
+    """Receive Procore's ERP Request webhooks and start the syncs they ask for (docs/webhooks.md)."""
+    import logging
+    import os
+
+    from erpsync.receiver.service import ReceiverConfig, run_receiver
+
+    if bool(namespaces) == all_namespaces:
+        raise click.UsageError("give --namespace (repeatable) or --all-namespaces")
+    if not path.startswith("/"):
+        raise click.BadParameter(f"{_shown(path)} is not allowed; allowed: a path starting with /", param_hint="--path")
+    if authorization_file is not None:
+        try:
+            authorization = authorization_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise click.BadParameter(f"{authorization_file}: cannot be read ({error.__class__.__name__})") from None
+        source = f"--authorization-file {authorization_file}"
+    else:
+        authorization = os.environ.get("ERPSYNC_WEBHOOK_AUTHORIZATION", "").strip()
+        source = "ERPSYNC_WEBHOOK_AUTHORIZATION"
+    if len(authorization) < 16:  # the value is never shown: only its length is judged
+        raise click.UsageError(f"{source}: the Authorization value is empty or shorter than 16 characters")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = ReceiverConfig(authorization, namespaces, pending_timeout)
+    run_receiver(config, address, port, path, metrics_port)
+
+
+@main.command()
 def crd() -> None:
     """Print the ErpSyncSchedule CustomResourceDefinition."""
     click.echo(render_crd(), nl=False)

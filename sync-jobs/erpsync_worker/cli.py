@@ -14,6 +14,10 @@ from typing import Final
 import click
 
 from erpsync_worker import __version__
+from erpsync_worker.check import ATTEMPTS as CHECK_ATTEMPTS
+from erpsync_worker.check import PATIENCE as CHECK_PATIENCE
+from erpsync_worker.check import TIMEOUT as CHECK_TIMEOUT
+from erpsync_worker.check import Check, chosen_syncs
 from erpsync_worker.config import ConfigError, WorkerConfig, load_config
 from erpsync_worker.erp.connector import ErpConnector, ErpError, SqlConnector, load_queries
 from erpsync_worker.logs import Redactor, configure
@@ -98,37 +102,43 @@ def run(sync: str, dry_run: bool, log_format: str) -> None:
 
 
 @main.command()
+@click.option(
+    "--sync",
+    "syncs",
+    metavar="SYNC[,SYNC...]",
+    help=f"The syncs to check ({', '.join(SYNCS)}); default: every sync the mode runs.",
+)
 @log_format_option
-def check(log_format: str) -> None:
-    """Get a Procore token and open the ERP database; say clearly what failed."""
+def check(syncs: str | None, log_format: str) -> None:
+    """Prove the configuration works: token, company, the mode's endpoints, the database, the views.
+
+    One line per check; exit 1 when any failed (each failure names what to fix)."""
     try:
         config = load_config()
-    except ConfigError as error:
+        chosen = chosen_syncs(syncs, config.procore_mode)
+    except (ConfigError, ValueError) as error:
         click.echo(f"configuration: {error}", err=True)
         sys.exit(1)
     redactor = configure(log_format, _secrets(config))
-    failures = 0
-    client = ProcoreClient(config)
+
+    def say(what: str, failure: str | None, detail: str) -> None:
+        if failure is None:
+            click.echo(f"{what}: ok" + (f" ({redactor.redact(detail)})" if detail else ""))
+        else:
+            click.echo(f"{what}: {redactor.redact(failure)}", err=True)
+
+    client = ProcoreClient(config, timeout=CHECK_TIMEOUT, attempts=CHECK_ATTEMPTS, patience=CHECK_PATIENCE)
+    run = Check(config, chosen, client, say)
     try:
-        client.token()
-        click.echo(f"procore: ok (token from {config.login_url} for company {config.company_id})")
-    except ProcoreError as error:
-        failures += 1
-        click.echo(f"procore: {redactor.redact(str(error))}", err=True)
-    except Exception as error:  # never a traceback
-        failures += 1
-        click.echo(f"procore: internal error: {type(error).__name__}: {redactor.redact(str(error))}", err=True)
+        failures = run.run(
+            lambda: SqlConnector(
+                config.database_url.value, load_queries(config.queries_file), connect_timeout=CHECK_TIMEOUT
+            )
+        )
+    except Exception as error:  # never a traceback: the message may quote the URL, so only the type
+        failures = run.failures + 1
+        click.echo(f"check: internal error: {type(error).__name__}", err=True)
     finally:
         client.close()
-    try:
-        connector = SqlConnector(config.database_url.value, load_queries(config.queries_file))
-        connector.check()
-        connector.close()
-        click.echo("erp: ok (database reachable)")
-    except ErpError as error:
-        failures += 1
-        click.echo(f"erp: {redactor.redact(str(error))}", err=True)
-    except Exception as error:  # never a traceback: the message may quote the URL, so only the type
-        failures += 1
-        click.echo(f"erp: internal error: {type(error).__name__}", err=True)
+    click.echo(f"{failures} check{'s' if failures != 1 else ''} failed" if failures else "all checks passed")
     sys.exit(1 if failures else 0)

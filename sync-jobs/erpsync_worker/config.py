@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from erpsync.api.vocabulary import PROCORE_MODES, ProcoreMode
+
 COST_CODE_CHOICES: Final = ("Standard", "Project", "StandardAndProject")
 DEFAULT_BATCH_SIZE: Final = 1000
 MAX_BATCH_SIZE: Final = 1000  # Procore's /sync endpoints take at most 1,000 items
@@ -35,6 +37,7 @@ class WorkerConfig:
     api_url: str
     login_url: str
     company_id: int
+    procore_mode: ProcoreMode
     client_id: Secret
     client_secret: Secret
     database_url: Secret
@@ -111,6 +114,11 @@ def _integer(environ: Mapping[str, str], name: str, default: int | None, low: in
     return value
 
 
+def _procore_mode(environ: Mapping[str, str]) -> ProcoreMode:
+    value = _choice(environ, "ERPSYNC_PROCORE_MODE", PROCORE_MODES, default="PublicApi")
+    return next(mode for mode in PROCORE_MODES if mode == value)
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> WorkerConfig:
     env = os.environ if environ is None else environ
     queries = env.get("ERP_QUERIES_FILE", "").strip()
@@ -123,6 +131,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> WorkerConfig:
         api_url=_url(env, "PROCORE_API_URL"),
         login_url=_url(env, "PROCORE_LOGIN_URL"),
         company_id=_integer(env, "PROCORE_COMPANY_ID", None, 1, 2**63 - 1),
+        # Absent from the CronJobs of operators older than the modes, which ran the public-API way.
+        procore_mode=_procore_mode(env),
         client_id=_from_file_or_variable(env, "PROCORE_CREDENTIALS_DIR", "client_id", "PROCORE_CLIENT_ID"),
         client_secret=_from_file_or_variable(env, "PROCORE_CREDENTIALS_DIR", "client_secret", "PROCORE_CLIENT_SECRET"),
         database_url=_from_file_or_variable(env, "ERP_CREDENTIALS_DIR", "url", "ERP_DATABASE_URL"),

@@ -35,6 +35,35 @@ def enumerated_schedules(erp: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield f"{sync} {settings}", schedule(erp, syncs={sync: settings})
 
 
+# --- Enumeration: every Procore mode x sync x runOn, with a frequency and `at` that each may refuse ------------
+
+MODES: Final[tuple[object, ...]] = (_ABSENT, "PublicApi", "ErpConnector")
+RUN_ON: Final[tuple[object, ...]] = (_ABSENT, "Schedule", "ErpRequests", "Both")
+MODE_FREQUENCIES: Final[tuple[object, ...]] = (_ABSENT, "Hourly", "Never")
+
+
+def procore(mode: object = _ABSENT) -> dict[str, Any]:
+    """spec.procore of `schedule()`, in `mode` (absent: the default)."""
+    settings: dict[str, Any] = {"companyId": 42, "credentialsSecretRef": {"name": "procore-credentials"}}
+    return settings if mode is _ABSENT else {**settings, "mode": mode}
+
+
+def enumerated_mode_schedules() -> Iterator[tuple[str, dict[str, Any]]]:
+    """On Generic (every frequency offered): (label, body) for each mode x sync x runOn x frequency x `at`, and
+    createProjects in each mode."""
+    for mode in MODES:
+        for sync in SYNC_NAMES:
+            for run_on in RUN_ON:
+                for frequency in MODE_FREQUENCIES:
+                    for at in (_ABSENT, "06:15"):
+                        given = {"runOn": run_on, "frequency": frequency, "at": at}
+                        settings = {key: value for key, value in given.items() if value is not _ABSENT}
+                        yield f"{mode} {sync} {settings}", schedule(procore=procore(mode), syncs={sync: settings})
+        for create in (True, False):
+            body = schedule(procore=procore(mode), syncs={"jobs": {"createProjects": create}})
+            yield f"{mode} createProjects={create}", body
+
+
 # --- Mutations of a valid spec --------------------------------------------------------------------
 
 
@@ -45,18 +74,30 @@ class Case:
     allowed: bool  # the API server's verdict, stated by hand so that both sides cannot be wrong together
 
 
-def _set(path: tuple[str | int, ...], value: Any, allowed: bool, base: dict[str, Any] | None = None) -> Case:
+def _set(
+    path: tuple[str | int, ...], value: Any, allowed: bool, base: dict[str, Any] | None = None, on: str = ""
+) -> Case:
     shown = repr(value)
     shown = shown if len(shown) <= 40 else f"{shown[:32]}...({len(shown)} chars)"
-    label = ".".join(str(part) for part in path) + "=" + shown
+    label = ".".join(str(part) for part in path) + "=" + shown + (f" on {on}" if on else "")
     return Case(label, with_value(base if base is not None else schedule(), path, value), allowed)
 
 
+def full_connector_schedule() -> dict[str, Any]:
+    """A valid schedule that sets every field of the spec: `full_schedule` in ErpConnector mode (the only one in
+    which every sync can have a frequency), each sync with runOn, and createProjects false (true is refused there)."""
+    body = with_value(full_schedule(), ("spec", "procore", "mode"), "ErpConnector")
+    for sync in SYNC_NAMES:
+        body = with_value(body, ("spec", "syncs", sync, "runOn"), "Both")
+    return with_value(body, ("spec", "syncs", "jobs", "createProjects"), False)
+
+
 def _drop(path: tuple[str | int, ...], allowed: bool = False) -> Case:
-    return Case("without " + ".".join(str(part) for part in path), without(full_schedule(), path), allowed)
+    return Case("without " + ".".join(str(part) for part in path), without(full_connector_schedule(), path), allowed)
 
 
-FULL: Final = full_schedule()
+FULL: Final = full_connector_schedule()
+PUBLIC: Final = schedule(procore=procore())  # no mode: the default, PublicApi, whatever `schedule()` sets
 TOLERATION: Final = {"key": "dedicated", "operator": "Exists"}
 TOLERATING: Final = schedule(worker={"tolerations": [{"operator": "Exists"}]})
 TOLERATION_SECONDS: Final = ("spec", "worker", "tolerations", 0, "tolerationSeconds")
@@ -264,7 +305,48 @@ MUTATIONS: Final[list[Case]] = [
     _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": ""}, False),
     _set(("spec", "syncs", "vendors"), {"frequency": "Hourly", "at": "06:15"}, False),
     _set(("spec", "syncs", "vendors"), {"at": "06:15"}, False),  # Generic's vendors default: Hourly
-    _set(("spec", "syncs", "jobCosts"), {"at": "06:15"}, True, schedule("NetSuite")),
+    _set(
+        ("spec", "syncs", "jobCosts"),
+        {"at": "06:15"},
+        True,
+        schedule("NetSuite", procore=procore("ErpConnector")),
+        "NetSuite",
+    ),
+    # Procore modes: the default (PublicApi) and what each refuses, with the reason.
+    _set(("spec", "procore", "mode"), "ErpConnector", True),
+    _set(("spec", "procore", "mode"), "PublicApi", True),
+    _set(("spec", "procore", "mode"), "erpConnector", False),
+    _set(("spec", "procore", "mode"), None, True),
+    _set(("spec", "procore", "mode"), True, False),
+    _set(
+        ("spec", "syncs", "jobCosts"), {"frequency": "Every2Hours"}, False, PUBLIC
+    ),  # PublicApi: no erp_job_costs/sync
+    _set(("spec", "syncs", "jobCosts"), {"frequency": "Never", "costCodes": "Project"}, True),
+    _set(("spec", "syncs", "jobCosts"), {"at": "06:15"}, False, PUBLIC),  # PublicApi: jobCosts defaults to Never
+    _set(
+        ("spec", "syncs", "jobCosts"), {}, True, schedule("CMiC", procore=procore()), "CMiC"
+    ),  # CMiC's Every2Hours default gives way
+    _set(
+        ("spec", "syncs", "jobCosts"),
+        {"frequency": "Hourly"},
+        False,
+        schedule("NetSuite", procore=procore()),
+        "NetSuite",
+    ),  # two reasons
+    _set(("spec", "syncs", "vendors", "runOn"), "Schedule", True),
+    _set(("spec", "syncs", "vendors", "runOn"), "ErpRequests", False, PUBLIC),  # PublicApi: no ERP Requests
+    _set(("spec", "syncs", "vendors", "runOn"), "Both", False, PUBLIC),
+    _set(("spec", "syncs", "vendors", "runOn"), "erpRequests", False),
+    _set(("spec", "syncs", "vendors", "runOn"), None, True),
+    _set(("spec", "syncs", "jobs", "createProjects"), True, True, PUBLIC),
+    _set(("spec", "syncs", "vendors"), {"runOn": "ErpRequests"}, True, schedule(procore=procore("ErpConnector"))),
+    _set(("spec", "syncs", "vendors"), {"runOn": "Both"}, True, schedule(procore=procore("ErpConnector"))),
+    _set(("spec", "syncs", "vendors"), {"runOn": "ErpRequests", "frequency": "Never"}, True, FULL),
+    _set(("spec", "syncs", "vendors"), {"runOn": "ErpRequests", "frequency": "Hourly"}, False, FULL),
+    _set(("spec", "syncs", "invoicePayments"), {"runOn": "ErpRequests", "at": "06:15"}, False, FULL),
+    _set(
+        ("spec", "syncs", "jobs", "createProjects"), True, False, FULL, "ErpConnector"
+    ),  # ErpConnector: new jobs are staged
     # Several profile refusals at once, and a profile refusal beside a non-blocking schema error.
     _set(
         ("spec", "syncs"),

@@ -54,7 +54,7 @@ from erpsync.api.vocabulary import API_GROUP, API_VERSION, ERP_NAMES, FREQUENCIE
 from erpsync_testbed import ControlPlane
 from erpsync_testbed.client import ApiClient, Reply
 from tests.api.conftest import PARITY_NAMESPACE
-from tests.api.crd_corpus import AT_VALUES, MUTATIONS, Case, enumerated_schedules
+from tests.api.crd_corpus import AT_VALUES, MUTATIONS, Case, enumerated_mode_schedules, enumerated_schedules
 from tests.support.specs import CRD_FILE, EXAMPLES, mutated_schedules, schedule, with_value
 
 CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_FILE.read_text(encoding="utf-8"))
@@ -430,7 +430,9 @@ def test_every_rule_is_on_the_spec_so_the_rule_fields_are_known() -> None:
             rules(child) for child in children if isinstance(child, dict)
         )
 
-    assert rules(ROOT_SCHEMA) == len(SPEC_SCHEMA["x-kubernetes-validations"]) == len(RULE_CAUSES) == 8
+    # Per sync: frequency, at, runOn, frequency beside runOn ErpRequests; jobCosts in PublicApi; createProjects.
+    assert rules(ROOT_SCHEMA) == len(SPEC_SCHEMA["x-kubernetes-validations"]) == 4 * len(SYNC_NAMES) + 2
+    assert len(RULE_CAUSES) == 4 * len(SYNC_NAMES) + 1  # (field, reason): jobCosts' two Forbidden frequency rules
     assert all(rule["fieldPath"].startswith(".") for rule in SPEC_SCHEMA["x-kubernetes-validations"])
 
 
@@ -511,6 +513,18 @@ def test_every_sync_frequency_and_at_of_a_profile(api: ApiClient, erp: str) -> N
         failures += [f"{label}: {text}" for text in disagreements(body, reply)]
     assert judged == len(SYNC_NAMES) * (len(FREQUENCIES) + 1) * len(AT_VALUES)
     assert verdicts == {True, False}  # every profile has specs of both verdicts: the comparison is not idle
+    assert not failures, "\n".join(failures)
+
+
+def test_every_procore_mode_sync_and_run_on(api: ApiClient) -> None:
+    failures: list[str] = []
+    verdicts: list[bool] = []
+    for label, body in enumerated_mode_schedules():
+        reply = dry_run_create(api, body)
+        verdicts.append(reply.status == 201)
+        failures += [f"{label}: {text}" for text in disagreements(body, reply)]
+    assert len(verdicts) == 3 * (len(SYNC_NAMES) * 4 * 3 * 2 + 2)
+    assert 0 < sum(verdicts) < len(verdicts)  # both verdicts: the comparison is not idle
     assert not failures, "\n".join(failures)
 
 

@@ -16,10 +16,11 @@ import pytest
 
 from erpsync.api.validation import validate_object
 from erpsync_testbed.client import ApiClient
+from tests.api.crd_corpus import full_connector_schedule
 from tests.api.test_crd_server_parity import ServerVerdict, dry_run_create, read_verdict
-from tests.support.specs import FieldPath, full_schedule, locations, schedule, with_value
+from tests.support.specs import FieldPath, locations, schedule, with_value
 
-FULL: Final = full_schedule()
+FULL: Final = full_connector_schedule()
 
 
 def _at(value: Any, path: FieldPath) -> Any:

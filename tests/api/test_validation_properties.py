@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 from erpsync.api.manifests import ManifestError, load_documents
 from erpsync.api.validation import Problem, Validated, show, validate_object
-from tests.support.specs import any_values, full_schedule, locations, loose_json_values, schedule, with_value
+from tests.api.crd_corpus import full_connector_schedule
+from tests.support.specs import any_values, locations, loose_json_values, schedule, with_value
 
-FULL: Final = full_schedule()
+FULL: Final = full_connector_schedule()
 # The top-level fields and every field location of a valid spec that sets every field.
 LOCATIONS: Final = [path for path in locations(FULL) if path[:1] != ("status",)]
 PROPERTY_SETTINGS: Final = settings(

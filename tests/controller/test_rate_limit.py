@@ -89,7 +89,7 @@ def test_the_client_waits_for_its_tokens() -> None:
 
 def test_the_operator_flags_default_to_controller_runtime_and_refuse_nonsense() -> None:
     params = {param.name: param.default for param in cli.operator.params}
-    assert (params["qps"], params["burst"]) == (DEFAULT_QPS, DEFAULT_BURST) == (20.0, 30)
+    assert (params["qps"], params["burst"]) == (DEFAULT_QPS, DEFAULT_BURST) == (50.0, 100)
     result = CliRunner().invoke(cli.main, ["operator", "-A", "--qps", "-1"])
     assert result.exit_code == 2 and "Invalid value for '--qps': -1.0 is not in the range x>=0." in result.output
     result = CliRunner().invoke(cli.main, ["operator", "-A", "--burst", "0"])

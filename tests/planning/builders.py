@@ -9,6 +9,10 @@ from erpsync.api.validation import is_schedule
 from tests.support.specs import EXAMPLES, REPOSITORY, validated
 
 ERP_SYNC: Final = REPOSITORY / ".venv" / "bin" / "erp-sync"
+# spec.procore without a mode (the default, PublicApi), and in ErpConnector mode, where every sync (jobCosts too)
+# can be scheduled.
+DEFAULT_MODE: Final = {"companyId": 42, "credentialsSecretRef": {"name": "procore-credentials"}}
+ERP_CONNECTOR: Final = {**DEFAULT_MODE, "mode": "ErpConnector"}
 
 
 def example_files() -> list[Path]:

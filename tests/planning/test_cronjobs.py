@@ -1,6 +1,7 @@
 """The CronJobs the planner renders: valid for the API server, labelled, restricted, configured exactly."""
 
 import re
+from pathlib import Path
 from typing import Any, Final, cast
 
 import kubernetes_validate
@@ -12,7 +13,8 @@ from erpsync.api.vocabulary import SYNC_NAMES, SyncName
 from erpsync.controller.sync_now import build_sync_now_job
 from erpsync.planning.cronjobs import DEFAULT_WORKER_IMAGE, WorkerDefaults
 from erpsync.planning.plan import plan_schedule
-from tests.planning.builders import example_files, load_schedules
+from erpsync_worker.config import load_config
+from tests.planning.builders import DEFAULT_MODE, ERP_CONNECTOR, example_files, load_schedules
 from tests.support.specs import make_schedule
 
 OLDEST_VERSION: Final = "1.29"
@@ -22,6 +24,7 @@ WORKER_ENV: Final = (
     "PROCORE_API_URL",
     "PROCORE_LOGIN_URL",
     "PROCORE_COMPANY_ID",
+    "ERPSYNC_PROCORE_MODE",
     "PROCORE_CREDENTIALS_DIR",
     "ERP_CREDENTIALS_DIR",
     "ERPSYNC_COST_CODES",
@@ -52,11 +55,12 @@ MAXIMAL_SPEC: Final[dict[str, Any]] = {
         "apiUrl": "https://procore-proxy.internal:8443/api",
         "loginUrl": "http://login-proxy.internal",
         "credentialsSecretRef": {"name": "procore.credentials"},
+        "mode": "ErpConnector",
     },
     "erpConnection": {"secretRef": {"name": "erp.database"}, "queriesConfigMapRef": {"name": "erp-queries"}},
     "syncs": {
         "vendors": {"frequency": "Hourly"},
-        "jobs": {"frequency": "Every2Hours", "createProjects": True, "suspend": True},
+        "jobs": {"frequency": "Every2Hours", "createProjects": False, "suspend": True, "runOn": "Both"},
         "jobCosts": {"frequency": "Every4Hours", "costCodes": "Project"},
         "invoicePayments": {"frequency": "Daily", "at": "23:59"},
     },
@@ -216,6 +220,7 @@ def test_environment_is_exactly_the_workers(schedule: ErpSyncSchedule, cron_job:
     assert values["PROCORE_COMPANY_ID"] == str(spec.procore.company_id)
     assert values["ERPSYNC_COST_CODES"] == spec.syncs.job_costs.cost_codes
     assert values["ERPSYNC_CREATE_PROJECTS"] == ("true" if spec.syncs.jobs.create_projects else "false")
+    assert values["ERPSYNC_PROCORE_MODE"] == spec.procore.mode
 
 
 @pytest.mark.parametrize(("schedule", "cron_job"), CRON_JOBS, indirect=["cron_job"])
@@ -338,8 +343,8 @@ def test_url_overrides_win(environment_name: str) -> None:
 
 def test_suspension_keeps_the_cron_jobs() -> None:
     syncs = {"invoicePayments": {"frequency": "Hourly"}}
-    active = plan_schedule(make_schedule(syncs=syncs))
-    suspended = plan_schedule(make_schedule(syncs=syncs, suspend=True))
+    active = plan_schedule(make_schedule(procore=ERP_CONNECTOR, syncs=syncs))
+    suspended = plan_schedule(make_schedule(procore=ERP_CONNECTOR, syncs=syncs, suspend=True))
     assert len(active.cron_jobs) == len(suspended.cron_jobs) == 4
     assert all(cron_job["spec"]["suspend"] is False for cron_job in active.cron_jobs)
     assert all(cron_job["spec"]["suspend"] is True for cron_job in suspended.cron_jobs)
@@ -353,7 +358,7 @@ def test_suspension_keeps_the_cron_jobs() -> None:
 def test_per_sync_suspension(sync: str) -> None:
     syncs: dict[str, Any] = {"invoicePayments": {"frequency": "Hourly"}}
     syncs[sync] = {**syncs.get(sync, {}), "suspend": True}
-    plan = plan_schedule(make_schedule(syncs=syncs))
+    plan = plan_schedule(make_schedule(procore=ERP_CONNECTOR, syncs=syncs))
     assert len(plan.cron_jobs) == 4
     assert {sync_of(cron_job): cron_job["spec"]["suspend"] for cron_job in plan.cron_jobs} == {
         other: other == sync for other in SYNC_NAMES
@@ -361,8 +366,8 @@ def test_per_sync_suspension(sync: str) -> None:
 
 
 def test_never_syncs_get_no_cron_job_even_when_suspended() -> None:
-    plan = plan_schedule(make_schedule(suspend=True, syncs={"vendors": {"frequency": "Never"}}))
-    assert {sync_of(cron_job) for cron_job in plan.cron_jobs} == {"jobs", "jobCosts", "invoicePayments"}
+    plan = plan_schedule(make_schedule(procore=DEFAULT_MODE, suspend=True, syncs={"vendors": {"frequency": "Never"}}))
+    assert {sync_of(cron_job) for cron_job in plan.cron_jobs} == {"jobs", "invoicePayments"}  # PublicApi: no jobCosts
 
 
 def test_time_zone_defaults_to_utc() -> None:
@@ -464,6 +469,7 @@ def test_the_cron_job_of_a_minimal_schedule_in_full() -> None:
             {"name": "PROCORE_API_URL", "value": "https://api.procore.com"},
             {"name": "PROCORE_LOGIN_URL", "value": "https://login.procore.com"},
             {"name": "PROCORE_COMPANY_ID", "value": "42"},
+            {"name": "ERPSYNC_PROCORE_MODE", "value": "PublicApi"},
             {"name": "PROCORE_CREDENTIALS_DIR", "value": "/var/run/secrets/erpsync/procore"},
             {"name": "ERP_CREDENTIALS_DIR", "value": "/var/run/secrets/erpsync/erp"},
             {"name": "ERPSYNC_COST_CODES", "value": "StandardAndProject"},
@@ -498,7 +504,9 @@ def test_the_cron_job_of_a_minimal_schedule_in_full() -> None:
             {"name": "erp-credentials", "secret": {"secretName": "erp-database", "defaultMode": 0o440}},
         ],
     }
-    plan = plan_schedule(make_schedule(namespace="erp", syncs={"vendors": {"frequency": "Hourly"}}))
+    plan = plan_schedule(
+        make_schedule(namespace="erp", procore=DEFAULT_MODE, syncs={"vendors": {"frequency": "Hourly"}})
+    )
     vendors = next(cron_job for cron_job in plan.cron_jobs if sync_of(cron_job) == "vendors")
     assert vendors == {
         "apiVersion": "batch/v1",
@@ -537,3 +545,41 @@ def test_a_queries_config_map_is_mounted_read_only_where_the_worker_looks() -> N
         "mountPath": "/etc/erpsync/queries",
         "readOnly": True,
     }
+
+
+# runOn: (procore, the sync's settings) -> (effective runOn, frequency, has a CronJob). ErpRequests alone has no
+# scheduled runs (frequency Never, no CronJob); PublicApi defaults to Schedule, ErpConnector to Both.
+RUN_ON_PLANS: Final = [
+    (DEFAULT_MODE, {}, ("Schedule", "Hourly", True)),
+    (ERP_CONNECTOR, {}, ("Both", "Hourly", True)),
+    (ERP_CONNECTOR, {"runOn": "Schedule", "frequency": "Daily"}, ("Schedule", "Daily", True)),
+    (ERP_CONNECTOR, {"runOn": "Both", "frequency": "Never"}, ("Both", "Never", False)),
+    (ERP_CONNECTOR, {"runOn": "ErpRequests"}, ("ErpRequests", "Never", False)),
+    (ERP_CONNECTOR, {"runOn": "ErpRequests", "frequency": "Never"}, ("ErpRequests", "Never", False)),
+]
+
+
+@pytest.mark.parametrize(("procore", "settings", "expected"), RUN_ON_PLANS)
+def test_run_on_decides_whether_a_sync_has_a_cron_job(
+    procore: dict[str, Any], settings: dict[str, Any], expected: tuple[str, str, bool]
+) -> None:
+    schedule = make_schedule(procore=procore, syncs={"vendors": settings})
+    vendors = plan_schedule(schedule).syncs[0]
+    assert (vendors.run_on, vendors.frequency, vendors.cron_job is not None) == expected
+    assert (vendors.cron_job_name is not None, vendors.schedule is not None) == (expected[2], expected[2])
+    # Sync now still runs it, with the same mode as every run.
+    job = build_sync_now_job(schedule, "vendors", "now-1", {"kind": "ErpSyncSchedule", "name": "acme"})
+    job_env = {item["name"]: item["value"] for item in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert job_env["ERPSYNC_PROCORE_MODE"] == schedule.spec.procore.mode
+
+
+@pytest.mark.parametrize("mode", ["PublicApi", "ErpConnector", None])
+def test_the_worker_reads_the_mode_the_planner_sets(mode: str | None, tmp_path: Path) -> None:
+    for key in ("client_id", "client_secret", "url"):
+        (tmp_path / key).write_text("x", encoding="utf-8")
+    procore = {**DEFAULT_MODE, "mode": mode} if mode else DEFAULT_MODE
+    cron_job = plan_schedule(make_schedule(procore=procore)).cron_jobs[0]
+    env = {**environment(cron_job), "PROCORE_CREDENTIALS_DIR": str(tmp_path), "ERP_CREDENTIALS_DIR": str(tmp_path)}
+    if mode is None:  # a CronJob of an operator older than the modes: the public-API way, as it ran
+        del env["ERPSYNC_PROCORE_MODE"]
+    assert load_config(env).procore_mode == (mode or "PublicApi")

@@ -18,7 +18,7 @@ from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SyncName
 from erpsync.planning.cron import cron_expression
 from erpsync.planning.names import cron_job_name, dns_label, label_value, on_demand_job_name, stable_int
 from erpsync.planning.plan import plan_schedule
-from tests.planning.builders import ERP_SYNC, example_files, load_schedules
+from tests.planning.builders import ERP_CONNECTOR, ERP_SYNC, example_files, load_schedules
 from tests.support.specs import EXAMPLES, REPOSITORY, make_schedule
 
 DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -221,7 +221,9 @@ def test_label_values_are_distinct(names: list[str]) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=schedule_names())
 def test_planned_objects_of_any_name_have_valid_names_and_labels(name: str) -> None:
-    plan = plan_schedule(make_schedule(name=name, syncs={"invoicePayments": {"frequency": "Hourly"}}))
+    plan = plan_schedule(
+        make_schedule(name=name, procore=ERP_CONNECTOR, syncs={"invoicePayments": {"frequency": "Hourly"}})
+    )
     assert len(plan.cron_jobs) == 4
     for cron_job in plan.cron_jobs:
         metadata = cron_job["metadata"]
@@ -280,7 +282,6 @@ PINNED_SCHEDULES: Final = {
     ("ridge-spectrum", "jobCosts"): "27 4 * * *",
     ("harbour-xero", "vendors"): "7 * * * *",
     ("harbour-xero", "jobs"): "47 * * * *",
-    ("harbour-xero", "jobCosts"): "57 1-23/2 * * *",
     ("harbour-xero", "invoicePayments"): "1 4 * * *",
 }
 

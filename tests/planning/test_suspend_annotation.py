@@ -6,6 +6,7 @@ import pytest
 
 from erpsync.api.vocabulary import SYNC_NAMES, SyncName, read_suspend_annotation, suspend_annotation_value
 from erpsync.planning.plan import plan_schedule
+from tests.planning.builders import ERP_CONNECTOR
 from tests.support.specs import make_schedule
 
 EVERY: frozenset[SyncName] = frozenset(SYNC_NAMES)
@@ -74,7 +75,7 @@ def test_the_annotation_suspends_beside_the_spec_and_each_reason_is_named() -> N
 
 
 def test_only_the_suspend_flag_differs_with_the_annotation() -> None:
-    schedule = make_schedule()
+    schedule = make_schedule(procore=ERP_CONNECTOR)
     plain = plan_schedule(schedule).cron_jobs
     annotated = plan_schedule(schedule, suspended_by_annotation=EVERY).cron_jobs
     assert [cron_job["spec"].pop("suspend") for cron_job in plain] == [False] * 4

@@ -27,7 +27,12 @@ def schedule(erp: str = "Generic", *, name: str = "acme", namespace: str = "erp-
         "metadata": {"name": name, "namespace": namespace},
         "spec": {
             "erp": erp,
-            "procore": {"companyId": 42, "credentialsSecretRef": {"name": "procore-credentials"}},
+            # ErpConnector: every sync of the profile can be scheduled (PublicApi, the default, has no job costs)
+            "procore": {
+                "companyId": 42,
+                "credentialsSecretRef": {"name": "procore-credentials"},
+                "mode": "ErpConnector",
+            },
             "erpConnection": {"secretRef": {"name": "erp-database"}},
         },
     }
@@ -52,11 +57,11 @@ def full_schedule(erp: ErpName = "Generic") -> dict[str, Any]:
     syncs: dict[str, Any] = {}
     for sync in SYNC_NAMES:
         offer = PROFILES[erp].offer(sync)
-        settings: dict[str, Any] = {"frequency": offer.default, "suspend": False}
+        settings: dict[str, Any] = {"frequency": offer.default, "suspend": False, "runOn": "Both"}
         if offer.default == "Daily":
             settings["at"] = "05:30"
         syncs[sync] = settings
-    syncs["jobs"]["createProjects"] = True
+    syncs["jobs"]["createProjects"] = False  # True is refused in ErpConnector mode: new jobs are staged there
     syncs["jobCosts"]["costCodes"] = "Standard"
     return schedule(
         erp,
@@ -68,6 +73,7 @@ def full_schedule(erp: ErpName = "Generic") -> dict[str, Any]:
             "apiUrl": "https://sandbox.procore.com",
             "loginUrl": "https://login-sandbox.procore.com",
             "credentialsSecretRef": {"name": "procore-credentials"},
+            "mode": "ErpConnector",
         },
         erpConnection={"secretRef": {"name": "erp-database"}, "queriesConfigMapRef": {"name": "erp-queries"}},
         syncs=syncs,

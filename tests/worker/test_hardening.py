@@ -41,8 +41,10 @@ def test_check_on_an_unencoded_password_says_what_is_wrong_without_a_traceback(w
     env = {**world.env(ERP_DATABASE_URL=UNENCODED), **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
     done = subprocess.run([WORKER, "check"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
-    assert "Traceback" not in done.stderr and "erp: the ERP database URL cannot be parsed" in done.stderr, done.stderr
-    assert "procore: ok" in done.stdout
+    assert "Traceback" not in done.stderr and "erp database: the ERP database URL cannot be parsed" in done.stderr, (
+        done.stderr
+    )
+    assert "procore token: ok" in done.stdout
     _no_piece_of_a_password(done.stdout + done.stderr)
 
 

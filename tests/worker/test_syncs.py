@@ -59,9 +59,9 @@ def test_job_costs_sync_cost_codes_parents_first_and_job_to_date_costs(world: Wo
     summary = world.run("job-costs")
     assert summary.failed == 0, summary.as_dict()
     standard = {c["code"]: c for c in world.table("standard_cost_codes")}
-    assert standard["01-100"]["parent_id"] == standard["01"]["id"]
+    assert standard["100"]["parent_id"] == standard["01"]["id"]  # the view's 01-100: Procore adds the prefix
     project_codes = {c["code"]: c for c in world.table("cost_codes") if c.get("origin_id")}
-    assert project_codes["03-300"]["parent_id"] == project_codes["03"]["id"]
+    assert project_codes["300"]["parent_id"] == project_codes["03"]["id"]
     costs = world.table("erp_job_costs")
     assert len(costs) == 1 and Decimal(costs[0]["job_to_date_cost"]) == Decimal("12500.30")
     assert summary.extra["jobCostLinesSent"] == 1

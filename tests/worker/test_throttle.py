@@ -11,9 +11,13 @@ from erpsync_worker.procore.throttle import Throttle
 class FakeTime:
     now: float = 1000.0
     naps: list[float] = field(default_factory=list)
+    jitter: float = 0.0  # the random draw in [0, 1) after a 429
+
+    def bare(self) -> Throttle:
+        return Throttle(clock=lambda: self.now, sleep=self.naps.append, jitter=lambda: self.jitter)
 
     def throttle(self, limit: str = "100", remaining: str = "50", reset: str = "1010") -> Throttle:
-        throttle = Throttle(clock=lambda: self.now, sleep=self.naps.append)
+        throttle = self.bare()
         headers = {"X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": remaining, "X-Rate-Limit-Reset": reset}
         throttle.observe(headers)
         return throttle
@@ -21,7 +25,7 @@ class FakeTime:
 
 def test_nothing_is_paced_before_procore_has_said_anything() -> None:
     time = FakeTime()
-    throttle = Throttle(clock=lambda: time.now, sleep=time.naps.append)
+    throttle = time.bare()
     throttle.before_request()
     throttle.observe({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1010"})  # no limit yet
     throttle.before_request()
@@ -99,7 +103,7 @@ def test_after_a_429_without_retry_after_the_window_reset_is_waited_for() -> Non
 
 def test_after_a_429_with_nothing_known_one_second_is_waited() -> None:
     time = FakeTime()
-    throttle = Throttle(clock=lambda: time.now, sleep=time.naps.append)
+    throttle = time.bare()
     throttle.wait_until_reset(None)
     assert time.naps == [1.0] and throttle.slept == 1.0
 
@@ -110,3 +114,18 @@ def test_a_retry_after_of_zero_does_not_sleep() -> None:
     throttle.wait_until_reset(0.0)
     assert time.naps == [] and throttle.slept == 0
     assert throttle.remaining is None
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "draw", "wait"),
+    [
+        (3.0, 0.5, 3.0 + 0.5 * 0.6),  # up to a fifth of the wait, at random
+        (3.0, 0.999, 3.0 + 0.999 * 0.6),
+        (60.0, 0.5, 60.0 + 0.5 * 2.0),  # at most 2 s
+        (None, 0.5, 10.05 + 0.5 * 2.0),  # until the window's reset, plus jitter
+    ],
+)
+def test_after_a_429_the_wait_gets_bounded_jitter(retry_after: float | None, draw: float, wait: float) -> None:
+    time = FakeTime(jitter=draw)
+    time.throttle().wait_until_reset(retry_after)
+    assert time.naps == [pytest.approx(wait)]

@@ -101,7 +101,7 @@ def test_a_non_repeatable_request_is_not_resent_after_a_server_error(world: Worl
 def test_check_says_what_failed(world: World, tmp_path: Path) -> None:
     worker = str(Path(sys.executable).with_name("erp-sync-worker"))
     good = subprocess.run([worker, "check"], env=world.env(), capture_output=True, text=True, timeout=60)
-    assert good.returncode == 0 and "procore: ok" in good.stdout and "erp: ok" in good.stdout
+    assert good.returncode == 0 and "procore token: ok" in good.stdout and "erp database: ok" in good.stdout
     bad = subprocess.run(
         [worker, "check"],
         env=world.env(PROCORE_CLIENT_SECRET="wrong", ERP_DATABASE_URL=f"sqlite:///{tmp_path}/no/such/dir/x.db"),
@@ -111,8 +111,8 @@ def test_check_says_what_failed(world: World, tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert (
-        "procore: token request refused: HTTP 401" in bad.stderr
-        and "erp: the ERP database cannot be opened" in bad.stderr
+        "procore token: token request refused: HTTP 401" in bad.stderr
+        and "erp database: the ERP database cannot be opened" in bad.stderr
     )
     assert "wrong" not in bad.stderr
 

@@ -15,6 +15,10 @@ They are not Procore's: no token, no company header, no rate limit, and they are
     GET    /_emulator/config            the knobs
     PATCH  /_emulator/config            change knobs: {"spike_limit": 5, "ignore_commitment_origin_id_filter": true}
     POST   /_emulator/tokens/expire     make every issued token invalid (the next call gets 401)
+    POST   /_emulator/erp_requests      a user's ERP action: {"company_id", "request_name", "request_data",
+                                        "project_id", "user_id"}; 201 with the ERP Request
+    POST   /_emulator/staged_records/{id}/approve   the accounting approver imports a staged vendor or project
+    POST   /_emulator/webhooks/deliveries/{id}/redeliver   send a delivery again, same event id and ulid
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
 from .handlers.common import present
+from .handlers.erp_requests import present_request
 from .routing import ApiResponse
 from .seed import SeedError
+from .webhooks import present_delivery
 from .wire import RawRequest, Reply, to_reply
 
 if TYPE_CHECKING:
@@ -54,6 +60,8 @@ def handle_admin(app: ProcoreApp, request: RawRequest, path: str) -> Reply:
         return _route(app, request.method, resource, request)
     except (ValueError, TypeError, SeedError) as problem:
         return _problem(400, str(problem))
+    except KeyError as missing:
+        return _problem(400, f"missing field {missing}")
 
 
 def _route(app: ProcoreApp, method: str, resource: str, request: RawRequest) -> Reply:
@@ -101,4 +109,29 @@ def _route(app: ProcoreApp, method: str, resource: str, request: RawRequest) -> 
         with app.lock:
             app.tokens.expire_all()
         return _ok({"expired": True})
+    if method == "POST":
+        erp_reply = _erp_action(app, resource, request)
+        if erp_reply is not None:
+            return erp_reply
     return _problem(404, f"no admin endpoint {method} {ADMIN_PREFIX}{resource}")
+
+
+def _erp_action(app: ProcoreApp, resource: str, request: RawRequest) -> Reply | None:
+    """The ERP Integrations tool's users: button presses, exports and timers; approvals; redelivery."""
+    parts = resource.split("/")
+    if resource == "erp_requests":
+        document = dict(_json_body(request))
+        unknown = set(document) - {"company_id", "request_name", "request_data", "project_id", "user_id"}
+        if unknown:
+            raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+        options = {name: document[name] for name in ("project_id", "user_id") if name in document}
+        company_id, request_name = int(document["company_id"]), str(document["request_name"])
+        erp_request = app.erp.raise_request(company_id, request_name, document.get("request_data"), **options)
+        return _ok(present_request(erp_request), status=201)
+    if len(parts) == 3 and parts[0] == "staged_records" and parts[2] == "approve":
+        created, erp_request = app.erp.approve(int(parts[1]))
+        item = present(created, (), company_id=created.company_id)
+        return _ok({"item": item, "erp_request": present_request(erp_request)}, status=201)
+    if len(parts) == 4 and parts[:2] == ["webhooks", "deliveries"] and parts[3] == "redeliver":
+        return _ok(present_delivery(app.webhooks.redeliver(int(parts[2]))))
+    return None

@@ -2,7 +2,8 @@
 
 Order for an API request: count it against the rate limit (every request counts), answer 429 when
 over; fire an armed fault; check the bearer token (401), the Procore-Company-Id header (400) and
-its company (403); find the route (404); check parameters and body against the operation schema
+its company (403); find the route (404); refuse an ERP-only route for a company without an ERP
+connection (403); check parameters and body against the operation schema
 (400); run the handler. With an "after applying" fault the handler runs and its answer is replaced.
 """
 
@@ -19,6 +20,7 @@ from .admin import ADMIN_PREFIX, handle_admin
 from .auth import TOKEN_PATH, TokenStore, token_request, unauthorized
 from .clock import Clock
 from .config import EmulatorConfig
+from .erp_actions import ErpActions
 from .faults import Fault, FaultInjector, FaultResponse
 from .handlers import ROUTES
 from .rate_limit import RateLimiter, RateLimitStatus
@@ -27,12 +29,16 @@ from .routing import ApiError, ApiResponse, RequestContext, Router
 from .schema import SchemaViolation, load_operation
 from .seed import Seeder
 from .state import ProcoreState
+from .webhooks import WebhookDispatcher
 from .wire import Drop, Hang, Outcome, RawRequest, Reply, to_reply
 
 log = logging.getLogger(__name__)
 
 COMPANY_HEADER = "procore-company-id"
 MISSING_COMPANY_HEADER = "Missing Procore-Company-Id header!"
+# Procore does not document how it refuses an ERP call for a company without ERP Integrations;
+# the emulator's choice (docs/procore-emulator.md): 403 with this message.
+ERP_NOT_ENABLED = "ERP Integrations is not enabled for this company"
 
 
 class ProcoreApp:
@@ -48,6 +54,8 @@ class ProcoreApp:
         # One lock serialises every request's work on the state: simple, and fast enough for tests.
         self.lock = threading.RLock()
         self.seed = Seeder(self.state, config, clock.now, self.lock)
+        self.webhooks = WebhookDispatcher(self.state, config, clock, self.lock)
+        self.erp = ErpActions(self.state, clock, self.lock, self.webhooks)
 
     def handle(self, request: RawRequest, host: str) -> Outcome:
         parts = urlsplit(request.target)
@@ -138,6 +146,8 @@ class ProcoreApp:
                 raise ApiError(405, f"{request.method} is not served on {path}")
             raise ApiError(404, f"No route matches {request.method} {path}")
         route, raw_path_params = matched
+        if route.erp_only and company.erp_connection is None:
+            raise ApiError(403, ERP_NOT_ENABLED)
         schema = load_operation(route.operation_id)
         raw_query = parse_qsl(query, keep_blank_values=True)
         try:
@@ -162,6 +172,7 @@ class ProcoreApp:
             state=self.state,
             config=self.config,
             now=now,
+            client_id=self.tokens.client_of(request.headers.get("authorization", "")),
         )
         return route.handler(context)
 

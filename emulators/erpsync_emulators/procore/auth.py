@@ -54,6 +54,10 @@ class TokenStore:
             return "The access token expired"
         return None
 
+    def client_of(self, authorization: str) -> str:
+        """The client a valid Authorization header's token was issued to."""
+        return self._tokens[authorization.partition(" ")[2].strip()].client_id
+
     def expire_all(self) -> None:
         self._tokens.clear()
 

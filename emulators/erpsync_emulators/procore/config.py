@@ -33,6 +33,14 @@ class EmulatorConfig:
     # when True the emulator returns every commitment of the project whatever the filter says.
     ignore_commitment_origin_id_filter: bool = False
 
+    # Webhook deliveries (procore-erp-integration.md 1.2): a receiver has this long to answer 2xx;
+    # failures are retried with exponential backoff on the emulator's clock, and a hook failing
+    # for 12 h has its queue discarded.
+    webhook_timeout_seconds: float = 5.0
+    webhook_retry_initial_seconds: float = 1.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_discard_after_seconds: float = 43200.0
+
     # How many recent requests the log keeps (counts are kept for all of them).
     request_log_size: int = 1000
 

@@ -12,10 +12,12 @@ from typing import Any
 from .app import ProcoreApp
 from .clock import Clock, SystemClock
 from .config import DEFAULT_CLIENT_ID, EmulatorConfig
+from .erp_actions import ErpActions
 from .faults import Fault, FaultResponse, FiredFault
 from .request_log import RequestLog
 from .seed import Seeder
 from .state import ProcoreState
+from .webhooks import WebhookDispatcher
 from .wire import Drop, Hang, RawRequest
 
 log = logging.getLogger(__name__)
@@ -115,11 +117,13 @@ class ProcoreEmulator:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="procore-emulator", daemon=True
         )
         self._thread.start()
+        self.app.webhooks.start()
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
+        self.app.webhooks.stop()
         self._server.stopping.set()
         self._server.shutdown()
         if self._thread is not None:
@@ -164,6 +168,16 @@ class ProcoreEmulator:
     @property
     def seed(self) -> Seeder:
         return self.app.seed
+
+    @property
+    def erp(self) -> ErpActions:
+        """Test-only ERP actions: `raise_request(company_id, "sync_vendors")`, `approve(staged_record_id)`."""
+        return self.app.erp
+
+    @property
+    def webhooks(self) -> WebhookDispatcher:
+        """Webhook deliveries: `redeliver(delivery_id)`; the log is `state.webhook_deliveries`."""
+        return self.app.webhooks
 
     @property
     def requests(self) -> RequestLog:

@@ -43,6 +43,8 @@ class RequestContext:
     state: ProcoreState
     config: EmulatorConfig
     now: float
+    # The OAuth client that sent the request: Procore's "integration", which owns the origin_ids it writes.
+    client_id: str = ""
 
     def body_object(self) -> dict[str, Any]:
         return self.body if isinstance(self.body, dict) else {}
@@ -57,6 +59,8 @@ class Route:
     template: str
     operation_id: str
     handler: Handler
+    # ERP Integrations endpoints answer only for a company with an ERP connection.
+    erp_only: bool = False
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method != self.method:

@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from .config import EmulatorConfig
-from .state import Company, JsonObject, ProcoreState, Record, Table
+from .state import Company, ErpConnection, JsonObject, ProcoreState, Record, Table
+from .webhooks import ERP_REQUESTS_RESOURCE
 
 ERP_STANDARD_LIST_NAME = "ERP Standard Cost Code List"
 
@@ -54,8 +55,12 @@ class Seeder:
     def _add(self, table: Table, company_id: int, fields: Mapping[str, Any]) -> Record:
         values: JsonObject = _no_floats(dict(fields), table.kind)
         record_id = values.pop("id", None)
+        # The integration (OAuth client id) that owns the record's origin_id, e.g. another ERP connector.
+        owner = values.pop("origin_owner", None)
         with self._lock:
-            return self._state.add_record(table, company_id, values, self._now(), record_id=record_id)
+            return self._state.add_record(
+                table, company_id, values, self._now(), record_id=record_id, origin_owner=owner
+            )
 
     def _project(self, project_id: int) -> Record:
         project = self._state.projects.get(project_id)
@@ -63,10 +68,20 @@ class Seeder:
             raise SeedError(f"unknown project {project_id}")
         return project
 
-    def company(self, name: str, id: int | None = None, erp_standard_cost_code_list: bool = True) -> Company:
-        """A company; by default with the ERP standard cost code list an ERP connection creates."""
+    def company(
+        self,
+        name: str,
+        id: int | None = None,
+        erp_standard_cost_code_list: bool = True,
+        erp_connection: bool | Mapping[str, str] = True,
+    ) -> Company:
+        """A company; by default with ERP Integrations on (an ERP connection) and the ERP standard cost
+        code list that connection creates. `erp_connection` may name the `integration_app_name`."""
+        connection = None
+        if erp_connection:
+            connection = ErpConnection(**erp_connection) if isinstance(erp_connection, Mapping) else ErpConnection()
         with self._lock:
-            company = self._state.add_company(name, id)
+            company = self._state.add_company(name, id, connection)
         if erp_standard_cost_code_list:
             self.standard_cost_code_list(company.id, ERP_STANDARD_LIST_NAME, is_erp_list=True)
         return company
@@ -118,6 +133,31 @@ class Seeder:
         values = {"project_id": contract.fields["project_id"], "contract_id": contract.id, "amount": amount, **fields}
         return self._add(self._state.contract_payments, contract.company_id, values)
 
+    def webhook_hook(
+        self,
+        company_id: int,
+        destination_url: str,
+        authorization: str | None = None,
+        namespace: str = "erp-sync",
+        resource_name: str = ERP_REQUESTS_RESOURCE,
+    ) -> Record:
+        """A v2 hook with one `create` trigger, as `POST /webhooks/hooks` and `.../triggers` make it."""
+        with self._lock:
+            fields = {
+                "api_version": "v2",
+                "namespace": namespace,
+                "destination_url": destination_url,
+                "destination_headers": {} if authorization is None else {"Authorization": authorization},
+                "owned_by_company_id": company_id,
+                "owned_by_project_id": None,
+                "triggers": [{"id": self._state.new_id(), "resource_name": resource_name, "event_type": "create"}],
+            }
+            return self._state.add_record(self._state.webhook_hooks, company_id, fields, self._now())
+
+    def staged_record(self, company_id: int, item_type: str, origin_id: str, **fields: Any) -> Record:
+        values = {"item_type": item_type, "origin_id": origin_id, "status": "staged", **fields}
+        return self._add(self._state.staged_records, company_id, values)
+
     def load(self, document: Mapping[str, Any]) -> None:
         """Load a whole seed document (the structure in this module's docstring)."""
         known = {
@@ -133,6 +173,8 @@ class Seeder:
             "purchase_order_contracts",
             "requisitions",
             "contract_payments",
+            "staged_records",
+            "webhook_hooks",
         }
         unknown = set(document) - known
         if unknown:
@@ -146,7 +188,12 @@ class Seeder:
         for client_id, secret in document.get("clients", {}).items():
             self._config.clients[str(client_id)] = str(secret)
         for company in document.get("companies", []):
-            self.company(company["name"], company.get("id"), company.get("erp_standard_cost_code_list", True))
+            self.company(
+                company["name"],
+                company.get("id"),
+                company.get("erp_standard_cost_code_list", True),
+                company.get("erp_connection", True),
+            )
         # Order matters: records may refer to ones from earlier sections.
         for entry in document.get("standard_cost_code_lists", []):
             self.standard_cost_code_list(**entry)
@@ -168,6 +215,10 @@ class Seeder:
             self.requisition(**entry)
         for entry in document.get("contract_payments", []):
             self.contract_payment(**entry)
+        for entry in document.get("staged_records", []):
+            self.staged_record(**entry)
+        for entry in document.get("webhook_hooks", []):
+            self.webhook_hook(**entry)
 
     def load_file(self, path: str | Path) -> None:
         text = Path(path).read_text(encoding="utf-8")

@@ -31,9 +31,18 @@ def _iso_second(unix_seconds: int) -> str:
 
 
 @dataclass
+class ErpConnection:
+    """What a Procore Super User's enablement plus `POST .../erp_connections` leave on a company."""
+
+    integration_app_name: str = "erp-sync"
+
+
+@dataclass
 class Company:
     id: int
     name: str
+    # None: ERP Integrations is not on for this company, and the ERP-only endpoints refuse it.
+    erp_connection: ErpConnection | None = None
 
 
 @dataclass
@@ -43,11 +52,17 @@ class Record:
     fields: JsonObject
     created_at: float
     updated_at: float
+    # The OAuth client (integration) that wrote origin_id: only it may sync the record by origin_id.
+    origin_owner: str | None = None
 
     @property
     def origin_id(self) -> str | None:
         value = self.fields.get("origin_id")
         return value if isinstance(value, str) else None
+
+
+def record_origin_id(record: Record) -> str | None:
+    return record.origin_id
 
 
 # How many filtered views a table remembers between two writes.
@@ -62,6 +77,8 @@ class Table:
     """
 
     kind: str
+    # The key of the company-wide unique index; staged records qualify origin_id with their item_type.
+    key_of: Callable[[Record], str | None] = record_origin_id
     _records: dict[int, Record] = field(default_factory=dict)
     _by_origin_id: dict[tuple[int, str], int] = field(default_factory=dict)
     _views: dict[Hashable, list[Record]] = field(default_factory=dict)
@@ -102,7 +119,7 @@ class Table:
     def insert(self, record: Record) -> Record:
         if record.id in self._records:
             raise ValueError(f"{self.kind} {record.id} already exists")
-        origin_id = record.origin_id
+        origin_id = self.key_of(record)
         if origin_id is not None and self.origin_id_taken(record.company_id, origin_id):
             raise ValueError(f"{self.kind} origin_id {origin_id!r} is already used in company {record.company_id}")
         self._records[record.id] = record
@@ -113,11 +130,11 @@ class Table:
 
     def update(self, record: Record, changes: JsonObject, now: float) -> Record:
         """Apply changes; the caller has checked that a new origin_id is free in the company."""
-        old_origin_id = record.origin_id
+        old_origin_id = self.key_of(record)
         self._views.clear()
         record.fields.update(changes)
         record.updated_at = now
-        new_origin_id = record.origin_id
+        new_origin_id = self.key_of(record)
         if new_origin_id != old_origin_id:
             if old_origin_id is not None:
                 del self._by_origin_id[(record.company_id, old_origin_id)]
@@ -129,6 +146,16 @@ class Table:
         self._records.clear()
         self._by_origin_id.clear()
         self._views.clear()
+
+
+def staged_key(item_type: object, origin_id: str) -> str:
+    # An ERP may number its vendors and its jobs alike: origin_id is unique per item type.
+    return f"{item_type}:{origin_id}"
+
+
+def staged_record_key(record: Record) -> str | None:
+    origin_id = record.origin_id
+    return None if origin_id is None else staged_key(record.fields.get("item_type"), origin_id)
 
 
 class ProcoreState:
@@ -147,6 +174,13 @@ class ProcoreState:
         self.requisitions = Table("requisitions")
         self.contract_payments = Table("contract_payments")
         self.erp_job_costs = Table("erp_job_costs")
+        self.cost_code_line_item_types = Table("cost_code_line_item_types")
+        self.invoice_payments = Table("invoice_payments")
+        self.erp_requests = Table("erp_requests")
+        self.erp_request_details = Table("erp_request_details")
+        self.staged_records = Table("staged_records", key_of=staged_record_key)
+        self.webhook_hooks = Table("webhook_hooks")
+        self.webhook_deliveries = Table("webhook_deliveries")
         self._next_id = FIRST_ID
 
     def tables(self) -> dict[str, Table]:
@@ -164,6 +198,13 @@ class ProcoreState:
                 self.requisitions,
                 self.contract_payments,
                 self.erp_job_costs,
+                self.cost_code_line_item_types,
+                self.invoice_payments,
+                self.erp_requests,
+                self.erp_request_details,
+                self.staged_records,
+                self.webhook_hooks,
+                self.webhook_deliveries,
             )
         }
 
@@ -184,20 +225,33 @@ class ProcoreState:
         self._next_id = max(self._next_id, record_id)
         return record_id
 
-    def add_company(self, name: str, company_id: int | None = None) -> Company:
-        company = Company(id=self.claim_id(company_id), name=name)
+    def add_company(
+        self, name: str, company_id: int | None = None, erp_connection: ErpConnection | None = None
+    ) -> Company:
+        company = Company(id=self.claim_id(company_id), name=name, erp_connection=erp_connection)
         if company.id in self.companies:
             raise ValueError(f"company {company.id} already exists")
         self.companies[company.id] = company
         return company
 
     def add_record(
-        self, table: Table, company_id: int, fields: JsonObject, now: float, record_id: int | None = None
+        self,
+        table: Table,
+        company_id: int,
+        fields: JsonObject,
+        now: float,
+        record_id: int | None = None,
+        origin_owner: str | None = None,
     ) -> Record:
         if company_id not in self.companies:
             raise ValueError(f"unknown company {company_id}")
         record = Record(
-            id=self.claim_id(record_id), company_id=company_id, fields=fields, created_at=now, updated_at=now
+            id=self.claim_id(record_id),
+            company_id=company_id,
+            fields=fields,
+            created_at=now,
+            updated_at=now,
+            origin_owner=origin_owner,
         )
         return table.insert(record)
 

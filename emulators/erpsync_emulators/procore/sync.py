@@ -7,6 +7,9 @@
 | origin_id       | no    | created                                   |
 | origin_id       | yes   | updated                                   |
 
+Only one integration may use origin_id on an object: the OAuth client that first wrote a record's
+origin_id owns it, and another client's item that names that record with an origin_id is refused.
+
 Items that fail come back in `errors`: the attributes the caller sent plus an `errors` map.
 """
 
@@ -48,23 +51,34 @@ def run_sync(ctx: RequestContext, target: SyncTarget, updates: list[JsonObject])
     entities: list[JsonObject] = []
     errors: list[JsonObject] = []
     for item in updates:
-        record, problems = _locate(target, company_id, item)
+        record, problems = _locate(target, company_id, item, ctx.client_id)
         if not problems:
             problems = target.validate(item, record)
         if problems:
             errors.append({**item, "errors": problems})
             continue
         changes = {name: value for name, value in item.items() if name != "id"}
+        owner = ctx.client_id if "origin_id" in item else None
         if record is None:
-            record = ctx.state.add_record(target.table, company_id, {**target.new_record_fields(), **changes}, ctx.now)
+            fields = {**target.new_record_fields(), **changes}
+            record = ctx.state.add_record(target.table, company_id, fields, ctx.now, origin_owner=owner)
         else:
             target.table.update(record, changes, ctx.now)
+            record.origin_owner = record.origin_owner or owner
         target.after_write(record)
         entities.append(target.present(record))
     return ApiResponse(200, {"entities": entities, "errors": errors})
 
 
-def _locate(target: SyncTarget, company_id: int, item: JsonObject) -> tuple[Record | None, FieldErrors]:
+def _locate(target: SyncTarget, company_id: int, item: JsonObject, client_id: str) -> tuple[Record | None, FieldErrors]:
+    record, problems = _find(target, company_id, item)
+    owner = record.origin_owner if record is not None else None
+    if not problems and "origin_id" in item and owner not in (None, client_id):
+        return None, {"origin_id": [f"is owned by another integration ({owner})"]}
+    return record, problems
+
+
+def _find(target: SyncTarget, company_id: int, item: JsonObject) -> tuple[Record | None, FieldErrors]:
     origin_id = item.get("origin_id")
     if "id" in item:
         record = target.table.get(item["id"])

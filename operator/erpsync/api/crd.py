@@ -8,6 +8,7 @@ byte-identical CRD: the time-zone enum comes from the pinned tzdata package.
 """
 
 import json
+from collections.abc import Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel
@@ -15,7 +16,15 @@ from pydantic import BaseModel
 from erpsync import __version__
 from erpsync.api.manifests import dump_documents
 from erpsync.api.models import INT64_MAX, INT64_MIN, ErpSyncScheduleSpec, ErpSyncScheduleStatus
-from erpsync.api.profiles import PROFILES, refusal_reason
+from erpsync.api.profiles import (
+    MODES,
+    PROFILES,
+    REQUESTS_ONLY_FREQUENCY_REASON,
+    STAGED_JOBS_REASON,
+    mode_refusal_reason,
+    refusal_reason,
+    run_on_refusal_reason,
+)
 from erpsync.api.vocabulary import (
     API_GROUP,
     API_VERSION,
@@ -23,9 +32,11 @@ from erpsync.api.vocabulary import (
     ERP_NAMES,
     KIND,
     PLURAL,
+    PROCORE_MODES,
     SHORT_NAME,
     SINGULAR,
     SYNC_NAMES,
+    ProcoreMode,
     SyncName,
 )
 
@@ -224,6 +235,10 @@ def _cel_string(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid CEL string literal for these values
 
 
+def _cel_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(map(_cel_string, values)) + "]"
+
+
 def _cel_map(mapping: dict[str, str | list[str]]) -> str:
     entries = ", ".join(
         f"{_cel_string(key)}: "
@@ -234,13 +249,72 @@ def _cel_map(mapping: dict[str, str | list[str]]) -> str:
 
 
 def profile_rules() -> list[dict[str, str]]:
-    """CEL rules, on spec, for what depends on the ERP profile (the models' `profile_problems`)."""
+    """CEL rules, on spec, for what depends on the ERP profile and the Procore mode (the models'
+    `profile_problems`)."""
     rules: list[dict[str, str]] = []
     for sync in SYNC_NAMES:
         rules.append(_frequency_rule(sync))
     for sync in SYNC_NAMES:
         rules.append(_at_rule(sync))
+    rules += [_mode_frequency_rule(sync) for sync in SYNC_NAMES if _modes_without(sync)]
+    rules += [_run_on_rule(sync) for sync in SYNC_NAMES]
+    rules += [_requests_only_frequency_rule(sync) for sync in SYNC_NAMES]
+    rules.append(_create_projects_rule())
     return rules
+
+
+def _modes_without(sync: SyncName) -> list[ProcoreMode]:
+    """The Procore modes that cannot do `sync`."""
+    return [mode for mode in PROCORE_MODES if sync in MODES[mode].impossible]
+
+
+def _mode_frequency_rule(sync: SyncName) -> dict[str, str]:
+    modes = _modes_without(sync)
+    field = f"self.syncs.{sync}.frequency"
+    reasons = _cel_map({mode: mode_refusal_reason(mode, sync) for mode in modes})
+    return {
+        "rule": f'{_guard(sync, "frequency")} || {field} == "Never" || !(self.procore.mode in {_cel_list(modes)})',
+        "message": f"the {sync} sync is not possible in this Procore mode",
+        "messageExpression": f"{field} + {reasons}[self.procore.mode]",
+        "fieldPath": f".syncs.{sync}.frequency",
+        "reason": "FieldValueForbidden",
+    }
+
+
+def _run_on_rule(sync: SyncName) -> dict[str, str]:
+    modes = [mode for mode in PROCORE_MODES if MODES[mode].no_requests_because]
+    field = f"self.syncs.{sync}.runOn"
+    reasons = _cel_map({mode: run_on_refusal_reason(mode) for mode in modes})
+    return {
+        "rule": f'{_guard(sync, "runOn")} || {field} == "Schedule" || !(self.procore.mode in {_cel_list(modes)})',
+        "message": f"syncs.{sync}.runOn needs ERP Requests, which this Procore mode does not have",
+        "messageExpression": f"{field} + {reasons}[self.procore.mode]",
+        "fieldPath": f".syncs.{sync}.runOn",
+        "reason": "FieldValueForbidden",
+    }
+
+
+def _requests_only_frequency_rule(sync: SyncName) -> dict[str, str]:
+    field = f"self.syncs.{sync}.frequency"
+    return {
+        "rule": f'{_guard(sync, "frequency")} || {field} == "Never" || !has(self.syncs.{sync}.runOn) || '
+        f'self.syncs.{sync}.runOn != "ErpRequests"',
+        "message": f"syncs.{sync}.frequency is not used with runOn ErpRequests",
+        "messageExpression": f"{field} + {_cel_string(REQUESTS_ONLY_FREQUENCY_REASON)}",
+        "fieldPath": f".syncs.{sync}.frequency",
+        "reason": "FieldValueForbidden",
+    }
+
+
+def _create_projects_rule() -> dict[str, str]:
+    return {
+        "rule": f"{_guard('jobs', 'createProjects')} || !self.syncs.jobs.createProjects || "
+        'self.procore.mode != "ErpConnector"',
+        "message": "createProjects" + STAGED_JOBS_REASON,
+        "messageExpression": _cel_string("true" + STAGED_JOBS_REASON),
+        "fieldPath": ".syncs.jobs.createProjects",
+        "reason": "FieldValueForbidden",
+    }
 
 
 def _guard(sync: SyncName, leaf: str) -> str:
@@ -263,8 +337,14 @@ def _frequency_rule(sync: SyncName) -> dict[str, str]:
 
 
 def _at_rule(sync: SyncName) -> dict[str, str]:
+    # The default frequency (the models' `default_frequency`): Never on ERP Requests only or in a mode that
+    # cannot do the sync (no mode defaults runOn to ErpRequests, so only a runOn the spec sets can be it).
     defaults = _cel_map({erp: PROFILES[erp].offer(sync).default for erp in ERP_NAMES})
-    effective = f"(has(self.syncs.{sync}.frequency) ? self.syncs.{sync}.frequency : {defaults}[self.erp])"
+    never = f'(has(self.syncs.{sync}.runOn) && self.syncs.{sync}.runOn == "ErpRequests")'
+    if modes := _modes_without(sync):
+        never += f" || self.procore.mode in {_cel_list(modes)}"
+    default = f'(({never}) ? "Never" : {defaults}[self.erp])'
+    effective = f"(has(self.syncs.{sync}.frequency) ? self.syncs.{sync}.frequency : {default})"
     return {
         "rule": f'{_guard(sync, "at")} || {effective} == "Daily"',
         "message": f"syncs.{sync}.at is only allowed when the frequency is Daily",

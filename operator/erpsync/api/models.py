@@ -25,7 +25,16 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from erpsync.api.profiles import PROFILES, refusal
+from erpsync.api.profiles import (
+    DEFAULT_PROCORE_MODE,
+    MODES,
+    PROFILES,
+    REQUESTS_ONLY_FREQUENCY_REASON,
+    STAGED_JOBS_REASON,
+    mode_refusal_reason,
+    refusal,
+    run_on_refusal_reason,
+)
 from erpsync.api.timezones import tzdata_version, zone_name_set, zone_names
 from erpsync.api.vocabulary import (
     API_GROUP,
@@ -38,6 +47,8 @@ from erpsync.api.vocabulary import (
     Frequency,
     ImagePullPolicy,
     ProcoreEnvironment,
+    ProcoreMode,
+    RunOn,
     SuspendedBy,
     SyncName,
     TaintEffect,
@@ -208,6 +219,14 @@ class ProcoreSettings(ApiModel):
     credentials_secret_ref: ObjectReference = Field(
         description="Secret holding the OAuth client credentials, keys client_id and client_secret."
     )
+    mode: ProcoreMode = Field(
+        default=DEFAULT_PROCORE_MODE,
+        description="How the workers talk to Procore. PublicApi (the default): public endpoints only, which a "
+        "plain service account reaches; vendors and jobs are written directly, payments as contract payments, "
+        "and jobCosts is refused (it needs ERP-only endpoints). ErpConnector: Procore's ERP integration "
+        "protocol, which needs an ERP connection (partner access); new vendors and jobs are staged for "
+        "approval, payments go through invoice payments, and syncs can run on ERP Requests (runOn).",
+    )
 
 
 class ErpConnection(ApiModel):
@@ -232,6 +251,13 @@ class SyncSettings(ApiModel):
         default=None,
         description='Local time ("HH:MM", quoted) of a Daily run, in spec.timeZone. '
         "Only with frequency Daily. Omitted: a time between 04:00 and 05:59 chosen from the schedule's name.",
+    )
+    run_on: RunOn | None = Field(
+        default=None,
+        description="What starts the sync's runs: Schedule (its frequency), ErpRequests (Procore's ERP Requests, "
+        "delivered by webhook; no scheduled runs, frequency Never) or Both. ErpRequests and Both only with "
+        "procore.mode ErpConnector. Omitted: Schedule in PublicApi mode, Both in ErpConnector mode (shown in "
+        "status). Sync now runs the sync whatever this says.",
     )
 
 
@@ -337,9 +363,20 @@ class ErpSyncScheduleSpec(ApiModel):
     syncs: Syncs = Field(default_factory=Syncs)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
+    def effective_run_on(self, sync: SyncName) -> RunOn:
+        """What starts the sync's runs: the spec's runOn, or the Procore mode's default."""
+        return self.syncs.get(sync).run_on or MODES[self.procore.mode].default_run_on
+
+    def default_frequency(self, sync: SyncName) -> Frequency:
+        """The frequency of a sync that names none: Never when it runs on ERP Requests only or its Procore mode
+        cannot do it, else the ERP profile's default."""
+        if self.effective_run_on(sync) == "ErpRequests" or sync in MODES[self.procore.mode].impossible:
+            return "Never"
+        return PROFILES[self.erp].offer(sync).default
+
     def effective_frequency(self, sync: SyncName) -> Frequency:
-        """The frequency the sync runs at: the spec's, or the ERP profile's default."""
-        return self.syncs.get(sync).frequency or PROFILES[self.erp].offer(sync).default
+        """The frequency the sync runs at: the spec's, or the default (`default_frequency`)."""
+        return self.syncs.get(sync).frequency or self.default_frequency(sync)
 
     @model_validator(mode="after")
     def _check_profile(self) -> Self:
@@ -359,12 +396,20 @@ class ErpSyncScheduleSpec(ApiModel):
 def profile_problems(spec: ErpSyncScheduleSpec) -> list[tuple[tuple[str, ...], str]]:
     """The rules that depend on the ERP profile, as (location under spec, message) pairs."""
     problems: list[tuple[tuple[str, ...], str]] = []
+    mode = spec.procore.mode
     for sync in SYNC_NAMES:
         settings = spec.syncs.get(sync)
-        if settings.frequency is not None:
-            reason = refusal(spec.erp, sync, settings.frequency)
+        frequency = settings.frequency
+        if frequency is not None:
+            reason = refusal(spec.erp, sync, frequency)
             if reason:
                 problems.append((("syncs", sync, "frequency"), reason))
+        if frequency not in (None, "Never") and sync in MODES[mode].impossible:
+            problems.append((("syncs", sync, "frequency"), f"{frequency}{mode_refusal_reason(mode, sync)}"))
+        if frequency not in (None, "Never") and settings.run_on == "ErpRequests":
+            problems.append((("syncs", sync, "frequency"), f"{frequency}{REQUESTS_ONLY_FREQUENCY_REASON}"))
+        if settings.run_on is not None and settings.run_on not in MODES[mode].run_on:
+            problems.append((("syncs", sync, "runOn"), f"{settings.run_on}{run_on_refusal_reason(mode)}"))
         effective = spec.effective_frequency(sync)
         if settings.at is not None and effective != "Daily":
             problems.append(
@@ -373,6 +418,8 @@ def profile_problems(spec: ErpSyncScheduleSpec) -> list[tuple[tuple[str, ...], s
                     f"{settings.at} is only allowed when the frequency is Daily; the frequency is {effective}",
                 )
             )
+    if spec.syncs.jobs.create_projects and mode == "ErpConnector":
+        problems.append((("syncs", "jobs", "createProjects"), f"true{STAGED_JOBS_REASON}"))
     return problems
 
 
@@ -465,6 +512,10 @@ class SyncStatus(StatusModel):
     """What the operator made of one sync option."""
 
     frequency: Frequency
+    run_on: RunOn | None = Field(
+        default=None,
+        description="What starts its runs (effective): Schedule, ErpRequests (no CronJob) or Both.",
+    )
     schedule: str | None = Field(default=None, description="Cron schedule; none for Never.", max_length=64)
     time_zone: str | None = Field(default=None, max_length=64)
     cron_job: str | None = Field(default=None, max_length=253)

@@ -2,13 +2,24 @@
 
 This table is the one place that knows it (each profile's `source` names the Procore page it follows);
 the models, the CRD's CEL rules, `erp-sync validate` and the docs are all derived from it. Adding an ERP
-is one entry here plus its name in `vocabulary.ErpName`.
+is one entry here plus its name in `vocabulary.ErpName`. The Procore modes (`MODES`) restrict the profiles
+further: which syncs a mode cannot do and whether ERP Requests exist, with the wording of each refusal.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
-from erpsync.api.vocabulary import ERP_NAMES, FREQUENCIES, ErpName, Frequency, SyncName
+from erpsync.api.vocabulary import (
+    ERP_NAMES,
+    FREQUENCIES,
+    PROCORE_MODES,
+    RUN_ON_VALUES,
+    ErpName,
+    Frequency,
+    ProcoreMode,
+    RunOn,
+    SyncName,
+)
 
 _ANY: Final[tuple[Frequency, ...]] = FREQUENCIES
 
@@ -152,3 +163,70 @@ def refusal_reason(erp: ErpName, sync: SyncName) -> str:
     if sync in profile.unavailable:
         return f" is not available: {erp} has no {sync} sync; allowed: Never"
     return f" is not offered by {erp}; allowed: {', '.join(profile.offer(sync).frequencies)}"
+
+
+# --- Procore modes (spec.procore.mode) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModeRules:
+    """What one Procore mode allows: the syncs it cannot do and whether ERP Requests exist (each with why),
+    and the runOn of a sync that does not say."""
+
+    default_run_on: RunOn
+    # Why ERP Requests never arrive in this mode (runOn ErpRequests and Both refused); None: they do.
+    no_requests_because: str | None = None
+    # Syncs this mode cannot do, with why: refused unless their frequency is Never, which is their default.
+    impossible: dict[SyncName, str] = field(default_factory=dict)
+
+    @property
+    def run_on(self) -> tuple[RunOn, ...]:
+        return ("Schedule",) if self.no_requests_because else RUN_ON_VALUES
+
+
+# Public-API mode is the default: it needs only the plain service account every company can create, so
+# the schedules written before the modes existed keep their vendors, jobs and payments as they ran.
+DEFAULT_PROCORE_MODE: Final[ProcoreMode] = "PublicApi"
+ERP_CONNECTION_NEEDED: Final = "which Procore opens only to an ERP connection (partner access)"
+MODES: Final[dict[ProcoreMode, ModeRules]] = {
+    "PublicApi": ModeRules(
+        default_run_on="Schedule",
+        no_requests_because="ERP Requests come only from Procore's ERP Integrations tool, through an ERP "
+        "connection (partner access)",
+        impossible={
+            "jobCosts": "job costs are written with cost_code_line_item_types/sync and erp_job_costs/sync, "
+            + ERP_CONNECTION_NEEDED
+        },
+    ),
+    "ErpConnector": ModeRules(default_run_on="Both"),
+}
+
+assert tuple(MODES) == PROCORE_MODES, "every Procore mode needs exactly one entry, in the same order"
+# A runOn default of ErpRequests would turn a sync's default frequency to Never, which the CEL rules do not model.
+assert all(rules.default_run_on != "ErpRequests" for rules in MODES.values())
+
+
+def mode_refusal_reason(mode: ProcoreMode, sync: SyncName) -> str:
+    """What the refusal of a frequency other than Never says after the value, for a sync `mode` cannot do."""
+    return (
+        f" is not possible in {mode} mode: {MODES[mode].impossible[sync]}; allowed: Never, or procore.mode ErpConnector"
+    )
+
+
+def run_on_refusal_reason(mode: ProcoreMode) -> str:
+    """What the refusal of runOn ErpRequests or Both says after the value, in a mode without ERP Requests."""
+    return (
+        f" is not possible in {mode} mode: {MODES[mode].no_requests_because}; "
+        f"allowed: {', '.join(MODES[mode].run_on)}, or procore.mode ErpConnector"
+    )
+
+
+# A frequency beside runOn ErpRequests would be ignored: refused, so that a spec means what it says.
+REQUESTS_ONLY_FREQUENCY_REASON: Final = (
+    " is not used with runOn ErpRequests, which starts no scheduled runs; allowed: Never, or runOn Schedule or Both"
+)
+# New ERP jobs are staged for approval in ErpConnector mode; creating projects directly would skip the approver.
+STAGED_JOBS_REASON: Final = (
+    " is not allowed in ErpConnector mode: new ERP jobs are staged for approval in Procore (Ready to Import), "
+    "never created directly; allowed: false"
+)

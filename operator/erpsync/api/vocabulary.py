@@ -24,6 +24,13 @@ ErpName = Literal["Generic", "QuickBooksDesktop", "Xero", "NetSuite", "Viewpoint
 ERP_NAMES: Final[tuple[ErpName, ...]] = get_args(ErpName)
 
 ProcoreEnvironment = Literal["Production", "Sandbox", "MonthlySandbox"]
+# How the workers talk to Procore: its public endpoints only, or Procore's ERP integration protocol (staged
+# records, ERP-only sync endpoints, ERP Requests), which needs an ERP connection (partner access).
+ProcoreMode = Literal["PublicApi", "ErpConnector"]
+PROCORE_MODES: Final[tuple[ProcoreMode, ...]] = get_args(ProcoreMode)
+# What starts a sync's runs: its schedule (CronJob), Procore's ERP Requests (webhook deliveries), or both.
+RunOn = Literal["Schedule", "ErpRequests", "Both"]
+RUN_ON_VALUES: Final[tuple[RunOn, ...]] = get_args(RunOn)
 CostCodes = Literal["Standard", "Project", "StandardAndProject"]
 ConcurrencyPolicy = Literal["Allow", "Forbid", "Replace"]
 ImagePullPolicy = Literal["Always", "IfNotPresent", "Never"]

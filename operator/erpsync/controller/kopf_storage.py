@@ -3,11 +3,13 @@
 kopf keeps a diff base and handler progress (in annotations, by default) for its create/update
 handlers, and computes them on every event even when there are none. Here they would cost a deep
 copy of each body per event and, worse, could write annotations on schedules. Nothing reads them.
+Likewise kopf's memory of each object (NoMemories).
 """
 
 from typing import Any
 
 import kopf
+from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory  # kopf.run's `memories=`: not re-exported
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -36,3 +38,20 @@ class NoProgress(kopf.ProgressStorage):
 
     def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
         return essence
+
+
+class NoMemories(ResourceMemories):
+    """kopf's per-object memory, never kept: it serves daemons, timers, indexes and resume handlers (a memo,
+    an error throttler, their states), which this operator does not have, and costs about 0.9 KB for each
+    schedule, CronJob, Job and Pod watched (45 MB at 10,000 schedules). Each event gets a fresh one."""
+
+    async def recall(
+        self,
+        raw_body: kopf.RawBody,
+        *,
+        memobase: Any = None,
+        noticed_by_listing: bool = False,
+        ephemeral: bool = False,
+    ) -> ResourceMemory:
+        del ephemeral  # always: nothing is kept
+        return await super().recall(raw_body, memobase=memobase, noticed_by_listing=noticed_by_listing, ephemeral=True)

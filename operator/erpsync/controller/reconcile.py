@@ -31,7 +31,6 @@ from erpsync.api.conditions import (
     SYNC_NOW_STARTED,
 )
 from erpsync.api.models import DEFAULT_RUN_HISTORY, ErpSyncSchedule, ErpSyncScheduleStatus, LastRun, read_status
-from erpsync.api.profiles import PROFILES
 from erpsync.api.validation import validate_object
 from erpsync.api.vocabulary import (
     API_GROUP,
@@ -55,7 +54,7 @@ from erpsync.controller.events import Event, EventSink
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, SCHEDULES, ApiError, KubeApi
 from erpsync.controller.observed import Observed
 from erpsync.controller.status import Outcome, build_status
-from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, build_sync_now_job, pending_request
+from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, build_sync_now_job, pending_request, refusal
 from erpsync.controller.world import ScheduleKey, World, ownership
 from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, LABEL_SCHEDULE, WorkerDefaults
 from erpsync.planning.names import label_value
@@ -188,17 +187,16 @@ class _Pass:
         self.suspend_requested = {
             name for name in changes.patch if _suspend_request_changed(observed.cron_jobs.get(name), planned[name])
         }
-        if changes and self.status.observed_generation != self.generation:
-            progressing = Outcome("Progressing", f"applying generation {self.generation}")
-            await self._announce_failed_runs(
-                await self._write_status(plan, observed, progressing, self.status.last_handled_sync_now, now)
-            )
         # 5. Apply it: the writes of a pass are independent, so they go out together.
         errors = await self._apply(changes, planned)
         await self._announce_changes()
         # 6. Sync now (an explicit request: it runs even while the schedule is suspended).
         handled, sync_now_errors = await self._sync_now(schedule)
-        # 7. Status, rebuilt from what exists now: Ready only when every planned CronJob is there.
+        # 7. Status, rebuilt from what exists now: Ready only when every planned CronJob is there. One status
+        # write per pass, at its end: the CronJobs it created are known from the create answers (the
+        # write-through in _record), so a new schedule is Ready after k + 1 writes. No "Reconciling" before
+        # applying: until this write observedGeneration stays behind, which kstatus and Argo CD already read
+        # as in progress; Reconciling is written only when a pass cannot finish (Retrying).
         observed, _ = self.reconciler.world.observe(self.body)
         observed.unmanaged_cron_jobs += [name for name in self.foreign if name not in observed.unmanaged_cron_jobs]
         outcome = self._outcome([*errors, *sync_now_errors], diff(planned, observed, ()).create)
@@ -355,8 +353,7 @@ class _Pass:
                     self.body,
                     "Warning",
                     SYNC_NOW_REFUSED,
-                    f"sync now {request.token}: {', '.join(request.refused)} not offered by "
-                    f"{schedule.spec.erp}; allowed: {', '.join(_offered(schedule))}",
+                    f"sync now {request.token}: {refusal(schedule, request.refused)}",
                     annotations={SYNC_NOW_ANNOTATION: request.token},  # what kubectl erpsync selects on
                 )
             )
@@ -509,7 +506,3 @@ def _with_owner(manifest: dict[str, Any], owner: dict[str, Any]) -> dict[str, An
 def _stalled_message(status: ErpSyncScheduleStatus) -> str | None:
     stalled = status.condition(STALLED)
     return stalled.message if stalled else None
-
-
-def _offered(schedule: ErpSyncSchedule) -> list[str]:
-    return [sync for sync in SYNC_NAMES if sync not in PROFILES[schedule.spec.erp].unavailable]

@@ -8,6 +8,7 @@ import kopf
 from erpsync.controller import metrics
 from erpsync.controller.config import OperatorConfig
 from erpsync.controller.handlers import build_registry
+from erpsync.controller.kopf_storage import NoMemories
 from erpsync.controller.leader import LeaderElection
 from erpsync.controller.rate_limit import DEFAULT_BURST, DEFAULT_QPS
 from erpsync.controller.state import OperatorState
@@ -53,4 +54,5 @@ def run_operator(
         liveness_endpoint=liveness,
         clusterwide=not namespaces,
         namespaces=list(namespaces),
+        memories=NoMemories(),  # the World is the operator's memory of objects
     )

@@ -62,6 +62,7 @@ def _sync_status(
     cron_status = _cron_job_times((cron_job or {}).get("status") or {})
     status: dict[str, Any] = {
         "frequency": planned.frequency,
+        "runOn": planned.run_on,
         "timeZone": planned.time_zone,
         "suspended": _suspended_in_effect(planned, cron_job),
     }

@@ -64,6 +64,7 @@ def worker_environment(spec: ErpSyncScheduleSpec) -> list[dict[str, str]]:
         {"name": "PROCORE_API_URL", "value": spec.procore.api_url or api_url},
         {"name": "PROCORE_LOGIN_URL", "value": spec.procore.login_url or login_url},
         {"name": "PROCORE_COMPANY_ID", "value": str(spec.procore.company_id)},
+        {"name": "ERPSYNC_PROCORE_MODE", "value": spec.procore.mode},
         {"name": "PROCORE_CREDENTIALS_DIR", "value": PROCORE_CREDENTIALS_DIR},
         {"name": "ERP_CREDENTIALS_DIR", "value": ERP_CREDENTIALS_DIR},
         {"name": "ERPSYNC_COST_CODES", "value": spec.syncs.job_costs.cost_codes},

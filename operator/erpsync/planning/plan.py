@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from erpsync.api.models import ErpSyncSchedule
-from erpsync.api.vocabulary import SYNC_NAMES, Frequency, SuspendedBy, SyncName
+from erpsync.api.vocabulary import SYNC_NAMES, Frequency, RunOn, SuspendedBy, SyncName
 from erpsync.planning.cron import cron_expression, interval
 from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, WorkerDefaults, build_cron_job
 from erpsync.planning.names import cron_job_name, stable_int
@@ -22,6 +22,7 @@ class PlannedSync:
     cron_job_name: str | None
     cron_job: dict[str, Any] | None  # the manifest; None for Never
     suspended_by: tuple[SuspendedBy, ...] = ()  # why `suspended`: the spec's flags, the suspend annotation
+    run_on: RunOn = "Schedule"  # ErpRequests: no CronJob (frequency Never); ERP Requests and sync now start its runs
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,11 @@ def plan_schedule(
         cron = cron_expression(frequency, stable_int(namespace, name, sync), settings.at)
         suspended_by = suspension(schedule, sync, suspended_by_annotation)
         suspended = bool(suspended_by)
+        run_on = spec.effective_run_on(sync)
         if cron is None or period is None:
-            planned.append(PlannedSync(sync, frequency, None, spec.time_zone, suspended, None, None, suspended_by))
+            planned.append(
+                PlannedSync(sync, frequency, None, spec.time_zone, suspended, None, None, suspended_by, run_on)
+            )
             continue
         job_name = cron_job_name(name, sync)
         manifest = build_cron_job(
@@ -81,5 +85,7 @@ def plan_schedule(
             suspend=suspended,
             active_deadline_seconds=int(period.total_seconds()),
         )
-        planned.append(PlannedSync(sync, frequency, cron, spec.time_zone, suspended, job_name, manifest, suspended_by))
+        planned.append(
+            PlannedSync(sync, frequency, cron, spec.time_zone, suspended, job_name, manifest, suspended_by, run_on)
+        )
     return SchedulePlan(namespace, name, tuple(planned))

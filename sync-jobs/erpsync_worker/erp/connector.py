@@ -61,6 +61,12 @@ VIEW_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "erpsync_invoice_payments": ("payment_id",),
 }
 STREAM_CHUNK: Final = 1000
+CONNECT_TIMEOUT_ARGUMENTS: Final = {
+    "postgresql": "connect_timeout",
+    "mysql": "connect_timeout",
+    "mariadb": "connect_timeout",
+    "sqlite": "timeout",
+}
 # Only these dialect and driver names are ever quoted back from a database URL: anything else in it
 # (a password typed where the scheme should be, an ODBC connection string) is never repeated.
 KNOWN_DIALECTS: Final = frozenset(
@@ -129,7 +135,9 @@ def load_queries(path: Path | None) -> dict[str, str]:
 class SqlConnector:
     """Reads the canonical views from any database SQLAlchemy reaches (SQLite, PostgreSQL, ...)."""
 
-    def __init__(self, database_url: str, queries: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, queries: dict[str, str] | None = None, connect_timeout: float | None = None
+    ) -> None:
         scheme = recognised_scheme(database_url)
         shown = f"scheme {scheme!r}" if scheme else "no recognised dialect+driver:// scheme"
         try:
@@ -137,8 +145,13 @@ class SqlConnector:
         except Exception as error:  # ArgumentError, ValueError (a non-numeric port), ...: all quote the URL
             # The URL holds the password: quote nothing from it but a recognised scheme.
             raise ErpError(f"the ERP database URL cannot be parsed ({shown}): {URL_FORMAT_HINT}") from error
+        # The drivers name their connect timeout differently; other dialects keep their own default.
+        timeout_argument = CONNECT_TIMEOUT_ARGUMENTS.get(url.get_backend_name())
+        connect_args = (
+            {timeout_argument: max(1, round(connect_timeout))} if connect_timeout and timeout_argument else {}
+        )
         try:
-            self._engine: Engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
+            self._engine: Engine = sqlalchemy.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         except (sqlalchemy.exc.NoSuchModuleError, ImportError) as error:
             raise ErpError(
                 f"the ERP database URL cannot be used ({shown}): its dialect or driver is not installed "
@@ -158,12 +171,29 @@ class SqlConnector:
         except sqlalchemy.exc.SQLAlchemyError as error:
             raise ErpError(f"the ERP database cannot be opened: {_describe(error)}") from error
 
-    def rows(self, view: str) -> Iterator[dict[str, Any]]:
-        columns = VIEW_COLUMNS[view]
+    def missing_columns(self, view: str) -> list[str]:
+        """The view's canonical columns its table, view or query lacks (none read: WHERE 1 = 0)."""
+        statement = sqlalchemy.text(f"SELECT * FROM {self._source(view)} WHERE 1 = 0")
+        try:
+            with self._engine.connect() as connection:
+                names = connection.execute(statement).keys()
+            present = {str(name).lower() for name in names}
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            raise ErpError(_describe(error)) from error
+        return [column for column in VIEW_COLUMNS[view] if column not in present]
+
+    def replaced_by_query(self, view: str) -> bool:
+        return view in self._queries
+
+    def _source(self, view: str) -> str:
         query = self._queries.get(view)
         # Column and view names are this module's constants; a query comes from the customer's own
         # ConfigMap (trusted configuration, like the database URL), never from ERP data.
-        source = f"({query}) AS erpsync_query" if query is not None else view
+        return f"({query}) AS erpsync_query" if query is not None else view
+
+    def rows(self, view: str) -> Iterator[dict[str, Any]]:
+        columns = VIEW_COLUMNS[view]
+        source = self._source(view)
         # Ordered by key, then by every column: rows sharing a key come in the same order on every
         # run, whatever the database's physical order, so the same one wins (see read_rows).
         keys = VIEW_KEYS[view]

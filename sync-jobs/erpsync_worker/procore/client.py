@@ -7,8 +7,10 @@
   Retry-After; 5xx and timeouts are retried with bounded exponential backoff and jitter, but only
   for requests that are safe to repeat (GETs and /sync upserts keyed by origin_id). A POST is
   never repeated here: its caller looks for the record first.
-- Pagination follows `Link: rel="next"`; /sync calls go in batches and their per-item errors
-  (in an HTTP 200) are returned to the caller.
+- Pagination follows `Link: rel="next"` by its path and query on the configured API host, as
+  Procore's Ruby SDK does (the host in the header is never trusted with the token); a page answered
+  408 (too slow to build) is asked again at half the size, down to MIN_PER_PAGE. /sync calls go in
+  batches and their per-item errors (in an HTTP 200) are returned to the caller.
 """
 
 import logging
@@ -32,6 +34,7 @@ MAX_ATTEMPTS: Final = 6
 BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 30.0
 PER_PAGE: Final = 1000
+MIN_PER_PAGE: Final = 50  # a 408 halves the page size down to this, then fails the read
 _LINK: Final = re.compile(r'<([^>]+)>\s*;\s*rel="?([a-z]+)"?')
 
 
@@ -58,7 +61,10 @@ class ProcoreClient:
     config: WorkerConfig
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random  # in [0, 1); tests inject a fixed one
     timeout: float = 30.0
+    attempts: int = MAX_ATTEMPTS
+    patience: float | None = None  # the longest single wait accepted (check); None: any
     http: httpx.Client | None = None
     requests: int = 0
     _token: str | None = field(default=None, repr=False)
@@ -66,7 +72,7 @@ class ProcoreClient:
     throttle: Throttle = field(init=False)
 
     def __post_init__(self) -> None:
-        self.throttle = Throttle(self.clock, self.sleep)
+        self.throttle = Throttle(self.clock, self._pause, self.jitter)
         if self.http is None:
             verify: str | bool = str(self.config.ca_bundle) if self.config.ca_bundle else True
             self.http = httpx.Client(timeout=self.timeout, verify=verify, follow_redirects=False)
@@ -75,6 +81,13 @@ class ProcoreClient:
     def close(self) -> None:
         assert self.http is not None
         self.http.close()
+
+    def _pause(self, seconds: float) -> None:
+        if self.patience is not None and seconds > self.patience:
+            raise ProcoreError(
+                f"Procore asks to wait {seconds:.0f} s (rate limit or retry), longer than {self.patience:.0f} s"
+            )
+        self.sleep(seconds)
 
     # --- authentication -----------------------------------------------------------------------
 
@@ -88,7 +101,7 @@ class ProcoreClient:
         """Client credentials, retried like an API read (asking for a token is safe to repeat): a
         timeout, a 429 or a 5xx is retried with backoff (or after Retry-After); a 4xx is final."""
         assert self.http is not None
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(1, self.attempts + 1):
             self.requests += 1
             try:
                 response = self.http.post(
@@ -100,7 +113,7 @@ class ProcoreClient:
                     },
                 )
             except (httpx.TimeoutException, httpx.TransportError) as error:
-                if attempt == MAX_ATTEMPTS:
+                if attempt == self.attempts:
                     raise ProcoreError(
                         f"token request to {self.config.login_url} failed: {type(error).__name__} after {attempt} tries"
                     ) from error
@@ -108,12 +121,12 @@ class ProcoreClient:
                 continue
             status = response.status_code
             if status == 429 or status >= 500:
-                if attempt == MAX_ATTEMPTS:
+                if attempt == self.attempts:
                     raise ProcoreError(f"token request refused: HTTP {status} after {attempt} tries", status)
                 retry_after = _retry_after(response)
                 if retry_after is not None:
                     self.throttle.slept += min(retry_after, BACKOFF_CAP)
-                    self.sleep(min(retry_after, BACKOFF_CAP))
+                    self._pause(min(retry_after, BACKOFF_CAP))
                 else:
                     self._backoff(attempt)
                 continue
@@ -145,7 +158,7 @@ class ProcoreClient:
         if urlsplit(url).netloc != self._api_host:
             raise ProcoreError(f"refusing to send the token to another host: {urlsplit(url).netloc}")
         renewed = False
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(1, self.attempts + 1):
             self.throttle.before_request()
             headers = {"Authorization": f"Bearer {self.token()}", "Procore-Company-Id": str(self.config.company_id)}
             self.requests += 1
@@ -154,7 +167,7 @@ class ProcoreClient:
             except (httpx.TimeoutException, httpx.TransportError) as error:
                 if not repeatable:
                     raise AmbiguousWrite(f"{method} {_path(url)}: {type(error).__name__}; outcome unknown") from error
-                if attempt == MAX_ATTEMPTS:
+                if attempt == self.attempts:
                     raise ProcoreError(
                         f"{method} {_path(url)}: {type(error).__name__} after {attempt} tries"
                     ) from error
@@ -172,35 +185,67 @@ class ProcoreClient:
             if status == 503 or status >= 500:
                 if not repeatable:
                     raise AmbiguousWrite(f"{method} {_path(url)}: HTTP {status}; outcome unknown", status)
-                if attempt == MAX_ATTEMPTS:
+                if attempt == self.attempts:
                     raise ProcoreError(f"{method} {_path(url)}: HTTP {status} after {attempt} tries", status)
                 retry_after = _retry_after(response)
                 if status == 503 and retry_after is not None:
-                    self.sleep(retry_after)
+                    self._pause(retry_after)
                 else:
                     self._backoff(attempt)
                 continue
             if status >= 400:
                 raise ProcoreError(f"{method} {_path(url)}: HTTP {status} {_short(response)}", status)
             return response
-        raise ProcoreError(f"{method} {_path(url)}: gave up after {MAX_ATTEMPTS} tries")
+        raise ProcoreError(f"{method} {_path(url)}: gave up after {self.attempts} tries")
 
     def _backoff(self, attempt: int) -> None:
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-        self.sleep(random.uniform(delay / 2, delay))  # jitter spreads retries; not security
+        self._pause(delay / 2 + self.jitter() * delay / 2)  # jitter spreads retries
 
     def get_all(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every item of a paginated list, page after page, following `Link: rel="next"`."""
-        url: str | None = path
-        query: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
-        while url is not None:
-            response = self.request("GET", url, params=query, repeatable=True)
+        """Every item of a paginated list, page after page, following `Link: rel="next"`.
+
+        A 408 asks the page again at half the size, from the first item not yet read: the pages
+        read so far were full (a short page has no next), so that item's position is known."""
+        url = path
+        per_page = PER_PAGE
+        query: dict[str, Any] | None = {**(params or {}), "per_page": per_page}
+        read = 0
+        skip = 0  # items of this page already read before the page size changed
+        while True:
+            try:
+                response = self.request("GET", url, params=query, repeatable=True)
+            except ProcoreError as error:
+                if error.status != 408 or per_page <= MIN_PER_PAGE:
+                    raise
+                per_page = max(MIN_PER_PAGE, per_page // 2)
+                logger.info("GET %s: 408 at %d items read; asking pages of %d", path, read, per_page)
+                url, query, skip = (
+                    path,
+                    {**(params or {}), "per_page": per_page, "page": read // per_page + 1},
+                    read % per_page,
+                )
+                continue
             items = response.json()
             if not isinstance(items, list):
                 raise ProcoreError(f"GET {_path(url)}: expected a list, got {type(items).__name__}")
-            yield from items
-            url = _next_link(response.headers.get("Link", ""))
-            query = None  # the next link carries the query
+            read += len(items) - skip
+            yield from items[skip:]
+            skip = 0
+            served = response.headers.get("Per-Page", "")
+            per_page = int(served) if served.isdigit() and int(served) > 0 else per_page
+            link = _next_link(response.headers.get("Link", ""))
+            if link is None:
+                return
+            url, query = self._on_api_host(link), None  # the next link carries the query
+
+    def _on_api_host(self, link: str) -> str:
+        """A `Link` URL's path and query on the configured API host, as Procore's Ruby SDK does: the
+        header's host may be any (a proxy, a region) and is never sent the token."""
+        parts = urlsplit(link)
+        start = parts.path.find("/rest/")
+        path = parts.path[start:] if start >= 0 else parts.path
+        return f"{self.config.api_url}{path}" + (f"?{parts.query}" if parts.query else "")
 
     def sync(
         self,

@@ -3,19 +3,25 @@
 Procore reports, on every answer, the window most likely to be hit first (a 10-second spike
 window or the hourly one): its limit, what remains and when it resets. When little remains, the
 remaining requests are spread over the time left in the window instead of hitting a 429.
+After a 429 the wait gets a random extra (up to a fifth of it, at most 2 s), as Procore asks:
+clients throttled together would otherwise all come back at the same instant.
 """
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 SLOW_DOWN_BELOW: Final = 0.2  # fraction of the window's budget left at which pacing starts
+JITTER_FRACTION: Final = 0.2  # of a 429's wait, at most, added at random
+JITTER_CAP: Final = 2.0  # seconds
 
 
 @dataclass
 class Throttle:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
+    jitter: Callable[[], float] = random.random  # in [0, 1)
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None
@@ -46,13 +52,14 @@ class Throttle:
             self._wait(left / (self.remaining + 1))
 
     def wait_until_reset(self, retry_after: float | None) -> None:
-        """After a 429: Retry-After when given, else until the window resets."""
+        """After a 429: Retry-After when given, else until the window resets; plus jitter."""
         if retry_after is not None:
-            self._wait(retry_after)
+            wait = retry_after
         elif self.reset_at is not None:
-            self._wait(max(self.reset_at - self.clock(), 0.0) + 0.05)
+            wait = max(self.reset_at - self.clock(), 0.0) + 0.05
         else:
-            self._wait(1.0)
+            wait = 1.0
+        self._wait(wait + self.jitter() * min(JITTER_CAP, wait * JITTER_FRACTION))
         self.remaining = None
 
     def _wait(self, seconds: float) -> None:

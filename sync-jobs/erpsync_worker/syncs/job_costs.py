@@ -3,11 +3,15 @@
 - Standard cost codes go into the company's ERP standard cost code list (created with the ERP
   connection); project cost codes into each linked project (cost_codes/sync).
 - A code's parent must exist first: codes are sent level by level, parents before children.
+- Procore keeps a child's own segment as its `code` (`300`) and shows `02-300` as its full code:
+  a view may give either; a full code has its parent's prefix taken off before it is sent, and
+  codes are matched to Procore's (to link them, to find a job cost's code) by full code.
 - Job-to-date costs go through erp_job_costs/sync, which Procore opens to ERP partners only. It
   has no read, so those lines are sent on every run (an idempotent upsert by cost code and cost
   type) and counted apart, as `jobCostLinesSent`; created/updated/unchanged count cost codes.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -38,6 +42,7 @@ from erpsync_worker.syncs.common import (
 from erpsync_worker.syncs.jobs import procore_projects
 
 CODE_FIELDS: Final = ("code", "name", "parent_id")
+_DELIMITERS: Final = re.compile(r"[^0-9A-Za-z]+")
 COST_COLUMNS: Final = {  # ERP column -> Procore field
     "job_to_date_cost": "job_to_date_cost",
     "job_to_date_units": "job_to_date_units",
@@ -50,6 +55,44 @@ COST_COLUMNS: Final = {  # ERP column -> Procore field
 def _project_origin(job_id: str, row: dict[str, Any]) -> str:
     # origin_id is unique in the whole company: the job makes a project's code unique.
     return f"{job_id}/{row.get('code')}"
+
+
+def segment(code: str, parent_code: str | None) -> str:
+    """What Procore stores as a child's code: `02-300` under `02` is `300` (Procore adds the prefix)."""
+    prefix = parent_code or ""
+    if prefix and code.startswith(prefix) and len(code) > len(prefix) + 1 and not code[len(prefix)].isalnum():
+        return code[len(prefix) + 1 :]  # the parent's code, one delimiter, then the segment
+    return code
+
+
+def code_key(full_code: str) -> tuple[str, ...]:
+    """A full code compared across delimiters: `02-300`, `02.300` and `02 300` are one code."""
+    return tuple(part for part in _DELIMITERS.split(full_code) if part)
+
+
+def full_codes(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Each view code's full code: as given when it carries its parent's prefix, else built from it."""
+    by_code = {str(row.get("code")): row for row in rows}
+    known: dict[str, str] = {}
+
+    def full(code: str, seen: frozenset[str] = frozenset()) -> str:
+        if code not in by_code:
+            return code  # a parent only Procore holds: the view names it by its full code
+        if code not in known:
+            parent = text(by_code[code], "parent_code")
+            if parent is None or segment(code, parent) != code or parent in seen:
+                known[code] = code
+            else:
+                known[code] = f"{full(parent, seen | {code})}-{code}"
+        return known[code]
+
+    for code in by_code:
+        full(code)
+    return known
+
+
+def _procore_key(record: dict[str, Any]) -> tuple[str, ...]:
+    return code_key(str(record.get("full_code") or record.get("code")))
 
 
 def _levels(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -72,19 +115,29 @@ def _levels(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _code_payload(
-    row: dict[str, Any], origin_id: str, index: ProcoreIndex, ids_by_code: dict[str, int], origin_of: dict[str, str]
+    row: dict[str, Any],
+    origin_id: str,
+    index: ProcoreIndex,
+    ids_by_code: dict[tuple[str, ...], int],
+    origin_of: dict[str, str],
+    full: dict[str, str],
 ) -> Payload:
     what = label("erpsync_cost_codes", row)
     code = required_text(row, "code", what)
-    fields: dict[str, Any] = {"origin_id": origin_id, "code": code, "name": required_text(row, "name", what)}
     parent = text(row, "parent_code")
+    fields: dict[str, Any] = {
+        "origin_id": origin_id,
+        "code": segment(code, parent),
+        "name": required_text(row, "name", what),
+    }
     if parent is not None:
-        parent_id = index.ids.get(origin_of.get(parent, "")) or ids_by_code.get(parent)
+        parent_id = index.ids.get(origin_of.get(parent, "")) or ids_by_code.get(code_key(full.get(parent, parent)))
         if parent_id is None:
             raise RowError(f"{what}: parent_code {parent} is neither in the ERP nor in Procore")
         fields["parent_id"] = parent_id
-    if origin_id not in index.ids and code in ids_by_code:
-        fields["id"] = ids_by_code[code]  # an existing code without origin_id: link it to the ERP's
+    existing = ids_by_code.get(code_key(full.get(code, code)))
+    if origin_id not in index.ids and existing is not None:
+        fields["id"] = existing  # an existing code without origin_id: link it to the ERP's
     return Payload(origin_id, without_nulls(fields))
 
 
@@ -94,13 +147,14 @@ def _sync_codes(
     what: str,
     path: str,
     index: ProcoreIndex,
-    ids_by_code: dict[str, int],
+    ids_by_code: dict[tuple[str, ...], int],
     rows: list[dict[str, Any]],
     origin: Callable[[dict[str, Any]], str],
     envelope: Callable[[list[dict[str, Any]]], dict[str, Any]],
     params: dict[str, Any] | None,
 ) -> None:
     origin_of = {str(row.get("code")): origin(row) for row in rows}
+    full = full_codes(rows)
 
     def remember(entity: dict[str, Any]) -> None:
         if entity.get("origin_id"):
@@ -111,7 +165,7 @@ def _sync_codes(
         def payloads(level: list[dict[str, Any]] = level) -> Iterator[Payload | None]:
             for row in level:
                 try:
-                    yield _code_payload(row, origin(row), index, ids_by_code, origin_of)
+                    yield _code_payload(row, origin(row), index, ids_by_code, origin_of, full)
                 except RowError as error:
                     fail_row(ctx, str(error))
                     yield None
@@ -146,7 +200,7 @@ def _sync_standard_codes(ctx: SyncContext, rows: list[dict[str, Any]]) -> None:
     for record in ctx.procore.get_all("/rest/v1.0/standard_cost_codes", params):
         index.add(record)
         if not record.get("origin_id"):
-            ids_by_code[str(record.get("code"))] = int(record["id"])
+            ids_by_code[_procore_key(record)] = int(record["id"])
     _sync_codes(
         ctx,
         what="standard cost code",
@@ -160,17 +214,21 @@ def _sync_standard_codes(ctx: SyncContext, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def _project_code_index(ctx: SyncContext, project_id: int) -> tuple[ProcoreIndex, dict[str, int]]:
+def _project_code_index(ctx: SyncContext, project_id: int) -> tuple[ProcoreIndex, dict[tuple[str, ...], int]]:
     index, ids_by_code = ProcoreIndex(CODE_FIELDS), {}
     for record in ctx.procore.get_all("/rest/v1.0/cost_codes", {"project_id": project_id}):
         index.add(record)
         if not record.get("origin_id"):
-            ids_by_code[str(record.get("code"))] = int(record["id"])
+            ids_by_code[_procore_key(record)] = int(record["id"])
     return index, ids_by_code
 
 
 def _sync_job_costs(
-    ctx: SyncContext, job_id: str, rows: list[dict[str, Any]], code_ids: dict[str, int], cost_types: dict[str, int]
+    ctx: SyncContext,
+    job_id: str,
+    rows: list[dict[str, Any]],
+    code_ids: dict[tuple[str, ...], int],
+    cost_types: dict[str, int],
 ) -> None:
     updates: list[dict[str, Any]] = []
     for row in rows:
@@ -185,7 +243,7 @@ def _sync_job_costs(
         except RowError as error:
             fail_row(ctx, str(error))
             continue
-        code_id = code_ids.get(code)
+        code_id = code_ids.get(code_key(code))
         type_id = cost_types.get(cost_type.lower())
         if code_id is None or type_id is None:
             skip(ctx, f"{what}: {'cost code' if code_id is None else 'cost type'} not in Procore")
@@ -266,13 +324,13 @@ def run(ctx: SyncContext) -> None:
                 envelope=lambda updates: {"updates": updates},
                 params={"project_id": project_id},
             )
-        code_ids = {
-            **ids_by_code,
-            **{
-                origin.split("/", 1)[1]: code_id
-                for origin, code_id in index.ids.items()
-                if origin.startswith(f"{job_id}/")
-            },
-        }
+        # A job cost names its code as the cost code view does, or by its full code.
+        full = full_codes(codes_by_job.get(job_id, []))
+        code_ids = dict(ids_by_code)
+        for origin, code_id in index.ids.items():
+            if origin.startswith(f"{job_id}/"):
+                view_code = origin.split("/", 1)[1]
+                code_ids[code_key(full.get(view_code, view_code))] = code_id
+                code_ids.setdefault(code_key(view_code), code_id)
         if costs_by_job.get(job_id):
             _sync_job_costs(ctx, job_id, costs_by_job[job_id], code_ids, _cost_types(ctx, project_id))

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from ..routing import Route
-from . import commitments, cost_codes, job_costs, projects, vendors
+from . import (
+    commitments,
+    cost_codes,
+    erp_requests,
+    erp_sync,
+    job_costs,
+    projects,
+    staged_records,
+    vendors,
+    webhook_hooks,
+)
 
 ROUTES: list[Route] = [
     *vendors.ROUTES,
@@ -11,4 +21,8 @@ ROUTES: list[Route] = [
     *cost_codes.ROUTES,
     *job_costs.ROUTES,
     *commitments.ROUTES,
+    *erp_requests.ROUTES,
+    *staged_records.ROUTES,
+    *erp_sync.ROUTES,
+    *webhook_hooks.ROUTES,
 ]

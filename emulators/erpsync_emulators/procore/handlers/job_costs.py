@@ -62,5 +62,5 @@ def sync_erp_job_costs(ctx: RequestContext) -> ApiResponse:
 
 
 ROUTES = [
-    Route("PATCH", "/rest/v1.0/erp_job_costs/sync", "RestV10ErpJobCostsSyncPatch", sync_erp_job_costs),
+    Route("PATCH", "/rest/v1.0/erp_job_costs/sync", "RestV10ErpJobCostsSyncPatch", sync_erp_job_costs, erp_only=True),
 ]
