@@ -19,6 +19,7 @@ from erpsync.api.crd import render_crd
 from erpsync.api.manifests import dump_documents, read_files
 from erpsync.api.models import DEFAULT_RUN_HISTORY, RUN_HISTORY_MAX, ResourceRequirements
 from erpsync.api.validation import Validated, is_schedule, validate_object, validate_resources
+from erpsync.controller.rate_limit import DEFAULT_BURST, DEFAULT_QPS
 from erpsync.planning.cron import next_runs
 from erpsync.planning.cronjobs import (
     BUILT_IN_WORKER_DEFAULTS,
@@ -360,14 +361,14 @@ def render(
 )
 @click.option(
     "--qps",
-    default=20.0,
+    default=DEFAULT_QPS,
     show_default=True,
     type=click.FloatRange(min=0),
     help="Requests per second to the API server, on average (a token bucket, as client-go's); 0: no limit.",
 )
 @click.option(
     "--burst",
-    default=30,
+    default=DEFAULT_BURST,
     show_default=True,
     type=click.IntRange(min=1),
     help="Requests to the API server at once, above --qps.",

@@ -23,6 +23,7 @@ from erpsync_worker.erp.connector import ErpConnector, ErpError, SqlConnector, l
 from erpsync_worker.logs import Redactor, configure
 from erpsync_worker.procore.client import ProcoreClient, ProcoreError
 from erpsync_worker.summary import Summary
+from erpsync_worker.syncs import connector as erp_connector_mode
 from erpsync_worker.syncs import invoice_payments, job_costs, jobs, vendors
 from erpsync_worker.syncs.common import SyncContext
 
@@ -31,6 +32,12 @@ SYNCS: Final[dict[str, Callable[[SyncContext], None]]] = {
     "jobs": jobs.run,
     "job-costs": job_costs.run,
     "invoice-payments": invoice_payments.run,
+}
+# ErpConnector mode: the syncs that differ from PublicApi mode (docs/spec.md#procore-modes).
+CONNECTOR_SYNCS: Final[dict[str, Callable[[SyncContext], None]]] = {
+    "vendors": erp_connector_mode.run_vendors,
+    "jobs": erp_connector_mode.run_jobs,
+    "invoice-payments": erp_connector_mode.run_invoice_payments,
 }
 logger = logging.getLogger("erpsync_worker")
 log_format_option = click.option(
@@ -61,7 +68,11 @@ def perform(
     try:
         connector = connector or SqlConnector(config.database_url.value, load_queries(config.queries_file))
         logger.info("starting %s sync%s for company %s", sync, " (dry run)" if dry_run else "", config.company_id)
-        SYNCS[sync](SyncContext(config, client, connector, summary, dry_run))
+        context = SyncContext(config, client, connector, summary, dry_run)
+        if config.procore_mode == "ErpConnector":
+            erp_connector_mode.run_on_requests(context, sync, CONNECTOR_SYNCS.get(sync, SYNCS[sync]))
+        else:
+            SYNCS[sync](context)
     except (ProcoreError, ErpError) as error:
         summary.fatal = redact(str(error))
         logger.error("%s sync failed: %s", sync, summary.fatal)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from erpsync.api.vocabulary import PROCORE_MODES, ProcoreMode
+from erpsync.api.vocabulary import APPROVALS, PROCORE_MODES, ProcoreMode
 
 COST_CODE_CHOICES: Final = ("Standard", "Project", "StandardAndProject")
 DEFAULT_BATCH_SIZE: Final = 1000
@@ -47,6 +47,11 @@ class WorkerConfig:
     queries_file: Path | None
     ca_bundle: Path | None
     termination_message_path: Path
+    # ErpConnector mode: the ERP Request that started the run (none: a scheduled run), and whether new
+    # vendors and jobs wait for Procore's approver (Required) or are written directly (Automatic).
+    erp_request_id: int | None = None
+    vendors_approval: str = "Required"
+    jobs_approval: str = "Required"
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -142,4 +147,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> WorkerConfig:
         queries_file=Path(queries) if queries else None,
         ca_bundle=Path(ca_bundle) if ca_bundle else None,
         termination_message_path=Path(env.get("TERMINATION_MESSAGE_PATH", "").strip() or "/dev/termination-log"),
+        erp_request_id=(
+            _integer(env, "ERPSYNC_ERP_REQUEST_ID", None, 1, 2**63 - 1)
+            if env.get("ERPSYNC_ERP_REQUEST_ID", "").strip()
+            else None
+        ),
+        vendors_approval=_choice(env, "ERPSYNC_VENDORS_APPROVAL", APPROVALS, default="Required"),
+        jobs_approval=_choice(env, "ERPSYNC_JOBS_APPROVAL", APPROVALS, default="Required"),
     )

@@ -50,7 +50,7 @@ def procore(mode: object = _ABSENT) -> dict[str, Any]:
 
 def enumerated_mode_schedules() -> Iterator[tuple[str, dict[str, Any]]]:
     """On Generic (every frequency offered): (label, body) for each mode x sync x runOn x frequency x `at`, and
-    createProjects in each mode."""
+    createProjects and each approval of vendors and jobs in each mode."""
     for mode in MODES:
         for sync in SYNC_NAMES:
             for run_on in RUN_ON:
@@ -62,6 +62,10 @@ def enumerated_mode_schedules() -> Iterator[tuple[str, dict[str, Any]]]:
         for create in (True, False):
             body = schedule(procore=procore(mode), syncs={"jobs": {"createProjects": create}})
             yield f"{mode} createProjects={create}", body
+        for staged_sync in ("vendors", "jobs"):
+            for approval in ("Required", "Automatic"):
+                body = schedule(procore=procore(mode), syncs={staged_sync: {"approval": approval}})
+                yield f"{mode} {staged_sync} approval={approval}", body
 
 
 # --- Mutations of a valid spec --------------------------------------------------------------------
@@ -85,10 +89,13 @@ def _set(
 
 def full_connector_schedule() -> dict[str, Any]:
     """A valid schedule that sets every field of the spec: `full_schedule` in ErpConnector mode (the only one in
-    which every sync can have a frequency), each sync with runOn, and createProjects false (true is refused there)."""
+    which every sync can have a frequency), each sync with runOn, createProjects false (true is refused there) and
+    the approval of vendors and jobs (ErpConnector mode only)."""
     body = with_value(full_schedule(), ("spec", "procore", "mode"), "ErpConnector")
     for sync in SYNC_NAMES:
         body = with_value(body, ("spec", "syncs", sync, "runOn"), "Both")
+    body = with_value(body, ("spec", "syncs", "vendors", "approval"), "Automatic")
+    body = with_value(body, ("spec", "syncs", "jobs", "approval"), "Required")
     return with_value(body, ("spec", "syncs", "jobs", "createProjects"), False)
 
 
@@ -347,6 +354,12 @@ MUTATIONS: Final[list[Case]] = [
     _set(
         ("spec", "syncs", "jobs", "createProjects"), True, False, FULL, "ErpConnector"
     ),  # ErpConnector: new jobs are staged
+    # Approval of new vendors and jobs: ErpConnector mode only (PublicApi writes them directly), vendors and jobs only.
+    _set(("spec", "syncs", "jobs", "approval"), "Automatic", True, FULL, "ErpConnector"),
+    _set(("spec", "syncs", "vendors", "approval"), "Required", False, PUBLIC, "PublicApi"),
+    _set(("spec", "syncs", "jobs", "approval"), "Automatic", False, PUBLIC, "PublicApi"),
+    _set(("spec", "syncs", "vendors", "approval"), "automatic", False, FULL, "ErpConnector"),
+    _set(("spec", "syncs", "invoicePayments", "approval"), "Required", False, FULL, "ErpConnector"),  # unknown there
     # Several profile refusals at once, and a profile refusal beside a non-blocking schema error.
     _set(
         ("spec", "syncs"),

@@ -430,9 +430,10 @@ def test_every_rule_is_on_the_spec_so_the_rule_fields_are_known() -> None:
             rules(child) for child in children if isinstance(child, dict)
         )
 
-    # Per sync: frequency, at, runOn, frequency beside runOn ErpRequests; jobCosts in PublicApi; createProjects.
-    assert rules(ROOT_SCHEMA) == len(SPEC_SCHEMA["x-kubernetes-validations"]) == 4 * len(SYNC_NAMES) + 2
-    assert len(RULE_CAUSES) == 4 * len(SYNC_NAMES) + 1  # (field, reason): jobCosts' two Forbidden frequency rules
+    # Per sync: frequency, at, runOn, frequency beside runOn ErpRequests; jobCosts in PublicApi; createProjects;
+    # the approval of vendors and of jobs.
+    assert rules(ROOT_SCHEMA) == len(SPEC_SCHEMA["x-kubernetes-validations"]) == 4 * len(SYNC_NAMES) + 4
+    assert len(RULE_CAUSES) == 4 * len(SYNC_NAMES) + 3  # (field, reason): jobCosts' two Forbidden frequency rules
     assert all(rule["fieldPath"].startswith(".") for rule in SPEC_SCHEMA["x-kubernetes-validations"])
 
 
@@ -523,7 +524,7 @@ def test_every_procore_mode_sync_and_run_on(api: ApiClient) -> None:
         reply = dry_run_create(api, body)
         verdicts.append(reply.status == 201)
         failures += [f"{label}: {text}" for text in disagreements(body, reply)]
-    assert len(verdicts) == 3 * (len(SYNC_NAMES) * 4 * 3 * 2 + 2)
+    assert len(verdicts) == 3 * (len(SYNC_NAMES) * 4 * 3 * 2 + 2 + 2 * 2)
     assert 0 < sum(verdicts) < len(verdicts)  # both verdicts: the comparison is not idle
     assert not failures, "\n".join(failures)
 

@@ -117,7 +117,7 @@ def test_reconciled_is_ready_with_observed_generation_and_per_sync_status() -> N
     job_costs = status["syncs"]["jobCosts"]
     assert job_costs["cronJob"] == "acme-job-costs" and job_costs["frequency"] == "Every2Hours"
     assert job_costs["nextRunTime"] > "2026-06-01T12:00:00Z"
-    assert status["syncs"]["vendors"] == {"frequency": "Never", "timeZone": "UTC", "suspended": False}
+    assert status["syncs"]["vendors"] == {"frequency": "Never", "runOn": "Both", "timeZone": "UTC", "suspended": False}
 
 
 def test_stalled_keeps_observed_generation_moving_and_says_why() -> None:

@@ -64,7 +64,12 @@ def test_frequency_change_patches_the_cronjob_in_place_and_never_removes_it(clus
     cluster.patch_spec("acme-generic", {"syncs": {"jobCosts": {"frequency": "Never"}}})
     wait_for("job-costs CronJob gone", lambda: "acme-generic-job-costs" not in cluster.cron_jobs("acme-generic"))
     status = wait_for("Ready gen 3", lambda: cluster.ready("acme-generic"))["status"]
-    assert status["syncs"]["jobCosts"] == {"frequency": "Never", "timeZone": "America/Chicago", "suspended": False}
+    assert status["syncs"]["jobCosts"] == {
+        "frequency": "Never",
+        "runOn": "Both",  # ErpConnector's default: a Never sync still runs on ERP Requests
+        "timeZone": "America/Chicago",
+        "suspended": False,
+    }
 
 
 def test_a_cronjob_deleted_or_edited_by_hand_is_put_back(cluster: Cluster) -> None:

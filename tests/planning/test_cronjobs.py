@@ -211,6 +211,8 @@ def test_environment_is_exactly_the_workers(schedule: ErpSyncSchedule, cron_job:
     expected = list(WORKER_ENV)
     if spec.erp_connection.queries_config_map_ref is not None:
         expected.append("ERP_QUERIES_FILE")
+    if spec.procore.mode == "ErpConnector":
+        expected += ["ERPSYNC_VENDORS_APPROVAL", "ERPSYNC_JOBS_APPROVAL"]
     assert sorted(names) == sorted(expected) and len(names) == len(set(names))
     for item in env:
         assert set(item) == {"name", "value"}, f"{item['name']} is not a plain value: {item}"  # no valueFrom
@@ -583,3 +585,24 @@ def test_the_worker_reads_the_mode_the_planner_sets(mode: str | None, tmp_path: 
     if mode is None:  # a CronJob of an operator older than the modes: the public-API way, as it ran
         del env["ERPSYNC_PROCORE_MODE"]
     assert load_config(env).procore_mode == (mode or "PublicApi")
+
+
+@pytest.mark.parametrize(
+    ("syncs", "expected"),
+    [
+        ({}, ("Required", "Required")),  # Procore's approver by default
+        ({"vendors": {"approval": "Automatic"}}, ("Automatic", "Required")),
+        ({"jobs": {"approval": "Automatic"}, "vendors": {"approval": "Required"}}, ("Required", "Automatic")),
+    ],
+)
+def test_the_worker_reads_the_approval_of_vendors_and_jobs(
+    syncs: dict[str, Any], expected: tuple[str, str], tmp_path: Path
+) -> None:
+    for key in ("client_id", "client_secret", "url"):
+        (tmp_path / key).write_text("x", encoding="utf-8")
+    cron_job = plan_schedule(make_schedule(procore=ERP_CONNECTOR, syncs=syncs)).cron_jobs[0]
+    env = {**environment(cron_job), "PROCORE_CREDENTIALS_DIR": str(tmp_path), "ERP_CREDENTIALS_DIR": str(tmp_path)}
+    config = load_config(env)
+    assert (config.vendors_approval, config.jobs_approval) == expected
+    public = environment(plan_schedule(make_schedule(procore=DEFAULT_MODE)).cron_jobs[0])
+    assert "ERPSYNC_VENDORS_APPROVAL" not in public  # a PublicApi CronJob is as it was before approval existed

@@ -129,7 +129,7 @@ def test_every_view_names_its_key_in_row_errors() -> None:
     with pytest.raises(
         RowError, match=r"^erpsync_invoice_payments row 1 \(payment_id='P1'\): amount='abc' is not a decimal"
     ):
-        invoice_payments._payment({"payment_id": "P1", "amount": "abc", ROW_NUMBER: 1})
+        invoice_payments.payment_fields({"payment_id": "P1", "amount": "abc", ROW_NUMBER: 1})
     with pytest.raises(RowError, match=r"^erpsync_jobs row 2 \(job_id missing\): job_id is missing"):
         jobs.payload({"job_id": None, "name": "x", ROW_NUMBER: 2})
 
@@ -178,7 +178,7 @@ def test_amounts_procore_cannot_store_are_refused_per_row_at_once(value: object,
 
     started = time.monotonic()
     with pytest.raises(RowError) as caught:
-        invoice_payments._payment({"payment_id": "P1", "amount": value, ROW_NUMBER: 4})
+        invoice_payments.payment_fields({"payment_id": "P1", "amount": value, ROW_NUMBER: 4})
     assert time.monotonic() - started < 0.5
     message = str(caught.value)
     assert message.startswith("erpsync_invoice_payments row 4 (payment_id='P1'): amount=") and problem in message
@@ -198,7 +198,7 @@ def test_amounts_round_half_up_to_cents_and_negative_is_refused_for_payments_onl
     assert money({"a": "-5.5"}, "a", "w") == Decimal("-5.50")  # a job cost credit
     assert money({"a": "1.23456"}, "a", "w", places=4) == Decimal("1.2346")
     with pytest.raises(RowError, match=r"amount='-5\.00' is negative; allowed: 0 or more"):
-        invoice_payments._payment({"payment_id": "P1", "amount": "-5.00"})
+        invoice_payments.payment_fields({"payment_id": "P1", "amount": "-5.00"})
 
 
 def test_a_many_decimal_amount_is_sent_rounded_and_a_rerun_reports_no_difference(world: World) -> None:

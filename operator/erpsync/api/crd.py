@@ -17,10 +17,12 @@ from erpsync import __version__
 from erpsync.api.manifests import dump_documents
 from erpsync.api.models import INT64_MAX, INT64_MIN, ErpSyncScheduleSpec, ErpSyncScheduleStatus
 from erpsync.api.profiles import (
+    APPROVED_SYNCS,
     MODES,
     PROFILES,
     REQUESTS_ONLY_FREQUENCY_REASON,
     STAGED_JOBS_REASON,
+    approval_refusal_reason,
     mode_refusal_reason,
     refusal_reason,
     run_on_refusal_reason,
@@ -260,6 +262,7 @@ def profile_rules() -> list[dict[str, str]]:
     rules += [_run_on_rule(sync) for sync in SYNC_NAMES]
     rules += [_requests_only_frequency_rule(sync) for sync in SYNC_NAMES]
     rules.append(_create_projects_rule())
+    rules += [_approval_rule(sync) for sync in APPROVED_SYNCS]
     return rules
 
 
@@ -313,6 +316,19 @@ def _create_projects_rule() -> dict[str, str]:
         "message": "createProjects" + STAGED_JOBS_REASON,
         "messageExpression": _cel_string("true" + STAGED_JOBS_REASON),
         "fieldPath": ".syncs.jobs.createProjects",
+        "reason": "FieldValueForbidden",
+    }
+
+
+def _approval_rule(sync: SyncName) -> dict[str, str]:
+    modes = [mode for mode in PROCORE_MODES if MODES[mode].no_approval_because]
+    field = f"self.syncs.{sync}.approval"
+    reasons = _cel_map({mode: approval_refusal_reason(mode) for mode in modes})
+    return {
+        "rule": f"{_guard(sync, 'approval')} || !(self.procore.mode in {_cel_list(modes)})",
+        "message": f"syncs.{sync}.approval needs staged records, which this Procore mode does not have",
+        "messageExpression": f"{field} + {reasons}[self.procore.mode]",
+        "fieldPath": f".syncs.{sync}.approval",
         "reason": "FieldValueForbidden",
     }
 

@@ -26,11 +26,13 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from erpsync.api.profiles import (
+    APPROVED_SYNCS,
     DEFAULT_PROCORE_MODE,
     MODES,
     PROFILES,
     REQUESTS_ONLY_FREQUENCY_REASON,
     STAGED_JOBS_REASON,
+    approval_refusal_reason,
     mode_refusal_reason,
     refusal,
     run_on_refusal_reason,
@@ -41,6 +43,7 @@ from erpsync.api.vocabulary import (
     API_VERSION,
     KIND,
     SYNC_NAMES,
+    Approval,
     ConcurrencyPolicy,
     CostCodes,
     ErpName,
@@ -261,11 +264,22 @@ class SyncSettings(ApiModel):
     )
 
 
-class VendorsSync(SyncSettings):
+class StagedSync(SyncSettings):
+    """A sync whose new records Procore's approver lets in, in ErpConnector mode (vendors, jobs)."""
+
+    approval: Approval | None = Field(
+        default=None,
+        description="ErpConnector mode only: Required (the default) stages new ERP records for Procore's approver "
+        "(Ready to Import); Automatic writes them directly, as Procore's own connectors do when a company turns "
+        "approval off. Records already linked are updated either way.",
+    )
+
+
+class VendorsSync(StagedSync):
     """Refresh the ERP vendor list (company level)."""
 
 
-class JobsSync(SyncSettings):
+class JobsSync(StagedSync):
     """Refresh the ERP job list (company level)."""
 
     create_projects: bool = Field(
@@ -418,6 +432,10 @@ def profile_problems(spec: ErpSyncScheduleSpec) -> list[tuple[tuple[str, ...], s
                     f"{settings.at} is only allowed when the frequency is Daily; the frequency is {effective}",
                 )
             )
+    for sync in APPROVED_SYNCS:
+        settings = spec.syncs.get(sync)
+        if isinstance(settings, StagedSync) and settings.approval is not None and MODES[mode].no_approval_because:
+            problems.append((("syncs", sync, "approval"), f"{settings.approval}{approval_refusal_reason(mode)}"))
     if spec.syncs.jobs.create_projects and mode == "ErpConnector":
         problems.append((("syncs", "jobs", "createProjects"), f"true{STAGED_JOBS_REASON}"))
     return problems

@@ -178,6 +178,8 @@ class ModeRules:
     no_requests_because: str | None = None
     # Syncs this mode cannot do, with why: refused unless their frequency is Never, which is their default.
     impossible: dict[SyncName, str] = field(default_factory=dict)
+    # Why new vendors and jobs are never staged for approval in this mode (approval refused); None: they are.
+    no_approval_because: str | None = None
 
     @property
     def run_on(self) -> tuple[RunOn, ...]:
@@ -197,6 +199,8 @@ MODES: Final[dict[ProcoreMode, ModeRules]] = {
             "jobCosts": "job costs are written with cost_code_line_item_types/sync and erp_job_costs/sync, "
             + ERP_CONNECTION_NEEDED
         },
+        no_approval_because="new vendors and jobs are written directly; staging them for approval (Ready to "
+        "Import) uses staged_records, " + ERP_CONNECTION_NEEDED,
     ),
     "ErpConnector": ModeRules(default_run_on="Both"),
 }
@@ -219,6 +223,19 @@ def run_on_refusal_reason(mode: ProcoreMode) -> str:
         f" is not possible in {mode} mode: {MODES[mode].no_requests_because}; "
         f"allowed: {', '.join(MODES[mode].run_on)}, or procore.mode ErpConnector"
     )
+
+
+def approval_refusal_reason(mode: ProcoreMode) -> str:
+    """What the refusal of syncs.vendors.approval or syncs.jobs.approval says after the value, in a mode
+    without staged records."""
+    return (
+        f" is not possible in {mode} mode: {MODES[mode].no_approval_because}; "
+        "allowed: omitted, or procore.mode ErpConnector"
+    )
+
+
+# The syncs whose new records Procore's approver lets in (staged records) in ErpConnector mode.
+APPROVED_SYNCS: Final[tuple[SyncName, ...]] = ("vendors", "jobs")
 
 
 # A frequency beside runOn ErpRequests would be ignored: refused, so that a spec means what it says.

@@ -31,6 +31,10 @@ PROCORE_MODES: Final[tuple[ProcoreMode, ...]] = get_args(ProcoreMode)
 # What starts a sync's runs: its schedule (CronJob), Procore's ERP Requests (webhook deliveries), or both.
 RunOn = Literal["Schedule", "ErpRequests", "Both"]
 RUN_ON_VALUES: Final[tuple[RunOn, ...]] = get_args(RunOn)
+# Who lets a new ERP vendor or job into Procore in ErpConnector mode: Procore's approver (staged records) or
+# nobody (written directly, as Procore's own connectors do for a company that turns approval off).
+Approval = Literal["Required", "Automatic"]
+APPROVALS: Final[tuple[Approval, ...]] = get_args(Approval)
 CostCodes = Literal["Standard", "Project", "StandardAndProject"]
 ConcurrencyPolicy = Literal["Allow", "Forbid", "Replace"]
 ImagePullPolicy = Literal["Always", "IfNotPresent", "Never"]

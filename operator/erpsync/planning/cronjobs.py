@@ -70,6 +70,11 @@ def worker_environment(spec: ErpSyncScheduleSpec) -> list[dict[str, str]]:
         {"name": "ERPSYNC_COST_CODES", "value": spec.syncs.job_costs.cost_codes},
         {"name": "ERPSYNC_CREATE_PROJECTS", "value": "true" if spec.syncs.jobs.create_projects else "false"},
     ]
+    if spec.procore.mode == "ErpConnector":  # only there: a PublicApi CronJob stays as it was
+        environment += [
+            {"name": "ERPSYNC_VENDORS_APPROVAL", "value": spec.syncs.vendors.approval or "Required"},
+            {"name": "ERPSYNC_JOBS_APPROVAL", "value": spec.syncs.jobs.approval or "Required"},
+        ]
     if spec.erp_connection.queries_config_map_ref is not None:
         environment.append({"name": "ERP_QUERIES_FILE", "value": f"{ERP_QUERIES_DIR}/{ERP_QUERIES_KEY}"})
     return environment

@@ -29,7 +29,7 @@ from erpsync_worker.syncs.jobs import procore_projects
 COMMITMENT_KINDS: Final = ("work_order_contracts", "purchase_order_contracts")
 
 
-def _payment(row: dict[str, Any]) -> dict[str, Any]:
+def payment_fields(row: dict[str, Any]) -> dict[str, Any]:
     what = label("erpsync_invoice_payments", row)
     origin_id = required_text(row, "payment_id", what)
     amount = money(row, "amount", what, negative=False)
@@ -47,7 +47,7 @@ def _payment(row: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _by_origin(items: list[dict[str, Any]]) -> dict[str, int]:
+def by_origin(items: list[dict[str, Any]]) -> dict[str, int]:
     return {str(item["origin_id"]): int(item["id"]) for item in items if item.get("origin_id")}
 
 
@@ -59,14 +59,14 @@ class _Project:
         self.commitments: dict[str, int] = {}
         for kind in COMMITMENT_KINDS:
             self.commitments.update(
-                _by_origin(list(ctx.procore.get_all(f"/rest/v1.0/{kind}", {"project_id": project_id})))
+                by_origin(list(ctx.procore.get_all(f"/rest/v1.0/{kind}", {"project_id": project_id})))
             )
         self._requisitions: dict[str, int] | None = None
         self._payments: dict[int, dict[str, dict[str, Any]]] = {}
 
     def requisition(self, origin_id: str) -> int | None:
         if self._requisitions is None:
-            self._requisitions = _by_origin(
+            self._requisitions = by_origin(
                 list(self.ctx.procore.get_all("/rest/v1.0/requisitions", {"project_id": self.id}))
             )
         return self._requisitions.get(origin_id)
@@ -117,7 +117,7 @@ def run(ctx: SyncContext) -> None:
         project_id = projects_index.ids.get(job_id) if job_id else None
         for row in rows_by_job[job_id]:
             try:
-                payment = _payment(row)
+                payment = payment_fields(row)
             except RowError as error:
                 fail_row(ctx, str(error))
                 continue

@@ -223,8 +223,33 @@ def _project_code_index(ctx: SyncContext, project_id: int) -> tuple[ProcoreIndex
     return index, ids_by_code
 
 
+def _sync_assignments(ctx: SyncContext, project_id: int, updates: list[dict[str, Any]]) -> None:
+    """ErpConnector mode: each job cost's cost code / cost type assignment, marked synced, first (a
+    job cost belongs to an assignment); an upsert by the pair, counted as `assignmentsSent`."""
+    pairs = sorted({(line["cost_code_id"], line["line_item_type_id"]) for line in updates})
+    items = [{"cost_code_id": code, "line_item_type_id": kind, "synced": True} for code, kind in pairs]
+    sent = ctx.summary.extra.get("assignmentsSent", 0)
+    if ctx.dry_run:
+        ctx.summary.extra["assignmentsSent"] = sent + len(items)
+        return
+    for batch, answer in ctx.procore.sync(
+        "/rest/v1.0/cost_code_line_item_types/sync",
+        items,
+        ctx.config.batch_size,
+        lambda assignments: {"updates": assignments},
+        {"project_id": project_id},
+    ):
+        sent += len(batch) - len(answer.errors)
+        for entry in answer.errors:
+            fail_row(
+                ctx, f"assignment {entry.get('cost_code_id')}/{entry.get('line_item_type_id')}: {error_text(entry)}"
+            )
+    ctx.summary.extra["assignmentsSent"] = sent
+
+
 def _sync_job_costs(
     ctx: SyncContext,
+    project_id: int,
     job_id: str,
     rows: list[dict[str, Any]],
     code_ids: dict[tuple[str, ...], int],
@@ -257,6 +282,8 @@ def _sync_job_costs(
         )
     if not updates:
         return
+    if ctx.config.procore_mode == "ErpConnector":
+        _sync_assignments(ctx, project_id, updates)
     sent = ctx.summary.extra.setdefault("jobCostLinesSent", 0)
     if ctx.dry_run:
         logger.info("dry run: would send %d job cost lines for job %s", len(updates), job_id)
@@ -273,6 +300,55 @@ def _sync_job_costs(
         for entry in answer.errors:
             ctx.summary.failed += 1
             ctx.summary.error(f"job cost {job_id}/{entry.get('cost_code_id')}: {error_text(entry)}")
+
+
+def _sync_cost_types(ctx: SyncContext, project_id: int, rows: list[dict[str, Any]]) -> None:
+    """ErpConnector mode: the ERP's cost types (as its job costs name them) linked to Procore's by
+    origin_id `type/<cost type>`, before any assignment or job cost names them. A Procore type with
+    that code or name is linked (id and origin_id, counted as updated); a missing one is created
+    (Procore gives it base type `other`); a linked one is unchanged. Cost types belong to the company,
+    but Procore lists them through a project: the first one with job costs."""
+    params = {"company_id": ctx.config.company_id, "project_id": project_id}
+    records = list(ctx.procore.get_all("/rest/v1.0/line_item_types", params))
+    linked = {str(record["origin_id"]) for record in records if record.get("origin_id")}
+    updates: list[tuple[dict[str, Any], str]] = []
+    for cost_type in sorted({kind for row in rows if (kind := text(row, "cost_type")) is not None}):
+        origin_id = f"type/{cost_type}"
+        if origin_id in linked:
+            ctx.summary.unchanged += 1
+            continue
+        match = next(
+            (
+                record
+                for record in records
+                if not record.get("origin_id")
+                and cost_type.lower() in (str(record.get("code")).lower(), str(record.get("name")).lower())
+            ),
+            None,
+        )
+        if match is not None:
+            updates.append(({"id": int(match["id"]), "origin_id": origin_id}, "updated"))
+        else:
+            updates.append(({"name": cost_type, "csv_import_code": cost_type, "origin_id": origin_id}, "created"))
+    if ctx.dry_run or not updates:
+        for _, change in updates:
+            setattr(ctx.summary, change, getattr(ctx.summary, change) + 1)
+        return
+    company = ctx.config.company_id
+    changes = {item["origin_id"]: change for item, change in updates}
+    for batch, answer in ctx.procore.sync(
+        "/rest/v1.0/line_item_types/sync",
+        [item for item, _ in updates],
+        ctx.config.batch_size,
+        lambda items: {"company_id": company, "updates": items},
+    ):
+        refused = {str(entry.get("origin_id")): entry for entry in answer.errors}
+        for item in batch:
+            if item["origin_id"] in refused:
+                fail_row(ctx, f"cost type {item['origin_id']}: {error_text(refused[item['origin_id']])}")
+            else:
+                change = changes[item["origin_id"]]
+                setattr(ctx.summary, change, getattr(ctx.summary, change) + 1)
 
 
 def _cost_types(ctx: SyncContext, project_id: int) -> dict[str, int]:
@@ -302,6 +378,7 @@ def run(ctx: SyncContext) -> None:
             fail_row(ctx, f"{label('erpsync_job_costs', row)}: job_id is missing")
         else:
             costs_by_job[job].append(row)
+    cost_types_synced = ctx.config.procore_mode != "ErpConnector"  # PublicApi mode runs as it always did
     for job_id in sorted(set(codes_by_job) | set(costs_by_job), key=str):
         assert job_id is not None
         project_id = projects.ids.get(job_id)
@@ -332,5 +409,8 @@ def run(ctx: SyncContext) -> None:
                 view_code = origin.split("/", 1)[1]
                 code_ids[code_key(full.get(view_code, view_code))] = code_id
                 code_ids.setdefault(code_key(view_code), code_id)
+        if costs_by_job.get(job_id) and not cost_types_synced:
+            _sync_cost_types(ctx, project_id, [row for rows in costs_by_job.values() for row in rows])
+            cost_types_synced = True
         if costs_by_job.get(job_id):
-            _sync_job_costs(ctx, job_id, costs_by_job[job_id], code_ids, _cost_types(ctx, project_id))
+            _sync_job_costs(ctx, project_id, job_id, costs_by_job[job_id], code_ids, _cost_types(ctx, project_id))
