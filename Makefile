@@ -40,7 +40,8 @@ demo: $(STAMP) kube
 	$(BIN)/erp-sync render -f examples/generic.yaml | head -n 30
 	@echo "... (erp-sync render -f examples/ prints every CronJob the operator will create)"
 	@echo
-	@echo "== 2. The operator on a real Kubernetes control plane (loopback), then 3. the sync workers against an emulated Procore"
+	@echo "== 2. The operator on a real Kubernetes control plane (loopback), 3. the sync workers against an emulated Procore,"
+	@echo "      then 4. Procore's ERP flow once: ERP Request -> webhook -> receiver -> on-demand Job -> worker"
 	$(BIN)/python -m erpsync_emulators.demo
 
 # vulture: dead code. Names that only a framework uses are in vulture_whitelist.py; functions registered by

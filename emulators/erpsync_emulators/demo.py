@@ -1,13 +1,16 @@
 """`make demo`: the project end to end on the embedded defaults, on loopback.
 
-    python -m erpsync_emulators.demo [--part worker|operator|all]
+    python -m erpsync_emulators.demo [--part worker|operator|erp-flow|all]
 
 The operator part starts a real Kubernetes control plane (testbed/) and the real operator, applies
 the CRD and examples/ with kubectl, shows the schedules and their per-sync status, and triggers a
 sync now. The worker part
 builds a small SQLite ERP database from code, starts the Procore API emulator and runs each sync
-with the real `erp-sync-worker` command, printing the summaries. Nothing here talks to Procore or
-to a cluster, and everything started is stopped at the end.
+with the real `erp-sync-worker` command, printing the summaries. The erp-flow part runs Procore's ERP
+flow once (erp_flow.py): an ERP Request raised in the emulator reaches a real `erp-sync webhooks`, the
+operator's on-demand Job runs the worker, which stages the new vendors and closes the request; an
+approval's follow-up request runs the same way. Nothing here talks to Procore or to a cluster, and
+everything started is stopped at the end.
 """
 
 import argparse
@@ -20,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from erpsync.text_table import TextTable
-from erpsync_emulators import erp_database
+from erpsync_emulators import erp_database, erp_flow
 from erpsync_emulators.operator_process import OperatorProcess
 from erpsync_emulators.procore import EmulatorConfig, ProcoreEmulator
 from erpsync_testbed import ControlPlane, kube_binaries
+from erpsync_testbed.client import ApiClient
 from erpsync_testbed.control_plane import KUBE_VERSION
 
 COMPANY_ID = 4_500_000_001
@@ -224,15 +228,116 @@ def _kubectl_quiet(kubeconfig: Path, *args: str) -> str:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True).stdout
 
 
+def _show_run(what: str, summary: dict[str, Any]) -> None:
+    counts = ("read", "staged", "created", "updated", "unchanged", "failed", "requestsClosed")
+    shown = ", ".join(f"{key} {summary.get(key, 0)}" for key in counts)
+    say(f"  {what}: {summary['result']} (exit {summary['exitCode']}): {shown}")
+
+
+def _show_request(procore: ProcoreEmulator, request_id: int) -> None:
+    status, messages = erp_flow.request_as_procore_shows(procore, request_id)
+    if status == "no detail":
+        say(f"  Procore shows ERP Request {request_id}: nothing to close (Procore gives this event no detail)")
+        return
+    say(f"  Procore shows ERP Request {request_id}: {status}")
+    for message in messages:
+        say(f"    {message}")
+
+
+def _deliver_and_run(procore: ProcoreEmulator, client: ApiClient, folder: Path, request_id: int) -> dict[str, Any]:
+    """Wait for the webhook's delivery and the operator's Job, then play the kubelet for it."""
+    deliveries = erp_flow.wait_for(
+        "the webhook's delivery", lambda: [d for d in erp_flow.deliveries_of(procore, request_id) if d["attempts"]]
+    )
+    say(f"  webhook delivered to the receiver: HTTP {deliveries[0]['response_status']}")
+    job = erp_flow.await_job(client, NAMESPACE, request_id)
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    request_env = next(e["value"] for e in container["env"] if e["name"] == "ERPSYNC_ERP_REQUEST_ID")
+    say(f"  the operator created Job {job['metadata']['name']} (ERPSYNC_ERP_REQUEST_ID={request_env})")
+    say(f"  playing the kubelet: {' '.join(container['command'])}, with the Job's env and Secret volumes")
+    summary = erp_flow.run_job(client, NAMESPACE, job, folder)
+    _show_run("worker", summary)
+    return summary
+
+
+def erp_flow_demo(folder: Path) -> None:
+    heading("Procore's ERP flow: Refresh ERP vendor list -> webhook -> receiver -> on-demand Job -> worker")
+    say(
+        "The Procore emulator delivers its ERP Request webhook to a real `erp-sync webhooks` process, which\n"
+        "patches the schedule's sync-now annotation; the real operator creates the Job. No kubelet here: the demo\n"
+        "runs the Job's command on this machine with the Job's environment (docs/webhooks.md).\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    erp_url = f"sqlite:///{folder / 'erp-flow.db'}"
+    erp_flow.build_erp_database(erp_url)
+    config = EmulatorConfig(clients={erp_flow.CLIENT_ID: erp_flow.CLIENT_SECRET})
+    with ControlPlane(progress=lambda step: say(f"  {step}")) as control_plane:
+        _kubectl_quiet(control_plane.kubeconfig, "apply", "-f", str(repo / "crds"))
+        control_plane.wait_for_custom_resource_definitions()
+        _kubectl_quiet(control_plane.kubeconfig, "create", "namespace", NAMESPACE)
+        certificate, key = control_plane.pki.issue_client("erp-sync-operator-demo", ("system:masters",))
+        user = {"client-certificate": str(certificate), "client-key": str(key)}
+        operator_kubeconfig = control_plane.write_kubeconfig(folder / "erp-flow-operator.kubeconfig", user, NAMESPACE)
+        kubeconfig = control_plane.admin_kubeconfig(folder / "erp-flow.kubeconfig", NAMESPACE)
+        operator = OperatorProcess(operator_kubeconfig, folder / "erp-flow-operator.log", NAMESPACE).start()
+        client = control_plane.client()
+        try:
+            with (
+                erp_flow.running_receiver(kubeconfig, NAMESPACE, folder) as receiver,
+                ProcoreEmulator(config) as procore,
+            ):
+                say(f"operator started (pid {operator.pid}); receiver `erp-sync webhooks` on {receiver.url}")
+                erp_flow.seed_procore(procore, receiver.url)
+                say(f"Procore emulator on {procore.url}: company {erp_flow.COMPANY_ID}, hook -> {receiver.url}")
+                for path, body in erp_flow.cluster_objects(NAMESPACE, procore.url, erp_url):
+                    client.create(path, body)
+                    say(f"created {body['kind']} {body['metadata']['name']}")
+                _kubectl(kubeconfig, "wait", "--for=condition=Ready", f"erpsync/{erp_flow.SCHEDULE}", "--timeout=60s")
+
+                request = procore.erp.raise_request(erp_flow.COMPANY_ID, "sync_vendors")
+                say(f"\n1. In Procore: Refresh ERP vendor list -> ERP Request {request.id} (sync_vendors)")
+                _deliver_and_run(procore, client, folder, request.id)
+                _show_request(procore, request.id)
+                (delivery,) = erp_flow.deliveries_of(procore, request.id)
+                procore.webhooks.redeliver(delivery["id"])
+                erp_flow.wait_for(
+                    "the redelivery", lambda: erp_flow.deliveries_of(procore, request.id)[0]["attempts"] == 2 or None
+                )
+                (again,) = erp_flow.deliveries_of(procore, request.id)
+                jobs = erp_flow.on_demand_jobs(client, NAMESPACE, request.id)
+                say(
+                    f"  Procore delivers the same event again: HTTP {again['response_status']}, a duplicate; "
+                    f"still {len(jobs)} Job for the request"
+                )
+
+                staged = {r.fields["origin_id"]: r.id for r in procore.state.staged_records}
+                say(f"\n2. In Procore: staged vendors {', '.join(sorted(staged))}; a user approves V100")
+                vendor, follow_up = procore.erp.approve(staged["V100"])
+                say(
+                    f"  Procore created vendor {vendor.id} and raised ERP Request {follow_up.id} "
+                    f"({follow_up.fields['request_name']})"
+                )
+                _deliver_and_run(procore, client, folder, follow_up.id)
+                _show_request(procore, follow_up.id)
+        except (TimeoutError, RuntimeError) as error:
+            raise SystemExit(f"demo: {error}") from None
+        finally:
+            client.close()
+            operator.stop()
+    say("\nreceiver, Procore emulator and operator stopped; the control plane stopped and its folder removed.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["worker", "operator", "all"], default="all")
+    parser.add_argument("--part", choices=["worker", "operator", "erp-flow", "all"], default="all")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="erpsync-demo-") as folder:
         if args.part in ("operator", "all"):
             operator_demo(Path(folder))
         if args.part in ("worker", "all"):
             worker_demo(Path(folder))
+        if args.part in ("erp-flow", "all"):
+            erp_flow_demo(Path(folder))
 
 
 if __name__ == "__main__":
