@@ -49,6 +49,7 @@ kopf.OperatorSettings.persistence.progress_storage
 kopf.OperatorSettings.posting.enabled
 kopf.OperatorSettings.watching.connect_timeout
 kopf.OperatorSettings.networking.request_timeout
+kopf.OperatorSettings.queueing.idle_timeout
 
 # kopf's storage interfaces, implemented by controller/kopf_storage.py and called by kopf.
 NoDiffBase.fetch

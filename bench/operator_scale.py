@@ -9,7 +9,7 @@ run or resync due, its peak RSS, and, timed in the same run against the same ser
 sending the same minimal writes (the schedule, 4 CronJobs and 1 status patch per schedule).
 
     .venv/bin/python bench/operator_scale.py [--sizes 1000,2000] [--idle 60] [--qps 0] [--burst 30]
-        [--plot scale.png] [--py-spy profile.txt]
+        [--plot scale.png] [--py-spy profile.txt] [--py-spy-resync resync.txt]
 
 Per size, on a control plane of its own: the create phase above; then a restart with nothing changed
 (time to the first write, to steady state read from the operator's metrics, the writes made: expected 0);
@@ -17,8 +17,8 @@ then the full resync of that restarted operator (--resync-interval R, R = --resy
 the CPU seconds of the operator process (utime + stime from /proc/PID/stat) around the window in which
 the resync's passes run, and its writes. `--qps`/`--burst` go to the operator (its defaults, 20 and 30,
 when not given). `--py-spy PATH` records a profile of the operator during the create phase (py-spy record
---format raw --nonblocking; it needs ptrace). `--plot PATH.png` draws time-to-Ready and peak RSS against
-the sizes.
+--format raw --nonblocking; it needs ptrace), `--py-spy-resync PATH` one during the resync's window.
+`--plot PATH.png` draws time-to-Ready and peak RSS against the sizes.
 """
 
 import argparse
@@ -67,7 +67,11 @@ def schedule(index: int) -> dict[str, Any]:
         "spec": {
             "erp": "Generic",
             "timeZone": "America/Chicago",
-            "procore": {"companyId": 1000 + index, "credentialsSecretRef": {"name": f"procore-{index}"}},
+            "procore": {  # job costs need an ERP connection (ErpConnector mode)
+                "companyId": 1000 + index,
+                "mode": "ErpConnector",
+                "credentialsSecretRef": {"name": f"procore-{index}"},
+            },
             "erpConnection": {"secretRef": {"name": f"erp-{index}"}},
             "syncs": {
                 "vendors": {"frequency": "Hourly"},
@@ -280,10 +284,18 @@ async def run_operator(
 
         # The periodic resync: it starts within --resync-interval of the start and spreads every schedule's
         # pass over the next interval. CPU is read around that window, with no scrape of the metrics inside.
+        resync_profile = sized_path(options.py_spy_resync, count, options.several_sizes)
+        # The passes made in the window are counted (a scrape at each end), for the CPU per pass: the window
+        # can hold part of a second round, or miss the start of the first when the restart was slow.
+        passes_before, _ = await read_metrics(metrics_session, port)
+        profiler = start_profiler(operator.pid, resync_profile) if resync_profile else None
         cpu_before = cpu_seconds(operator.pid)
         resync_started = time.monotonic()
         await asyncio.sleep(max(0.0, restarted + 2 * resync + 5 - time.monotonic()))
         result["resync_cpu"] = cpu_seconds(operator.pid) - cpu_before
+        result["resync_passes"] = (await read_metrics(metrics_session, port))[0] - passes_before
+        if profiler is not None:
+            stop_profiler(profiler)
         result["resync_wall"] = time.monotonic() - resync_started
         await wait_for_passes(metrics_session, port, passes + count, operator, 600)  # it did happen
         result["resync_period"] = resync
@@ -387,7 +399,9 @@ def report(count: int, result: dict[str, Any], plain: float, options: argparse.N
     )
     print(
         f"full resync (period {result['resync_period']:.0f} s): {result['resync_cpu']:.2f} s CPU over "
-        f"{result['resync_wall']:.1f} s (idle: {result['idle_cpu_rate']:.3f} s CPU per s), "
+        f"{result['resync_wall']:.1f} s, {result['resync_passes']:.0f} passes "
+        f"({1000 * result['resync_cpu'] / max(result['resync_passes'], 1):.2f} ms CPU per pass; "
+        f"idle: {result['idle_cpu_rate']:.3f} s CPU per s), "
         f"writes {writes(result['resync_writes'], False)} ({json.dumps(write_names(result['resync_writes']))})"
     )
 
@@ -414,6 +428,14 @@ def plot(path: str, rows: list[tuple[int, float, float, float]]) -> None:
     figure.savefig(path, dpi=120)
 
 
+def sized_path(profile: str | None, count: int, several: bool) -> str | None:
+    """A profile's file: one per size when there are several sizes (NAME-1000.txt)."""
+    if not profile or not several:
+        return profile
+    stem, dot, suffix = profile.rpartition(".")
+    return f"{stem}-{count}.{suffix}" if dot else f"{profile}-{count}"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000", help="numbers of schedules, comma-separated (1000,2000,5000,10000)")
@@ -424,16 +446,15 @@ async def main() -> None:
     parser.add_argument("--resync", type=float, help="the operator's --resync-interval after the restart (seconds)")
     parser.add_argument("--plot", metavar="PATH.png", help="draw time-to-Ready and peak RSS against the sizes")
     parser.add_argument("--py-spy", metavar="PATH", help="py-spy profile of the operator during the create phase")
+    parser.add_argument("--py-spy-resync", metavar="PATH", help="py-spy profile of the operator during the resync")
     options = parser.parse_args()
     sizes = [options.schedules] if options.schedules else [int(size) for size in options.sizes.split(",")]
+    options.several_sizes = len(sizes) > 1
     crd = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
     no_cron_jobs_run = [c for c in CONTROLLERS if c != "cronjob-controller"]
     rows: list[tuple[int, float, float, float]] = []
     for index, count in enumerate(sizes):
-        profile = options.py_spy
-        if profile and len(sizes) > 1:  # one profile per size: NAME-1000.txt
-            stem, dot, suffix = profile.rpartition(".")
-            profile = f"{stem}-{count}.{suffix}" if dot else f"{profile}-{count}"
+        profile = sized_path(options.py_spy, count, len(sizes) > 1)
         # A control plane per size: etcd and the API server's caches start empty each time.
         with (
             tempfile.TemporaryDirectory() as folder,

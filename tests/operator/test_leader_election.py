@@ -154,6 +154,15 @@ def test_the_standby_writes_nothing_and_takes_over_a_killed_leader_within_15_sec
     assert "?" not in cron_jobs and "?" not in jobs  # the audit names what was created
     assert [name for name, count in cron_jobs.items() if count > 1] == []
     assert set(cron_jobs) == set(cluster.cron_jobs())  # every CronJob there, created exactly once
+    # ...and the new leader did not even try to create one that existed (a pass before its cache held them).
+    conflicts = [
+        event["objectRef"].get("name")
+        for event in calls_of(cluster, other_user, start)
+        if event["verb"] == "create"
+        and event["objectRef"]["resource"] == "cronjobs"
+        and event["responseStatus"]["code"] == 409
+    ]
+    assert conflicts == [], conflicts
     assert [name for name, count in jobs.items() if count > 1] == []
     token_jobs = {
         name

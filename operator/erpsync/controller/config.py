@@ -18,3 +18,4 @@ class OperatorConfig:
     qps: float = DEFAULT_QPS  # the client-side limit of requests (rate_limit.py); 0: none
     burst: int = DEFAULT_BURST
     run_history: int = DEFAULT_RUN_HISTORY  # runs kept in each sync's status.syncs.<sync>.history
+    namespaces: tuple[str, ...] = ()  # the namespaces watched; none: every namespace

@@ -15,6 +15,7 @@ releases the lease after its last pass, so the standby takes over within a retry
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import Any, Final, cast
 
 import aiohttp
@@ -25,9 +26,9 @@ from erpsync.controller import metrics
 from erpsync.controller.events import EventPoster
 from erpsync.controller.in_cluster import login_in_cluster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
-from erpsync.controller.kubeapi import ApiError, KubeApi
+from erpsync.controller.kubeapi import ApiError, KubeApi, Resource
 from erpsync.controller.leader import ApiLeaseClient, LeaderElector
-from erpsync.controller.queue import ReconcileQueue
+from erpsync.controller.queue import RETRY_DELAYS, ReconcileQueue
 from erpsync.controller.rate_limit import TokenBucket
 from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.resync import resync
@@ -47,6 +48,10 @@ CHILD_RESOURCES: Final[tuple[tuple[str, str, Kind], ...]] = (
 )
 # The exit code of a leader that lost its lease (client-go's convention: stop, and let the Pod restart).
 LOST_LEASE_EXIT_CODE: Final = 3
+LIST_PAGE_SIZE: Final = 500  # objects per page of the initial lists: a page at a time in memory
+# How long kopf keeps an object's worker (and with it the last raw event, the full body) after its last
+# event; kopf's default is 5 s. Every object of a burst of writes is held that long: peak memory.
+WORKER_IDLE_SECONDS: Final = 1.0
 logger = logging.getLogger("erpsync.operator")
 
 
@@ -75,9 +80,59 @@ def select_managed_children(settings: kopf.OperatorSettings) -> None:
         settings.watching.label_selectors[group, version, plural] = MANAGED_SELECTOR
 
 
+async def _list_pages(api: KubeApi, resource: Resource, namespace: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+    """The managed objects of `resource` in `namespace` (None: every namespace), a page at a time: the
+    objects as sent are large (managedFields, Pod specs), and only one page of them is held at once."""
+    params = {"labelSelector": MANAGED_SELECTOR, "limit": str(LIST_PAGE_SIZE)}
+    while True:
+        answer = await api.request("GET", resource.path(namespace), params=params)
+        yield answer.get("items") or []
+        token = (answer.get("metadata") or {}).get("continue")
+        if not token:
+            return
+        params = {**params, "continue": token}
+
+
+async def list_children(state: OperatorState) -> None:
+    """Fill the World with the CronJobs, Jobs and Pods that exist, before the first pass.
+
+    The watches list them too, but each on its own and after the schedules' may have: a pass that ran
+    before the CronJobs' list would find its CronJobs missing and create them again, each create answered
+    409 (a restart with nothing changed made a write per CronJob). These lists use the watches' server-side
+    selector; the watches' replays of the same objects are then dropped by their resourceVersion, and a
+    deletion a watch reports meanwhile is not undone by a list read before it (World.apply_listed). A
+    failing list is retried with the queue's backoff, and no pass runs until every list succeeded (the
+    `children_listed` probe is false meanwhile)."""
+    assert state.api is not None
+    failures = 0
+    state.world.start_listing()
+    try:
+        for group, version, plural in CHILD_RESOURCES:
+            for namespace in state.config.namespaces or (None,):
+                while True:
+                    try:
+                        async for page in _list_pages(state.api, Resource(group, version, plural), namespace):
+                            state.world.apply_listed(plural, page)
+                        break
+                    except (ApiError, aiohttp.ClientError, TimeoutError) as error:
+                        delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                        failures += 1
+                        where = f"in {namespace}" if namespace else "in every namespace"
+                        logger.warning(
+                            "listing %s %s: %s; no pass before it succeeds, retrying in %gs",
+                            plural,
+                            where,
+                            error,
+                            delay,
+                        )
+                        await asyncio.sleep(delay)  # then the list again from its start (pages applied stay)
+    finally:
+        state.world.stop_listing()
+
+
 def start_reconciling(state: OperatorState, reconciler: Reconciler) -> None:
     """The queue, its workers and the periodic resync; a pass for every schedule already in the cache
-    (a standby's warm cache: a pass each at takeover; at a plain start it is still empty)."""
+    (the children's lists are in it by now; the schedules' watch adds the others as it lists them)."""
     state.queue = ReconcileQueue(lambda key: metrics.measured_reconcile(reconciler, key), workers=state.config.workers)
     metrics.watch_queue(state.queue)
     state.queue.start()
@@ -87,9 +142,19 @@ def start_reconciling(state: OperatorState, reconciler: Reconciler) -> None:
     metrics.LEADER.set(1)
 
 
-async def lead(state: OperatorState, elector: LeaderElector, reconciler: Reconciler) -> None:
-    """Stand by until this process holds the lease, reconcile while it keeps it, exit once it cannot."""
+async def reconcile_once_listed(state: OperatorState, listed: "asyncio.Task[None]", reconciler: Reconciler) -> None:
+    """Without leader election: the queue starts once the children's initial lists are in the cache."""
+    await listed
+    start_reconciling(state, reconciler)
+
+
+async def lead(
+    state: OperatorState, elector: LeaderElector, listed: "asyncio.Task[None]", reconciler: Reconciler
+) -> None:
+    """Stand by until this process holds the lease, reconcile while it keeps it, exit once it cannot.
+    A standby that takes over is a restart with a warm cache: no pass before the children's lists."""
     await elector.acquire()
+    await listed
     start_reconciling(state, reconciler)
     await elector.hold()
     metrics.LEADER.set(0)
@@ -108,6 +173,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     """The operator's handlers, bound to `state` (no module-level registration: importable freely)."""
     registry = kopf.OperatorRegistry()
     electors: list[LeaderElector] = []  # the one candidate, once startup made it
+    reconcilers: list[Reconciler] = []  # the one reconciler, once startup made it
+    listings: list[asyncio.Task[None]] = []  # the initial lists of the children (list_children)
     lease_apis: list[KubeApi] = []  # its client
 
     @kopf.on.login(registry=registry)
@@ -126,6 +193,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = NoDiffBase()
         settings.persistence.progress_storage = NoProgress()
         settings.watching.connect_timeout = 10
+        settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
         select_managed_children(settings)  # before the watches start: kopf starts them after startup
         settings.networking.request_timeout = 30
 
@@ -148,11 +216,18 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
             clock=state.api.clock.now,
             run_history=state.config.run_history,
         )
+        reconcilers.append(reconciler)
         if state.config.metrics_port:  # on every replica: a standby's erpsync_leader is 0
             metrics.serve(state.config.metrics_port)
+        # Started now, beside the watches kopf starts once this handler returns.
+        listed = asyncio.create_task(list_children(state), name="initial lists")
+        listings.append(listed)
+        state.tasks.append(listed)
         election = state.config.leader_election
         if election is None:
-            start_reconciling(state, reconciler)
+            state.tasks.append(
+                asyncio.create_task(reconcile_once_listed(state, listed, reconciler), name="start reconciling")
+            )
             return
         # The Lease has a client of its own, outside --qps: a backlog of passes must not delay a renewal
         # past the renew deadline (controller-runtime gives leader election its own client too).
@@ -165,7 +240,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         )
         electors.append(elector)
         # The watches start once this handler returns, on every replica: the standby's cache fills up.
-        state.tasks.append(asyncio.create_task(lead(state, elector, reconciler), name="leader election"))
+        state.tasks.append(asyncio.create_task(lead(state, elector, listed, reconciler), name="leader election"))
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
@@ -185,6 +260,11 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     def schedules_known(**_: Any) -> int:
         return len(state.world.schedule_keys())
 
+    @kopf.on.probe(registry=registry, id="children_listed")
+    def children_listed(**_: Any) -> bool:
+        """False until the initial lists are in the cache: no pass runs before (list_children)."""
+        return bool(listings) and listings[0].done() and not listings[0].cancelled()
+
     @kopf.on.event(API_GROUP, API_VERSION, PLURAL, registry=registry)
     async def schedule_event(event: kopf.RawEvent, **_: Any) -> None:  # async: no thread hop per event
         body = cast(dict[str, Any], event["object"])
@@ -194,6 +274,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
             state.enqueue(key)
         elif state.world.schedule(key) is None:
             metrics.forget_schedule(key)  # deleted: its metrics series go with it
+            for reconciler in reconcilers:
+                reconciler.forget(key)
 
     def child_event(kind: Kind) -> Any:
         async def handler(event: kopf.RawEvent, **_: Any) -> None:

@@ -145,7 +145,8 @@ async def measured_reconcile(reconciler: Reconciler, key: ScheduleKey) -> bool:
     WRITES.inc(result.writes)
     if result.retry:
         RECONCILE_ERRORS.inc()
-    record_sync_metrics(reconciler.world, key)
+    if not result.skipped:  # a skipped pass: the same status, the same CronJobs, the same gauges
+        record_sync_metrics(reconciler.world, key)
     count_finished_runs(key, result.finished_runs)
     return result.retry
 

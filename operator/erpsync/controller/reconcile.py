@@ -53,7 +53,7 @@ from erpsync.controller.drift import (
 from erpsync.controller.events import Event, EventSink
 from erpsync.controller.kubeapi import CRONJOBS, JOBS, SCHEDULES, ApiError, KubeApi
 from erpsync.controller.observed import Observed
-from erpsync.controller.status import Outcome, build_status
+from erpsync.controller.status import Outcome, build_status, next_status_change
 from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, build_sync_now_job, pending_request, refusal
 from erpsync.controller.world import ScheduleKey, World, ownership
 from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS, LABEL_SCHEDULE, WorkerDefaults
@@ -97,6 +97,17 @@ class PassResult:
     retry: bool = False
     seconds: float = 0.0
     finished_runs: tuple[tuple[str, LastRun], ...] = ()
+    skipped: bool = False  # nothing changed since a pass that found nothing to do: not made again
+
+
+@dataclass(frozen=True, slots=True)
+class _Unchanged:
+    """A pass that found nothing to do: the versions it read (World.versions), its outcome, and until when
+    the same versions give the same status (status.next_status_change)."""
+
+    versions: tuple[object, ...]
+    outcome: Outcome
+    until: datetime
 
 
 @dataclass
@@ -109,9 +120,24 @@ class Reconciler:
     run_history: int = DEFAULT_RUN_HISTORY
     # the erpsync.io/suspend value last warned about, per schedule: one Warning per value and process
     warned_suspend_values: dict[ScheduleKey, str] = field(default_factory=dict)
+    # Per schedule, its last pass if it found nothing to do. A pass is a function of the objects it reads
+    # and of the clock: while their versions are the same and the clock has not reached a moment that
+    # changes status, another pass would find nothing to do again, so it is skipped (a periodic resync of
+    # a cluster where nothing changed costs a comparison of versions per schedule).
+    _unchanged: dict[ScheduleKey, _Unchanged] = field(default_factory=dict)
+
+    def forget(self, key: ScheduleKey) -> None:
+        """A schedule deleted: nothing of it is kept."""
+        self._unchanged.pop(key, None)
+        self.warned_suspend_values.pop(key, None)
 
     async def reconcile(self, key: ScheduleKey) -> PassResult | None:
         started = time.monotonic()
+        versions = self.world.versions(key)
+        unchanged = self._unchanged.pop(key, None)
+        if unchanged is not None and unchanged.versions == versions and self.clock() < unchanged.until:
+            self._unchanged[key] = unchanged
+            return PassResult(unchanged.outcome, 0, seconds=time.monotonic() - started, skipped=True)
         # 1. Load the schedule. Gone or going: its CronJobs and Jobs are garbage-collected.
         body = self.world.schedule(key)
         if body is None or body["metadata"].get("deletionTimestamp"):
@@ -123,6 +149,10 @@ class Reconciler:
             # The API refused or failed a call the pass cannot do without (a status write): try again later.
             logger.warning("reconciling %s/%s: %s; retrying", key[0], key[1], error)
             result = PassResult(Outcome("Retrying", str(error)), pass_.writes, retry=True)
+        nothing_done = not (result.writes or result.retry or pass_.foreign or pass_.finished or pass_.emitted)
+        # The versions read again: an event that came during the pass changed what the next pass reads.
+        if nothing_done and versions is not None and pass_.status_changes_at and self.world.versions(key) == versions:
+            self._unchanged[key] = _Unchanged(versions, result.outcome, pass_.status_changes_at)
         seconds = time.monotonic() - started
         return PassResult(result.outcome, result.writes, result.retry, seconds, tuple(pass_.finished))
 
@@ -137,6 +167,8 @@ class _Pass:
     finished: list[tuple[str, LastRun]] = field(default_factory=list)  # runs first shown finished by its writes
     suspend_requested: set[str] = field(default_factory=set)  # CronJobs whose asked-for suspend flag changed
     forbidden: bool = False  # the API server refused a call with 403: the pass stalls the schedule (Forbidden)
+    emitted: bool = False  # it posted an Event
+    status_changes_at: datetime | None = None  # when the clock alone changes its status (next_status_change)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -203,12 +235,16 @@ class _Pass:
         await self._announce_failed_runs(await self._write_status(plan, observed, outcome, handled, now))
         return PassResult(outcome, self.writes, retry=outcome.state in ("Retrying", "Forbidden"))
 
+    async def _emit(self, event: Event) -> None:
+        self.emitted = True
+        await self.reconciler.emit(event)
+
     async def _stall(self, problems: str, observed: Observed, now: datetime) -> PassResult:
         """An invalid generation: Stalled, announced once per generation and message."""
         outcome = Outcome("Stalled", problems[:2000])
         previous = self.status
         if previous.observed_generation != self.generation or _stalled_message(previous) != outcome.message:
-            await self.reconciler.emit(Event(self.body, "Warning", INVALID_SPEC, outcome.message[:1000]))
+            await self._emit(Event(self.body, "Warning", INVALID_SPEC, outcome.message[:1000]))
         await self._announce_failed_runs(
             await self._write_status(None, observed, outcome, previous.last_handled_sync_now, now)
         )
@@ -348,7 +384,7 @@ class _Pass:
         if request is None:
             return handled, []
         if request.refused:
-            await self.reconciler.emit(
+            await self._emit(
                 Event(
                     self.body,
                     "Warning",
@@ -365,7 +401,7 @@ class _Pass:
             try:
                 self._record("jobs", await self.reconciler.api.create(JOBS, self.metadata["namespace"], job))
                 self.writes += 1
-                await self.reconciler.emit(
+                await self._emit(
                     Event(self.body, "Normal", SYNC_NOW_STARTED, f"started Job {job['metadata']['name']} ({sync})")
                 )
             except ApiError as error:
@@ -387,7 +423,7 @@ class _Pass:
         ignored = ", ".join(f'"{word[:63]}"' for word in unknown)
         allowed = f"{SUSPEND_ALL}, or syncs separated by commas: {', '.join(SYNC_NAMES)}"
         message = f"{SUSPEND_ANNOTATION}: ignored {ignored}; allowed: {allowed}"
-        await self.reconciler.emit(Event(self.body, "Warning", INVALID_SUSPEND_ANNOTATION, message))
+        await self._emit(Event(self.body, "Warning", INVALID_SUSPEND_ANNOTATION, message))
 
     async def _announce_changes(self) -> None:
         """One Event per pass for what it did to CronJobs (one per CronJob would double the writes)."""
@@ -395,13 +431,11 @@ class _Pass:
             return
         reasons = {reason for reason, _ in self.changes}
         reason = reasons.pop() if len(reasons) == 1 else CRON_JOBS_CHANGED
-        await self.reconciler.emit(
-            Event(self.body, "Normal", reason, "; ".join(message for _, message in self.changes))
-        )
+        await self._emit(Event(self.body, "Normal", reason, "; ".join(message for _, message in self.changes)))
 
     async def _announce_failed_runs(self, failed: list[tuple[str, LastRun]]) -> None:
         for sync, run in failed:
-            await self.reconciler.emit(
+            await self._emit(
                 Event(self.body, "Warning", RUN_FAILED, f"{sync}: Job {run.job_name} {run.result}: {run.message or ''}")
             )
 
@@ -420,6 +454,7 @@ class _Pass:
             now=now,
             run_history=self.reconciler.run_history,
         )
+        self.status_changes_at = next_status_change(plan, status, observed, now)
         written = status.as_json()
         # Only the keys the operator owns: kopf and others may keep their own records in status.
         stored = self.stored_status  # a key of another shape is replaced whole (merge_diff)

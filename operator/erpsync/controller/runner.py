@@ -44,6 +44,7 @@ def run_operator(
             leader_election=leader_election,
             qps=qps,
             burst=burst,
+            namespaces=tuple(namespaces),
         )
     )
     metrics.install_watch_counter()  # erpsync_watch_restarts_total

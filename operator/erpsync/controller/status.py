@@ -184,6 +184,45 @@ def _health(
     return Condition(HEALTHY, "True", RUNS_HEALTHY, "no enabled sync has a failed or overdue run")
 
 
+_HOUR: Final = timedelta(hours=1)
+
+
+def next_status_change(
+    plan: SchedulePlan | None, status: ErpSyncScheduleStatus, observed: Observed, now: datetime
+) -> datetime | None:
+    """The earliest moment at which build_status, given the same world, may build another status than
+    `status` (built at `now`): a next-run time that passes, a sync that turns overdue or whose overdue
+    message counts one more hour. None when the clock may change it at any moment (a Pod waiting to start
+    is called stuck after a while): no moment to rely on. A moment too early only costs a pass."""
+    if plan is None:
+        return datetime.max.replace(tzinfo=now.tzinfo)  # Stalled: nothing in it moves with the clock
+    for pods in observed.pods_by_job.values():
+        for pod in pods:
+            for container in pod.get("status", {}).get("containerStatuses") or []:
+                if container.get("state", {}).get("waiting"):
+                    return None
+    moments: list[datetime] = []
+    syncs = status.syncs
+    for planned in plan.syncs:
+        entry = syncs.get(planned.sync) if syncs else None
+        next_run = parse_time(entry.next_run_time) if entry else None
+        if next_run:
+            moments.append(next_run)
+        period = interval(planned.frequency)
+        if not planned.schedule or planned.suspended or not period:
+            continue
+        cron_job = observed.cron_jobs.get(planned.cron_job_name or "")
+        since = parse_time(entry.last_successful_time if entry else None) or parse_time(
+            (cron_job or {}).get("metadata", {}).get("creationTimestamp")
+        )
+        if since is None:
+            continue
+        overdue = since + 2 * period + OVERDUE_GRACE
+        # Overdue: its message counts the hours since the last success (_health).
+        moments.append(overdue if overdue > now else since + ((now - since) // _HOUR + 1) * _HOUR)
+    return min(moments, default=datetime.max.replace(tzinfo=now.tzinfo))
+
+
 def build_status(
     *,
     generation: int,

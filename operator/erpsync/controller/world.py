@@ -202,6 +202,29 @@ class World:
     # someone else: a pass checks them with a GET instead of trying to create them on every pass
     foreign_cron_jobs: set[tuple[str, str]] = field(default_factory=set)
     _deflaters: dict[Kind, _Deflater] = field(default_factory=lambda: defaultdict(_Deflater))
+    # While the initial lists are applied (apply_listed): the objects a watch saw deleted, with the
+    # version of the deletion, so that a list read before the deletion does not bring them back.
+    _deleted_while_listing: dict[tuple[Kind, tuple[str, str]], int | None] | None = None
+
+    def start_listing(self) -> None:
+        """Remember deletions from now on, until `stop_listing`: lists are about to be applied."""
+        self._deleted_while_listing = {}
+
+    def stop_listing(self) -> None:
+        self._deleted_while_listing = None
+
+    def apply_listed(self, kind: Kind, items: list[dict[str, Any]]) -> None:
+        """Record the items of a LIST, as a watch's ADDED events would be (the watch's own replay of them
+        is then dropped by its resourceVersion); an object a watch saw deleted since the list was read
+        stays deleted."""
+        deleted = self._deleted_while_listing or {}
+        for body in items:
+            key = _key(body)
+            if (kind, key) in deleted:
+                deleted_version, version = deleted[kind, key], _version(body)
+                if deleted_version is None or version is None or version <= deleted_version:
+                    continue
+            self.apply(kind, "ADDED", body)
 
     def apply(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> bool:
         """Record a watch event; False when it tells nothing new (an echo or a replay)."""
@@ -217,6 +240,8 @@ class World:
                 # e.g. "left the selector" arriving after the write-through of the repair that
                 # brought it back: the object is there
                 return False
+            if self._deleted_while_listing is not None:
+                self._deleted_while_listing[kind, key] = version
             existed = store.pop(key, None) is not None
             if kind == "schedules":
                 self._by_label.pop((key[0], label_value(key[1])), None)
@@ -284,6 +309,22 @@ class World:
 
     def schedule_keys(self) -> list[ScheduleKey]:
         return list(self.objects["schedules"])
+
+    def versions(self, key: ScheduleKey) -> tuple[object, ...] | None:
+        """The resourceVersions of a schedule and of the children a pass of it reads, without decoding
+        any: the same value means the same objects. None when one has no version (nothing to compare)."""
+        stored = self.objects["schedules"].get(key)
+        if stored is None or stored.version is None:
+            return None
+        versions: list[object] = [stored.version]
+        for kind, names in self.children.get((key[0], label_value(key[1])), {}).items():
+            store = self.objects[kind]
+            for name in sorted(names):
+                child = store.get((key[0], name))
+                if child is None or child.version is None:
+                    return None
+                versions += (kind, name, child.version)
+        return tuple(versions)
 
     def _schedule_of(self, group: tuple[str, str]) -> ScheduleKey | None:
         name = self._by_label.get(group)

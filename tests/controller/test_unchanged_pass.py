@@ -1,0 +1,188 @@
+"""A pass whose inputs have not changed since a pass that found nothing to do is skipped (a full resync
+of an unchanged cluster is cheap), and only then: a changed schedule or child, or the clock reaching a
+moment that changes status, gets a full pass that repairs and writes as before. The initial lists of a
+start are applied to the World without undoing a deletion a watch reported meanwhile."""
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from erpsync.api.models import ErpSyncScheduleStatus
+from erpsync.api.validation import validate_object
+from erpsync.controller import reconcile
+from erpsync.controller.observed import Observed
+from erpsync.controller.status import OVERDUE_GRACE, next_status_change
+from erpsync.controller.world import World
+from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS
+from erpsync.planning.plan import SchedulePlan, plan_schedule
+from tests.controller.test_pass_writes import KEY, Operator, _new_schedule
+from tests.support.specs import schedule, validated
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+class CountedValidation:
+    """validate_object, counted: a full pass validates the schedule, a skipped one does not."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        monkeypatch.setattr(reconcile, "validate_object", self)
+
+    def __call__(self, body: dict[str, Any]) -> Any:
+        self.calls += 1
+        return validate_object(body)
+
+
+def _settled(monkeypatch: pytest.MonkeyPatch) -> tuple[Operator, CountedValidation]:
+    """A schedule whose CronJobs and status are written, and a pass since that found nothing to do."""
+    operator = Operator(_new_schedule())
+    operator.reconciler.clock = lambda: NOW
+    assert operator.reconcile().writes == 5
+    assert operator.reconcile().writes == 0
+    return operator, CountedValidation(monkeypatch)
+
+
+def test_a_pass_after_one_that_found_nothing_to_do_is_skipped_while_nothing_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    operator, validation = _settled(monkeypatch)
+    skipped = operator.reconcile()
+    assert (skipped.outcome.state, skipped.writes, skipped.retry, operator.api.calls) == ("Reconciled", 0, False, [])
+    assert validation.calls == 0
+
+
+def test_a_changed_child_gets_a_full_pass_that_repairs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    operator, validation = _settled(monkeypatch)
+    edited = copy.deepcopy(operator.api.cron_jobs["acme-vendors"])
+    edited["spec"]["schedule"] = "5 5 * * *"  # a hand edit, seen by the watch
+    edited["metadata"]["resourceVersion"] = "5000"
+    operator.world.apply("cronjobs", "MODIFIED", edited)
+    repaired = operator.reconcile()
+    assert validation.calls == 1
+    assert (repaired.writes, operator.api.calls) == (1, ["patch cronjobs"])
+    assert operator.events[-1].reason == "CronJobsRepaired"
+
+
+def test_a_changed_schedule_gets_a_full_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    operator, validation = _settled(monkeypatch)
+    operator.edit_spec({"syncs": {"vendors": {"suspend": True}}})
+    assert operator.reconcile().writes == 2
+    assert validation.calls == 1
+
+
+def test_a_next_run_time_that_passed_gets_a_full_pass_and_a_new_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    operator, validation = _settled(monkeypatch)
+    syncs = operator.api.schedule["status"]["syncs"]
+    earliest = min(datetime.fromisoformat(sync["nextRunTime"]) for sync in syncs.values() if "nextRunTime" in sync)
+    operator.reconciler.clock = lambda: earliest - timedelta(seconds=1)
+    assert operator.reconcile().writes == 0
+    assert validation.calls == 0  # still ahead
+    operator.reconciler.clock = lambda: earliest + timedelta(seconds=1)
+    result = operator.reconcile()
+    assert validation.calls == 1
+    assert (result.writes, operator.api.calls) == (1, ["patch status"])
+    [patch] = operator.api.status_patches
+    assert datetime.fromisoformat(patch["nextSyncTime"]) > earliest
+
+
+def test_a_forgotten_schedule_gets_a_full_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    operator, validation = _settled(monkeypatch)
+    operator.reconciler.forget(KEY)  # as for a deleted schedule: nothing of its last pass is kept
+    assert operator.reconcile().writes == 0
+    assert validation.calls == 1
+
+
+# next_status_change: the moments the clock changes status ---------------------------------------------
+
+
+def _plan(**spec: Any) -> SchedulePlan:
+    return plan_schedule(validated(schedule("Generic", **spec)), BUILT_IN_WORKER_DEFAULTS, frozenset())
+
+
+def _status(syncs: dict[str, dict[str, Any]]) -> ErpSyncScheduleStatus:
+    return ErpSyncScheduleStatus.model_validate({"observedGeneration": 1, "syncs": syncs})
+
+
+def _at(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def test_the_clock_changes_status_at_the_earliest_next_run_or_overdue_moment() -> None:
+    plan = _plan(syncs={"vendors": {"frequency": "Hourly"}})
+    [vendors] = [planned for planned in plan.syncs if planned.sync == "vendors"]
+    next_run = NOW + timedelta(minutes=30)
+    success = NOW - timedelta(minutes=90)
+    status = _status(
+        {"vendors": {"frequency": "Hourly", "nextRunTime": _at(next_run), "lastSuccessfulTime": _at(success)}}
+    )
+    assert vendors.schedule is not None
+    assert next_status_change(plan, status, Observed(), NOW) == next_run
+    # Overdue sooner than the next run: 2 periods and the grace after the last success.
+    success = NOW - timedelta(hours=2)
+    status = _status(
+        {"vendors": {"frequency": "Hourly", "nextRunTime": _at(next_run), "lastSuccessfulTime": _at(success)}}
+    )
+    assert next_status_change(plan, status, Observed(), NOW) == success + timedelta(hours=2) + OVERDUE_GRACE
+    # Overdue already: its message counts hours, the next one is a change.
+    success = NOW - timedelta(hours=5, minutes=40)  # the 6th hour in 20 min, before the next run
+    status = _status(
+        {"vendors": {"frequency": "Hourly", "nextRunTime": _at(next_run), "lastSuccessfulTime": _at(success)}}
+    )
+    assert next_status_change(plan, status, Observed(), NOW) == success + timedelta(hours=6)
+
+
+def test_a_pod_waiting_to_start_or_a_stalled_schedule() -> None:
+    plan = _plan()
+    observed = Observed()
+    observed.pods_by_job["acme-vendors-1"] = [
+        {"metadata": {"name": "p"}, "status": {"containerStatuses": [{"state": {"waiting": {"reason": "Pending"}}}]}}
+    ]
+    assert next_status_change(plan, _status({}), observed, NOW) is None  # "stuck" any moment: no memo
+    assert next_status_change(None, _status({}), Observed(), NOW) == datetime.max.replace(tzinfo=UTC)
+
+
+# The initial lists -------------------------------------------------------------------------------------
+
+
+def _cron_job(name: str, version: int) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": KEY[0],
+            "resourceVersion": str(version),
+            "labels": {"erpsync.io/schedule": KEY[1]},
+            "ownerReferences": [{"kind": "ErpSyncSchedule", "name": KEY[1], "uid": "uid-acme", "controller": True}],
+        },
+        "spec": {"schedule": "0 1 * * *"},
+    }
+
+
+def test_a_list_read_before_a_deletion_does_not_bring_the_object_back() -> None:
+    world = World()
+    world.apply("schedules", "ADDED", _new_schedule())
+    world.start_listing()
+    world.apply("cronjobs", "ADDED", _cron_job("acme-jobs", 20))
+    world.apply("cronjobs", "DELETED", _cron_job("acme-jobs", 30))  # the watch, while the list was read
+    world.apply_listed("cronjobs", [_cron_job("acme-jobs", 20), _cron_job("acme-vendors", 21)])
+    world.stop_listing()
+    assert world.get("cronjobs", (KEY[0], "acme-jobs")) is None
+    assert world.get("cronjobs", (KEY[0], "acme-vendors")) is not None
+    assert world.apply("cronjobs", "ADDED", _cron_job("acme-vendors", 21)) is False  # the watch's replay
+    # Created again after the deletion: a list that shows it brings it in.
+    world.start_listing()
+    world.apply("cronjobs", "DELETED", _cron_job("acme-vendors", 40))
+    world.apply_listed("cronjobs", [_cron_job("acme-vendors", 41)])
+    assert world.get("cronjobs", (KEY[0], "acme-vendors")) is not None
+
+
+def test_versions_follow_the_schedule_and_its_children() -> None:
+    world = World()
+    world.apply("schedules", "ADDED", _new_schedule())
+    world.apply("cronjobs", "ADDED", _cron_job("acme-jobs", 20))
+    before = world.versions(KEY)
+    assert before is not None and world.versions(KEY) == before
+    world.apply("cronjobs", "MODIFIED", _cron_job("acme-jobs", 21))
+    assert world.versions(KEY) != before
+    assert world.versions(("erp", "unknown")) is None
