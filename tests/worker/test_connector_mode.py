@@ -121,13 +121,13 @@ def test_a_scheduled_run_closes_every_open_request_of_its_sync_only(world: World
     assert statuses[other.id] == "in_progress"
 
 
-def test_a_request_for_another_sync_is_refused_in_one_line(world: World) -> None:
+def test_a_run_started_for_another_syncs_request_does_nothing_and_succeeds(world: World) -> None:
+    """The receiver starts every sync that runs on ERP Requests (a delivery does not name the event): the jobs
+    run started for a sync_vendors request leaves it to the vendors run, without failing."""
     request = world.procore.erp.raise_request(COMPANY_ID, "sync_vendors")
     summary = run(world, "jobs", ERPSYNC_ERP_REQUEST_ID=str(request.id))
-    assert summary.fatal == (
-        f"ERPSYNC_ERP_REQUEST_ID={request.id}: request sync_vendors is not for the jobs sync; "
-        "allowed: sync_jobs, create_job_in_procore"
-    )
+    assert summary.fatal is None and summary.failed == 0 and summary.read == 0
+    assert summary.extra["erpRequests"] == 0
     assert _details(world)[request.id]["status"] == "in_progress"
 
 

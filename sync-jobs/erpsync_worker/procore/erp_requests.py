@@ -33,6 +33,12 @@ class ErpRequest:
     detail_ids: tuple[int, ...]
 
 
+class ForAnotherSync(Exception):
+    """The request a run was started for is another sync's: the webhook receiver cannot tell the syncs apart
+    (a delivery names the request, not its event), so it starts each sync that runs on ERP Requests, and
+    all but one find the request is not theirs."""
+
+
 def _detail_ids(request: dict[str, Any]) -> tuple[int, ...]:
     """`request_detail_id` has no fixed place: in request_data, at the root, or on each list element."""
     data = request.get("request_data")
@@ -62,10 +68,7 @@ def requests_for_run(client: ProcoreClient, company: int, sync: str, request_id:
     answer = client.request("GET", f"/rest/v1.0/companies/{company}/erp_requests/{request_id}", repeatable=True)
     request = _parse(answer.json())
     if request.name not in names:
-        raise ProcoreError(
-            f"ERPSYNC_ERP_REQUEST_ID={request_id}: request {request.name} is not for the {sync} sync; "
-            f"allowed: {', '.join(names)}"
-        )
+        raise ForAnotherSync(f"ERP request {request_id} ({request.name}) is not for the {sync} sync: nothing to do")
     if request.detail_ids and all(open_.get("id") != request.id for open_ in _open(client, company, request.name)):
         logger.info("ERP request %s (%s) was closed by an earlier run", request.id, request.name)
         return []

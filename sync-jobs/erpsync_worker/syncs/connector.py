@@ -189,7 +189,12 @@ def _messages(ctx: SyncContext, sync: str, fatal: str | None) -> list[str]:
 def run_on_requests(ctx: SyncContext, sync: str, work: Callable[[SyncContext], None]) -> None:
     """Read the run's ERP Requests, do the sync's work once for all of them, then close each one."""
     company = ctx.config.company_id
-    requests = erp_requests.requests_for_run(ctx.procore, company, sync, ctx.config.erp_request_id)
+    try:
+        requests = erp_requests.requests_for_run(ctx.procore, company, sync, ctx.config.erp_request_id)
+    except erp_requests.ForAnotherSync as other:
+        logger.info("%s", other)  # another sync's run handles and closes it
+        ctx.summary.extra["erpRequests"] = 0
+        return
     ctx.summary.extra["erpRequests"] = len(requests)
     closed = ctx.summary.extra.setdefault("requestsClosed", 0)
 
