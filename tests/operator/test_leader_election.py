@@ -30,6 +30,9 @@ from tests.operator.conftest import (
 LEADER_ELECTION: Final = ("--leader-elect",)  # the Lease in the kubeconfig context's namespace: the test's
 # The `cluster` fixture's operator: the first candidate.
 candidate = pytest.mark.operator_args("--resync-interval", "300", *LEADER_ELECTION)
+# The same, held to 5 requests a second (--qps): 30 schedules take it about 30 s, so it is surely mid-way
+# through them when it is killed (at full speed it can finish before the test's kill).
+slow_candidate = pytest.mark.operator_args("--resync-interval", "300", "--qps", "5", "--burst", "5", *LEADER_ELECTION)
 STANDBY_USER: Final = "erp-sync-operator-e2e-standby"
 LEASE: Final = "erp-sync-operator"
 TAKEOVER_LIMIT: Final = 15.0  # issue 13: the standby takes over within 15 s of the leader's SIGKILL
@@ -105,7 +108,7 @@ def all_ready(cluster: Cluster, names: list[str]) -> bool:
     return all(cluster.ready(name) for name in names)
 
 
-@candidate
+@slow_candidate
 def test_the_standby_writes_nothing_and_takes_over_a_killed_leader_within_15_seconds(
     cluster: Cluster, standby: Operator
 ) -> None:
