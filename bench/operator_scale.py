@@ -8,14 +8,14 @@ the middle of the measurement. Prints seconds until all are Ready, the operator'
 run or resync due, its peak RSS, and, timed in the same run against the same server, a plain client
 sending the same minimal writes (the schedule, 4 CronJobs and 1 status patch per schedule).
 
-    .venv/bin/python bench/operator_scale.py [--sizes 1000,2000] [--idle 60] [--qps 0] [--burst 30]
+    .venv/bin/python bench/operator_scale.py [--sizes 1000,2000] [--idle 60] [--qps 0] [--burst 100]
         [--plot scale.png] [--py-spy profile.txt] [--py-spy-resync resync.txt]
 
 Per size, on a control plane of its own: the create phase above; then a restart with nothing changed
 (time to the first write, to steady state read from the operator's metrics, the writes made: expected 0);
 then the full resync of that restarted operator (--resync-interval R, R = --resync or max(60, N/100) s):
 the CPU seconds of the operator process (utime + stime from /proc/PID/stat) around the window in which
-the resync's passes run, and its writes. `--qps`/`--burst` go to the operator (its defaults, 20 and 30,
+the resync's passes run, and its writes. `--qps`/`--burst` go to the operator (its defaults, 50 and 100,
 when not given). `--py-spy PATH` records a profile of the operator during the create phase (py-spy record
 --format raw --nonblocking; it needs ptrace), `--py-spy-resync PATH` one during the resync's window.
 `--plot PATH.png` draws time-to-Ready and peak RSS against the sizes.
