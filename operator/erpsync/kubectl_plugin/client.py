@@ -179,13 +179,19 @@ class Kube:
     def _run(self, call: Coroutine[Any, Any, T]) -> T:
         bound = None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
         try:
-            return self._loop.run(asyncio.wait_for(call, bound))
+            answer = self._loop.run(asyncio.wait_for(call, bound))
         except TimeoutError:
             deadline_first = bound is not None and (not self._request_timeout or bound < self._request_timeout)
             within = "in the time left" if deadline_first else f"within {self._request_timeout:g}s (--request-timeout)"
             raise ServerUnreachable(f"the API server at {self.server} did not answer {within}") from None
         except aiohttp.ClientError as error:
             raise ServerUnreachable(f"cannot reach the API server at {self.server}: {one_line(error)}") from None
+        # Ctrl-C during the call makes the Runner cancel it and raise KeyboardInterrupt; but in Python 3.11
+        # asyncio.wait_for can lose that cancellation when the call completes at the same moment, and the
+        # Runner then returns as if nothing happened: the command would wait on, deaf to the one Ctrl-C.
+        if getattr(self._loop, "_interrupt_count", 0):
+            raise KeyboardInterrupt
+        return answer
 
     def call(
         self,
