@@ -106,15 +106,20 @@ def _cron_job_times(cron_status: dict[str, Any]) -> dict[str, str]:
     return {key: time for key, time in times.items() if time}
 
 
+def _moments(times: Iterable[object]) -> list[datetime]:
+    """The times that are RFC 3339, as times (compared as times rather than as text)."""
+    return [moment for moment in map(parse_time, map(rfc3339, times)) if moment is not None]
+
+
 def _latest(*times: object) -> str | None:
-    """The latest of the times, compared as times rather than as text; None when none is RFC 3339."""
-    moments = [moment for moment in map(parse_time, map(rfc3339, times)) if moment is not None]
+    """The latest of the times; None when none is RFC 3339."""
+    moments = _moments(times)
     return timestamp(max(moments)) if moments else None
 
 
 def _earliest(times: Iterable[object]) -> str | None:
-    """The earliest of the times (suspended syncs have none), compared as times; None when none is RFC 3339."""
-    moments = [moment for moment in map(parse_time, map(rfc3339, times)) if moment is not None]
+    """The earliest of the times (suspended syncs have none); None when none is RFC 3339."""
+    moments = _moments(times)
     return timestamp(min(moments)) if moments else None
 
 
