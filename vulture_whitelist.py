@@ -48,6 +48,7 @@ kopf.OperatorSettings.persistence.diffbase_storage
 kopf.OperatorSettings.persistence.progress_storage
 kopf.OperatorSettings.posting.enabled
 kopf.OperatorSettings.watching.connect_timeout
+kopf.OperatorSettings.watching.chunk_size
 kopf.OperatorSettings.networking.request_timeout
 kopf.OperatorSettings.queueing.idle_timeout
 

@@ -39,6 +39,7 @@ from typing import Any
 import aiohttp
 
 from erpsync.api.validation import validate_object
+from erpsync.controller.queue import DEFAULT_WORKERS
 from erpsync.planning.plan import plan_schedule
 from erpsync_emulators.operator_process import OperatorProcess
 from erpsync_testbed import ControlPlane, audit
@@ -49,7 +50,6 @@ NAMESPACE = "erp-sync"
 PLAIN_NAMESPACE = "erp-sync-plain"
 OPERATOR_USER = "erp-sync-operator-bench"
 WRITE_VERBS = ("create", "update", "patch", "delete")
-CONCURRENCY = 8  # the operator's reconcile workers
 
 
 def schedules_path(namespace: str) -> str:
@@ -107,13 +107,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(control_plane: ControlPlane) -> float:
+    """The CPU seconds of the control plane's processes (etcd, the API server, the controller manager) so far."""
+    return sum(cpu_seconds(process.pid) for process in control_plane.processes.values())
+
+
 class Client:
     """The benchmark's own calls, as the admin (the audit log tells them from the operator's)."""
 
-    def __init__(self, control_plane: ControlPlane) -> None:
+    def __init__(self, control_plane: ControlPlane, concurrency: int) -> None:
         self.url = control_plane.server
+        self.concurrency = concurrency
         context = control_plane.client().context
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY, ssl=context))
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency, ssl=context))
 
     async def call(self, method: str, path: str, body: object = None, content_type: str = "application/json") -> Any:
         async with self.session.request(
@@ -128,8 +134,56 @@ class Client:
         await self.session.close()
 
 
-async def gather_limited(coroutines: list[Any]) -> None:
-    semaphore = asyncio.Semaphore(CONCURRENCY)
+def is_ready(item: dict[str, Any]) -> bool:
+    status = item.get("status") or {}
+    return status.get("observedGeneration") == item["metadata"]["generation"] and any(
+        c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", [])
+    )
+
+
+class ReadyWatch:
+    """Counts the Ready schedules from one watch of them: polling a list of N schedules every half second
+    would cost the API server more than the operator's own writes (N objects serialised each time), and the
+    plain client's run has no such reader."""
+
+    def __init__(self, control_plane: ControlPlane, operator_pid: int) -> None:
+        self.control_plane = control_plane
+        self.operator_pid = operator_pid
+        self.ready: set[str] = set()
+        self.peak_mib = 0.0
+        self.watching = asyncio.Event()  # set once the watch's starting point is read: post after it
+
+    async def wait(self, count: int, started: float) -> float:
+        """Returns when `count` schedules are Ready for their generation (the operator's peak RSS by then)."""
+        context = self.control_plane.client().context
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context), timeout=timeout) as session:
+            url = self.control_plane.server + SCHEDULES
+            async with session.get(url, params={"limit": "1"}) as response:
+                version = (await response.json())["metadata"]["resourceVersion"]
+            self.watching.set()
+            while len(self.ready) < count:
+                if time.monotonic() - started > 3600:
+                    raise SystemExit(f"only {len(self.ready)} of {count} Ready after an hour")
+                params = {"watch": "1", "resourceVersion": version, "timeoutSeconds": "600"}
+                async with session.get(url, params=params) as response:
+                    async for line in response.content:
+                        event = json.loads(line)
+                        item = event["object"]
+                        version = item["metadata"]["resourceVersion"]
+                        name = item["metadata"]["name"]
+                        if event["type"] != "DELETED" and is_ready(item):
+                            self.ready.add(name)
+                        else:
+                            self.ready.discard(name)
+                        self.peak_mib = max(self.peak_mib, high_water_mib(self.operator_pid))
+                        if len(self.ready) == count:
+                            break
+        return self.peak_mib
+
+
+async def gather_limited(coroutines: list[Any], concurrency: int) -> None:
+    semaphore = asyncio.Semaphore(concurrency)
 
     async def run(coroutine: Any) -> None:
         async with semaphore:
@@ -221,6 +275,7 @@ async def run_operator(
     limits = [
         *(("--qps", str(options.qps)) if options.qps is not None else ()),
         *(("--burst", str(options.burst)) if options.burst is not None else ()),
+        *("--workers", str(options.workers)),
     ]
     port = free_port()
     resync = options.resync or max(60.0, count / 100)
@@ -230,7 +285,7 @@ async def run_operator(
         return OperatorProcess(kubeconfig, folder / "operator.log", NAMESPACE, flags).start()
 
     operator = start(3600)
-    client = Client(control_plane)
+    client = Client(control_plane, options.workers)
     metrics_session = aiohttp.ClientSession()
     result: dict[str, Any] = {}
     try:
@@ -238,26 +293,18 @@ async def run_operator(
         await asyncio.sleep(2)  # its watches start once startup has returned
         profiler = start_profiler(operator.pid, profile) if profile else None
         mark = audit.end_offset(control_plane.audit_log)
+        operator_cpu, server_cpu = cpu_seconds(operator.pid), server_cpu_seconds(control_plane)
         started = time.monotonic()
-        await gather_limited([client.call("POST", SCHEDULES, schedule(i)) for i in range(count)])
-        peak = 0.0
-        while True:
-            peak = max(peak, high_water_mib(operator.pid))
-            listing = await client.call("GET", SCHEDULES)
-            ready = sum(
-                1
-                for item in listing["items"]
-                if any(
-                    c["type"] == "Ready" and c["status"] == "True" for c in item.get("status", {}).get("conditions", [])
-                )
-                and item["status"].get("observedGeneration") == item["metadata"]["generation"]
-            )
-            if ready == count:
-                break
-            if time.monotonic() - started > 3600:
-                raise SystemExit(f"only {ready} of {count} Ready after an hour")
-            await asyncio.sleep(0.5)
+        watch = ReadyWatch(control_plane, operator.pid)
+        readiness = asyncio.create_task(watch.wait(count, started))
+        await asyncio.wait({readiness, asyncio.ensure_future(watch.watching.wait())}, return_when="FIRST_COMPLETED")
+        if readiness.done():
+            readiness.result()  # the watch failed before it started: its error
+        await gather_limited([client.call("POST", SCHEDULES, schedule(i)) for i in range(count)], options.workers)
+        peak = await readiness
         result["seconds"] = time.monotonic() - started
+        result["create_cpu"] = cpu_seconds(operator.pid) - operator_cpu
+        result["create_server_cpu"] = server_cpu_seconds(control_plane) - server_cpu
         if profiler is not None:
             stop_profiler(profiler)
         await asyncio.sleep(2)  # the echoes of the last writes
@@ -307,9 +354,9 @@ async def run_operator(
     return result
 
 
-async def run_plain_client(control_plane: ControlPlane, count: int) -> float:
+async def run_plain_client(control_plane: ControlPlane, count: int, concurrency: int) -> tuple[float, float]:
     """The same minimal writes without the operator: create the schedule, its 4 CronJobs, patch its status once."""
-    client = Client(control_plane)
+    client = Client(control_plane, concurrency)
     schedules = schedules_path(PLAIN_NAMESPACE)
     cron_jobs_path = f"/apis/batch/v1/namespaces/{PLAIN_NAMESPACE}/cronjobs"
     manifests = []
@@ -319,6 +366,7 @@ async def run_plain_client(control_plane: ControlPlane, count: int) -> float:
         validated = validate_object(body)
         assert validated.schedule is not None
         manifests.append((body, plan_schedule(validated.schedule).cron_jobs))
+    server_cpu = server_cpu_seconds(control_plane)
     started = time.monotonic()
 
     async def one(body: dict[str, Any], cron_jobs: list[dict[str, Any]]) -> None:
@@ -339,10 +387,10 @@ async def run_plain_client(control_plane: ControlPlane, count: int) -> float:
         await client.call("PATCH", status_path, {"status": {"observedGeneration": 1}}, "application/merge-patch+json")
 
     try:
-        await gather_limited([one(body, cron_jobs) for body, cron_jobs in manifests])
+        await gather_limited([one(body, cron_jobs) for body, cron_jobs in manifests], client.concurrency)
     finally:
         await client.close()
-    return time.monotonic() - started
+    return time.monotonic() - started, server_cpu_seconds(control_plane) - server_cpu
 
 
 def by_verb(counts: Counter[str]) -> dict[str, int]:
@@ -365,7 +413,9 @@ def writes(counts: Counter[str], events: bool) -> int:
     return sum(value for key, value in counts.items() if key.split()[0] in WRITE_VERBS and ("events" in key) == events)
 
 
-def report(count: int, result: dict[str, Any], plain: float, options: argparse.Namespace) -> None:
+def report(
+    count: int, result: dict[str, Any], plain: float, plain_server_cpu: float, options: argparse.Namespace
+) -> None:
     busy = result["busy"]
     per_kind = {
         kind: sum(v for k, v in busy.items() if k.split()[0] in WRITE_VERBS and _resource(k) == kind) / count
@@ -374,11 +424,15 @@ def report(count: int, result: dict[str, Any], plain: float, options: argparse.N
     idle = result["idle"]
     first = result["restart_first_write"]
     print(f"schedules:                      {count} (4 enabled syncs each)")
-    qps = "20 (default)" if options.qps is None else f"{options.qps:g}"
-    burst = "30 (default)" if options.burst is None else str(options.burst)
-    print(f"operator flags:                 --qps {qps} --burst {burst}")
+    qps = "50 (default)" if options.qps is None else f"{options.qps:g}"
+    burst = "100 (default)" if options.burst is None else str(options.burst)
+    print(f"operator flags:                 --qps {qps} --burst {burst} --workers {options.workers}")
     print(f"all Ready after:                {result['seconds']:.1f} s")
     print(f"plain client, same writes:      {plain:.1f} s (operator / plain: {result['seconds'] / plain:.2f}x)")
+    print(
+        f"CPU while creating:             operator {result['create_cpu']:.1f} s; control plane "
+        f"{result['create_server_cpu']:.1f} s (plain client's run: {plain_server_cpu:.1f} s)"
+    )
     print(f"operator requests by verb:      {json.dumps(by_verb(busy))}")
     print(
         f"operator writes per schedule:   {writes(busy, events=False) / count:.2f} "
@@ -443,6 +497,12 @@ async def main() -> None:
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of the idle period")
     parser.add_argument("--qps", type=float, help="the operator's --qps (0: no limit; its default when not given)")
     parser.add_argument("--burst", type=int, help="the operator's --burst")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help="the operator's --workers, and the plain client's requests at once (its sequences of writes)",
+    )
     parser.add_argument("--resync", type=float, help="the operator's --resync-interval after the restart (seconds)")
     parser.add_argument("--plot", metavar="PATH.png", help="draw time-to-Ready and peak RSS against the sizes")
     parser.add_argument("--py-spy", metavar="PATH", help="py-spy profile of the operator during the create phase")
@@ -463,10 +523,10 @@ async def main() -> None:
             for namespace in (NAMESPACE, PLAIN_NAMESPACE):
                 control_plane.kubectl("create", "namespace", namespace)
             result = await run_operator(control_plane, count, options, profile, Path(folder))
-            plain = await run_plain_client(control_plane, count)
+            plain, plain_server_cpu = await run_plain_client(control_plane, count, options.workers)
         if index:
             print()
-        report(count, result, plain, options)
+        report(count, result, plain, plain_server_cpu, options)
         rows.append((count, result["seconds"], plain, result["peak_mib"]))
     if options.plot:
         plot(options.plot, rows)

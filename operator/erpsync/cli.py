@@ -19,6 +19,7 @@ from erpsync.api.crd import render_crd
 from erpsync.api.manifests import dump_documents, read_files
 from erpsync.api.models import DEFAULT_RUN_HISTORY, RUN_HISTORY_MAX, ResourceRequirements
 from erpsync.api.validation import Validated, is_schedule, validate_object, validate_resources
+from erpsync.controller.queue import DEFAULT_WORKERS
 from erpsync.controller.rate_limit import DEFAULT_BURST, DEFAULT_QPS
 from erpsync.planning.cron import next_runs
 from erpsync.planning.cronjobs import (
@@ -373,6 +374,13 @@ def render(
     type=click.IntRange(min=1),
     help="Requests to the API server at once, above --qps.",
 )
+@click.option(
+    "--workers",
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(min=1, max=256),
+    help="Schedules reconciled at once (each pass mostly waits for the API server).",
+)
 @click.option("-v", "--verbose", is_flag=True)
 def operator(
     namespaces: tuple[str, ...],
@@ -394,6 +402,7 @@ def operator(
     leader_election_retry_period: float,
     qps: float,
     burst: int,
+    workers: int,
     verbose: bool,
 ) -> None:
     """Run the operator: reconcile ErpSyncSchedules into CronJobs (in a pod, or from a kubeconfig)."""
@@ -433,6 +442,7 @@ def operator(
         leader_election=leader_election,
         qps=qps,
         burst=burst,
+        workers=workers,
     )
 
 

@@ -194,6 +194,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         settings.persistence.progress_storage = NoProgress()
         settings.watching.connect_timeout = 10
         settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
+        settings.watching.chunk_size = LIST_PAGE_SIZE  # kopf's own initial lists, a page at a time too
         select_managed_children(settings)  # before the watches start: kopf starts them after startup
         settings.networking.request_timeout = 30
 
@@ -249,6 +250,8 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         await asyncio.gather(*state.tasks, return_exceptions=True)
         if state.queue is not None:
             await state.queue.stop()
+        if state.events is not None:  # the Events of the last passes, before the lease and the client go
+            await state.events.stop()
         for elector in electors:  # after the last pass: the next leader starts once this one has stopped
             await elector.release()
         for lease_api in lease_apis:

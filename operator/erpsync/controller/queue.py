@@ -11,11 +11,15 @@ from typing import Final, Generic, TypeVar
 
 Key = TypeVar("Key")
 RETRY_DELAYS: Final = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+# Passes at once (`erp-sync operator --workers`). A pass mostly waits for the API server (its CronJob
+# writes, then its status write), so more passes than cores keep the server busy; --qps/--burst and the
+# API server's fairness bound what they send.
+DEFAULT_WORKERS: Final = 8
 logger = logging.getLogger(__name__)
 
 
 class ReconcileQueue(Generic[Key]):
-    def __init__(self, work: Callable[[Key], Awaitable[bool]], workers: int = 8) -> None:
+    def __init__(self, work: Callable[[Key], Awaitable[bool]], workers: int = DEFAULT_WORKERS) -> None:
         """`work(key)` returns True when the key must be retried later."""
         self._work = work
         self._workers = workers

@@ -10,6 +10,7 @@ from erpsync.controller.config import OperatorConfig
 from erpsync.controller.handlers import build_registry
 from erpsync.controller.kopf_storage import NoMemories
 from erpsync.controller.leader import LeaderElection
+from erpsync.controller.queue import DEFAULT_WORKERS
 from erpsync.controller.rate_limit import DEFAULT_BURST, DEFAULT_QPS
 from erpsync.controller.state import OperatorState
 from erpsync.planning.cronjobs import WorkerDefaults
@@ -30,6 +31,7 @@ def run_operator(
     leader_election: LeaderElection | None = None,
     qps: float = DEFAULT_QPS,
     burst: int = DEFAULT_BURST,
+    workers: int = DEFAULT_WORKERS,
 ) -> None:
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if json_logs else kopf.LogFormat.FULL)
     if not verbose:
@@ -44,6 +46,7 @@ def run_operator(
             leader_election=leader_election,
             qps=qps,
             burst=burst,
+            workers=workers,
             namespaces=tuple(namespaces),
         )
     )

@@ -14,6 +14,7 @@ cluster will do.
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -51,7 +52,14 @@ def interval(frequency: Frequency) -> timedelta | None:
 
 def next_runs(schedule: str, time_zone: str, after: datetime, count: int) -> list[datetime]:
     """The next `count` times the cluster will start `schedule` in `time_zone`, strictly after `after`."""
-    return [run for run, _ in zip(_runs(schedule, time_zone, after), range(count), strict=False)]
+    return list(_next_runs(schedule, time_zone, after.replace(second=0, microsecond=0), count))
+
+
+@lru_cache(maxsize=16384)
+def _next_runs(schedule: str, time_zone: str, minute: datetime, count: int) -> tuple[datetime, ...]:
+    """Runs fall on whole minutes, so every time within one minute has the same runs after it: a status
+    built for thousands of schedules computes each (expression, zone, minute) once (croniter is slow)."""
+    return tuple(run for run, _ in zip(_runs(schedule, time_zone, minute), range(count), strict=False))
 
 
 def _runs(schedule: str, time_zone: str, after: datetime) -> Iterator[datetime]:
