@@ -1,6 +1,7 @@
 """`erp-sync webhooks` end to end: the receiver as its own process, with the chart's RBAC as its identity (a
 client-certificate user bound to the chart's ClusterRole, so the audit log tells its calls), beside the real
-operator on the real control plane. Deliveries are POSTed as Procore sends them (reference §1.2)."""
+operator on the real control plane. Deliveries are POSTed as Procore sends them (reference §1.2); with a Procore
+credential, the receiver reads each request's event from the Procore emulator."""
 
 import copy
 import json
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 import pytest
 
+from erpsync_emulators.procore import EmulatorConfig, ProcoreEmulator
 from erpsync_testbed import audit
 from erpsync_testbed.control_plane import free_port, kubeconfig
 from erpsync_testbed.fault_proxy import FaultProxy
@@ -27,6 +29,7 @@ from tests.ship.test_chart import OPERATOR_BINARY
 SECRET: Final = "Bearer e2e-0123456789abcdef"
 RECEIVER_USER: Final = "erp-sync-webhooks-e2e"
 COMPANY: Final = 562949953421312  # examples/generic.yaml: ErpConnector; vendors Both, jobs Schedule
+PROCORE_CLIENT: Final = ("erp-sync-webhooks-e2e", "c0ffee5ecret-9f8e7d6c5b4a3210")  # the receiver's credential
 
 
 @dataclass
@@ -47,9 +50,9 @@ class Receiver:
         except urllib.error.HTTPError as error:
             return error.code, time.monotonic() - started
 
-    def counted(self, outcome: str) -> float:
+    def counted(self, outcome: str, metric: str = "erpsync_webhook_deliveries_total") -> float:
         text = urllib.request.urlopen(self.metrics, timeout=5).read().decode()
-        line = f'erpsync_webhook_deliveries_total{{outcome="{outcome}"}} '
+        line = f'{metric}{{outcome="{outcome}"}} '
         return next((float(row.removeprefix(line)) for row in text.splitlines() if row.startswith(line)), 0.0)
 
 
@@ -83,7 +86,9 @@ def receiver_identity(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[Path, 
 
 
 @contextmanager
-def running_receiver(cluster: Cluster, config: Path, folder: Path) -> Iterator[Receiver]:
+def running_receiver(
+    cluster: Cluster, config: Path, folder: Path, environment: dict[str, str] | None = None
+) -> Iterator[Receiver]:
     secret = folder / "authorization"
     secret.write_text(SECRET + "\n")
     port, metrics = free_port(), free_port()
@@ -92,7 +97,10 @@ def running_receiver(cluster: Cluster, config: Path, folder: Path) -> Iterator[R
     command += ["--metrics-port", str(metrics), "--authorization-file", str(secret), "--pending-timeout", "60"]
     with log.open("ab") as output:
         process = subprocess.Popen(
-            command, env={"KUBECONFIG": str(config), "PATH": ""}, stdout=output, stderr=subprocess.STDOUT
+            command,
+            env={"KUBECONFIG": str(config), "PATH": "", **(environment or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     receiver = Receiver(f"http://127.0.0.1:{port}/procore/events", f"http://127.0.0.1:{metrics}/metrics", process, log)
     try:
@@ -167,6 +175,8 @@ def test_five_deliveries_start_one_run_and_forged_ones_none(
             1,
             4,
         )
+    # Without a Procore credential, the receiver says once at start that requests are not read.
+    assert receiver.log.read_text().count("no Procore credential") == 1
     calls = _receiver_calls(cluster, mark)
     assert {audit.call_name(e) for e in calls} <= {
         "get erpsyncschedules.erpsync.io",
@@ -219,3 +229,64 @@ def test_two_requests_on_one_schedule_run_one_after_the_other_and_a_hung_api_ser
     tokens = [token_of[job] for job in created if job in token_of]
     assert tokens == ["erp-request-1"] * 3 + ["erp-request-2"] * 3  # every Job of request 1 before any of request 2
     assert (cluster.schedule(name).get("status") or {}).get("lastHandledSyncNow") == "erp-request-2"
+
+
+def _ready_schedule_with_two_syncs_on_requests(cluster: Cluster) -> str:
+    """vendors and jobs run on ERP Requests only; job costs and payments are off."""
+    schedule = example("generic")
+    name = schedule["metadata"]["name"] = "two-on-requests"
+    schedule["spec"]["syncs"] = {
+        "vendors": {"runOn": "ErpRequests"},
+        "jobs": {"runOn": "ErpRequests"},
+        **{sync: {"frequency": "Never", "runOn": "Schedule"} for sync in ("jobCosts", "invoicePayments")},
+    }
+    cluster.apply(schedule)
+    wait_for("the schedule Ready", lambda: is_ready(cluster.schedule(name)) or None, timeout=60)
+    return name
+
+
+def test_with_a_procore_credential_a_request_starts_one_run_of_its_own_sync(
+    cluster: Cluster, receiver_identity: tuple[Path, Path], tmp_path: Path
+) -> None:
+    name = _ready_schedule_with_two_syncs_on_requests(cluster)
+    certificate, key = receiver_identity
+    config = cluster.control_plane.write_kubeconfig(
+        tmp_path / "receiver.kubeconfig",
+        {"client-certificate": str(certificate), "client-key": str(key)},
+        cluster.namespace,
+    )
+    client_id, client_secret = PROCORE_CLIENT
+    with ProcoreEmulator(EmulatorConfig(clients={client_id: client_secret})) as procore:
+        procore.seed.company("Acme Construction", id=COMPANY)
+        vendors = procore.erp.raise_request(COMPANY, "sync_vendors")  # "Refresh Vendors List"
+        jobs = procore.erp.raise_request(COMPANY, "sync_jobs")  # "Refresh Job List"
+        environment = {
+            "PROCORE_API_URL": procore.url,
+            "PROCORE_LOGIN_URL": procore.url,
+            "PROCORE_CLIENT_ID": client_id,
+            "PROCORE_CLIENT_SECRET": client_secret,
+        }
+
+        def handled(request_id: int) -> bool | None:
+            status = cluster.schedule(name).get("status") or {}
+            return status.get("lastHandledSyncNow") == f"erp-request-{request_id}" or None
+
+        with running_receiver(cluster, config, tmp_path, environment) as receiver:
+            assert [receiver.deliver(vendors.id)[0] for _ in range(5)] == [202, 200, 200, 200, 200]
+            wait_for("the operator to handle the vendors request", lambda: handled(vendors.id))
+            assert receiver.deliver(jobs.id)[0] == 202
+            wait_for("the operator to handle the jobs request", lambda: handled(jobs.id))
+            time.sleep(2)  # what a second start would have written by now
+            assert _runs(cluster, name) == {
+                f"erp-request-{vendors.id}": ["vendors"],
+                f"erp-request-{jobs.id}": ["jobs"],
+            }
+            read = receiver.counted("read", "erpsync_webhook_request_reads_total")
+            assert (read, receiver.counted("unresolved", "erpsync_webhook_request_reads_total")) == (2, 0)
+        assert procore.requests.count("GET", "/rest/v1.0/companies/{company_id}/erp_requests/{id}") == 2
+        with procore.lock:
+            tokens = list(procore.app.tokens._tokens)  # every token issued to the receiver
+    log = receiver.log.read_text()
+    assert tokens and "is sync_vendors" in log, log[-3000:]
+    for secret in (client_secret, *tokens):
+        assert secret[:8] not in log and secret[-8:] not in log, log[-3000:]

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
+from erpsync.api.vocabulary import WORKER_SYNC_ARGUMENT
 from erpsync.receiver.deliveries import (
+    EVENT_SYNCS,
     MAX_BODY_BYTES,
     MAX_DEPTH,
     Delivery,
@@ -17,6 +19,7 @@ from erpsync.receiver.deliveries import (
     read_delivery,
     request_syncs,
 )
+from erpsync_worker.procore.erp_requests import REQUEST_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
 # The v2.0 body of reference §1.2.
@@ -99,3 +102,10 @@ def test_a_public_api_or_invalid_schedule_starts_nothing() -> None:
     invalid["spec"]["erp"] = "Nope"
     assert request_syncs(invalid, None) == ()
     assert company_of({"spec": {"procore": {"companyId": "7"}}}) is None
+
+
+def test_each_event_starts_the_sync_whose_worker_handles_it() -> None:
+    """The receiver starts one sync per request: a sync whose worker does not handle the event would find the
+    request is another sync's (ForAnotherSync) and leave it open, so the two maps must be the same."""
+    handled = {event: sync for sync, events in REQUEST_NAMES.items() for event in events}
+    assert {event: WORKER_SYNC_ARGUMENT[sync] for event, sync in EVENT_SYNCS.items()} == handled

@@ -1,15 +1,19 @@
 """The receiver's endpoint and workers against a stand-in API (the real one: tests/operator/test_webhooks.py):
-authentication, answers before any API call, redeliveries, one request at a time per schedule."""
+authentication, answers before any API call, redeliveries, one request at a time per schedule, and the one
+sync of a request's event read from the Procore emulator."""
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from erpsync.controller.kubeapi import KubeApi, Resource
+from erpsync.receiver.procore_requests import ProcoreCredential, ProcoreRequests, ReadLimits
 from erpsync.receiver.service import REGISTRY, Receiver, ReceiverConfig
+from erpsync_emulators.procore import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ProcoreEmulator
 from tests.receiver.test_deliveries import BODY, _schedule
 
 SECRET = "Bearer 0123456789abcdef-hook"
@@ -62,9 +66,16 @@ def _count(outcome: str, metric: str = "erpsync_webhook_deliveries_total") -> fl
     return REGISTRY.get_sample_value(metric, {"outcome": outcome}) or 0.0
 
 
-def _run(api: StandInApi, test: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
+def _run(
+    api: StandInApi, test: Callable[[TestClient[Any, Any]], Awaitable[None]], procore_url: str | None = None
+) -> None:
     async def main() -> None:
-        receiver = Receiver(ReceiverConfig(SECRET, (), pending_timeout=5, poll_interval=0.01), api)
+        requests = None
+        if procore_url is not None:
+            credential = ProcoreCredential(procore_url, procore_url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+            requests = ProcoreRequests(credential, ReadLimits(call_timeout=1.0, deadline=2.0, backoff=(0.01,)))
+        config = ReceiverConfig(SECRET, (), pending_timeout=5, poll_interval=0.01)
+        receiver = Receiver(config, api, requests)
         async with TestClient(TestServer(receiver.app("/procore/events"))) as client:
             await test(client)
 
@@ -175,3 +186,80 @@ def test_a_bad_body_is_400_and_an_oversized_one_413() -> None:
 
     _run(api, test)
     assert _count("invalid") == before + 2 and api.calls == []
+
+
+@pytest.fixture
+def procore() -> Iterator[ProcoreEmulator]:
+    with ProcoreEmulator() as emulator:
+        emulator.seed.company("Acme Construction", id=COMPANY)
+        yield emulator
+
+
+def _started(api: StandInApi) -> str | None:
+    syncs: str | None = api.schedule["metadata"].get("annotations", {}).get("erpsync.io/sync-now-syncs")
+    return syncs
+
+
+@pytest.mark.parametrize(("event", "sync"), [("sync_vendors", "vendors"), ("sync_jobs", "jobs")])
+def test_a_request_read_from_procore_starts_its_one_sync(procore: ProcoreEmulator, event: str, sync: str) -> None:
+    api = StandInApi(_schedule(syncs__jobs__runOn="ErpRequests", syncs__jobs__frequency=None))  # all four on requests
+    request = procore.erp.raise_request(COMPANY, event)
+    before = _count("read", "erpsync_webhook_request_reads_total")
+
+    async def test(client: TestClient[Any, Any]) -> None:
+        for _ in range(5):
+            await client.post("/procore/events", json=_delivery(request.id), headers={"Authorization": SECRET})
+        await _until(lambda: _started(api) is not None)
+        await asyncio.sleep(0.1)
+
+    _run(api, test, procore.url)
+    assert _started(api) == sync and api.calls.count("patch") == 1
+    assert procore.requests.count("GET", "/rest/v1.0/companies/{company_id}/erp_requests/{id}") == 1
+    assert _count("read", "erpsync_webhook_request_reads_total") == before + 1
+
+
+def test_a_request_of_no_sync_s_event_starts_nothing(procore: ProcoreEmulator) -> None:
+    api = StandInApi(_schedule())
+    request = procore.erp.raise_request(COMPANY, "create_budget")
+    before = _count("ignored", "erpsync_webhook_runs_total")
+
+    async def test(client: TestClient[Any, Any]) -> None:
+        await client.post("/procore/events", json=_delivery(request.id), headers={"Authorization": SECRET})
+        await _until(lambda: _count("ignored", "erpsync_webhook_runs_total") == before + 1)
+
+    _run(api, test, procore.url)
+    assert "patch" not in api.calls
+
+
+def test_a_request_that_cannot_be_read_starts_every_sync_on_requests(
+    procore: ProcoreEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = StandInApi(_schedule())
+    before = _count("unresolved", "erpsync_webhook_request_reads_total")
+
+    async def test(client: TestClient[Any, Any]) -> None:
+        await client.post("/procore/events", json=_delivery(404404), headers={"Authorization": SECRET})
+        await _until(lambda: _started(api) is not None)
+
+    _run(api, test, procore.url)
+    assert _started(api) == "vendors,jobCosts,invoicePayments"  # as without a credential
+    assert _count("unresolved", "erpsync_webhook_request_reads_total") == before + 1
+    (line,) = [r.getMessage() for r in caplog.records if "not read from Procore" in r.getMessage()]
+    assert "ERP Request 404404 of company" in line and "HTTP 404" in line, line
+    assert DEFAULT_CLIENT_SECRET not in caplog.text
+
+
+def test_a_hung_procore_delays_no_answer(procore: ProcoreEmulator) -> None:
+    api = StandInApi(_schedule())
+    request = procore.erp.raise_request(COMPANY, "sync_vendors")
+    procore.inject_fault("GET", "/rest/v1.0/companies/*/erp_requests/*", "hang", times=5, hang_seconds=3)
+
+    async def test(client: TestClient[Any, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        for request_id in (request.id, request.id + 1000):
+            started = loop.time()
+            answer = await client.post("/procore/events", json=_delivery(request_id), headers={"Authorization": SECRET})
+            assert answer.status == 202 and loop.time() - started < 0.5
+        await _until(lambda: _started(api) is not None)
+
+    _run(api, test, procore.url)

@@ -35,3 +35,23 @@ def test_a_short_value_in_a_file_is_refused_without_showing_it(tmp_path: Path) -
     result = CliRunner().invoke(main, ["webhooks", "-A", "--authorization-file", str(secret)])
     assert result.exit_code == 2 and f"--authorization-file {secret}: the Authorization value" in result.output
     assert "tiny" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("environment", "words"),
+    [
+        ({"PROCORE_CLIENT_ID": "receiver"}, "client_secret is empty; allowed: both client_id and client_secret"),
+        (
+            {"PROCORE_CLIENT_ID": "receiver", "PROCORE_CLIENT_SECRET": "s3cret-0123", "PROCORE_LOGIN_URL": "login"},
+            "PROCORE_LOGIN_URL: 'login' is not allowed; allowed: an http:// or https:// URL",
+        ),
+    ],
+)
+def test_a_bad_procore_setting_is_refused_before_serving(environment: dict[str, str], words: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["webhooks", "-A", "--port", "1", "--metrics-port", "0"],
+        env={"ERPSYNC_WEBHOOK_AUTHORIZATION": "Bearer 0123456789abcdef", **environment},
+    )
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert "Traceback" not in result.output and "s3cret" not in result.output

@@ -1,9 +1,11 @@
 """What a webhook delivery asks for (pure): the delivery read with bounds, and the syncs it starts where.
 
 Procore's body names the company and the ERP Request (`resource_id`), never the request's event (reference
-§1.2): the event is in the request, which only the worker reads. So a delivery starts every sync of the
-company's schedules that runs on ERP Requests; a body that does name the event (`request_name`) narrows that
-to the sync the events dictionary (§1.5) gives it.
+§1.2): the event is in the request. The receiver reads it from Procore when it has a credential
+(procore_requests.py) and starts the one sync `EVENT_SYNCS` gives it; a body that names the event
+(`request_name`) needs no read. Without the event (no credential, or the read failed) a delivery starts every
+sync of the company's schedules that runs on ERP Requests, and the worker of each sync the request is not for
+leaves it alone.
 """
 
 import json
@@ -19,18 +21,16 @@ MAX_DEPTH: Final = 8  # the v2.0 body nests twice (metadata)
 ERP_REQUESTS: Final = "ERP Requests"
 ERP_CONNECTOR: Final = "ErpConnector"
 RUN_ON_REQUESTS: Final[tuple[RunOn, ...]] = ("ErpRequests", "Both")
-# The events whose work one of our syncs does (reference §1.5); any other event starts nothing.
+# The events each sync's worker handles (sync-jobs/erpsync_worker/procore/erp_requests.py REQUEST_NAMES, kept
+# equal by tests/receiver/test_deliveries.py): a request of any other event starts nothing, since a worker
+# started for it would find the request is not its own.
 EVENT_SYNCS: Final[dict[str, SyncName]] = {
     "sync_vendors": "vendors",
-    "create_vendor": "vendors",
+    "create_vendor_in_procore": "vendors",
     "sync_jobs": "jobs",
-    "create_or_update_job": "jobs",
-    "sync_sub_jobs": "jobs",
-    "create_sub_job": "jobs",
-    "create_job_in_procore": "jobCosts",
-    "create_sub_job_in_procore": "jobCosts",
+    "create_job_in_procore": "jobs",
+    "sync_standard_cost_codes": "jobCosts",
     "sync_single_job": "jobCosts",
-    "sync_sub_job": "jobCosts",
     "sync_contract_payments": "invoicePayments",
 }
 
@@ -115,6 +115,12 @@ def request_syncs(schedule: dict[str, Any], event: str | None) -> tuple[SyncName
     on_requests = tuple(
         sync for sync in SYNC_NAMES if sync not in offered and spec.effective_run_on(sync) in RUN_ON_REQUESTS
     )
+    return for_event(on_requests, event)
+
+
+def for_event(syncs: tuple[SyncName, ...], event: str | None) -> tuple[SyncName, ...]:
+    """Of `syncs`, the one whose worker handles `event` (none when the event is no sync's); all when the event is
+    not known."""
     if event is None:
-        return on_requests
-    return tuple(sync for sync in on_requests if sync == EVENT_SYNCS.get(event))
+        return syncs
+    return tuple(sync for sync in syncs if sync == EVENT_SYNCS.get(event))

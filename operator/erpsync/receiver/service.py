@@ -1,9 +1,10 @@
 """The receiver's process: the HTTP endpoint that answers first, and the tasks that act after.
 
 The handler authenticates, reads and deduplicates a delivery, puts it in a bounded inbox and answers, all
-without a call to the API server, so Procore's 5-second timeout is never at risk. A dispatcher finds the
-company's schedules; one task per schedule writes the sync-now annotations one request at a time, each
-after the operator has echoed the previous token in status.lastHandledSyncNow.
+without a call to the API server or Procore, so Procore's 5-second timeout is never at risk. A dispatcher finds
+the company's schedules and, with a Procore credential, reads the request's event to start its one sync; one
+task per schedule writes the sync-now annotations one request at a time, each after the operator has echoed
+the previous token in status.lastHandledSyncNow.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from functools import partial
 from typing import Any, Final, TypeVar
 
 import aiohttp
+import click
 import kopf
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, start_http_server
@@ -34,8 +36,15 @@ from erpsync.receiver.deliveries import (
     Delivery,
     InvalidDelivery,
     company_of,
+    for_event,
     read_delivery,
     request_syncs,
+)
+from erpsync.receiver.procore_requests import (
+    InvalidProcoreSetting,
+    ProcoreRequests,
+    RequestNotRead,
+    credential_from_environment,
 )
 
 log = logging.getLogger("erpsync.receiver")
@@ -53,6 +62,18 @@ REQUEST_RUNS: Final = Counter(
     "ERP Requests per schedule, by outcome: started, duplicate, ignored, overflow, abandoned, failed.",
     ["outcome"],
     registry=REGISTRY,
+)
+REQUEST_READS: Final = Counter(
+    "erpsync_webhook_request_reads_total",
+    "ERP Requests whose event was read from Procore, by outcome: read, unresolved (not read: every sync on "
+    "requests started).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+NO_CREDENTIAL_WARNING: Final = (
+    "no Procore credential (PROCORE_CREDENTIALS_DIR, or PROCORE_CLIENT_ID and PROCORE_CLIENT_SECRET): a request's "
+    "event cannot be read, so a schedule with several syncs on ERP Requests starts one run per such sync for each "
+    "request (docs/webhooks.md)"
 )
 # What a call may meet that a later try may not: an unreachable or overloaded API server (5xx, 429).
 FAILURES: Final = (ApiError, OSError, TimeoutError, aiohttp.ClientError)
@@ -81,9 +102,10 @@ class _Work:
 class Receiver:
     """The endpoint and its workers; `app()` is the aiohttp application."""
 
-    def __init__(self, config: ReceiverConfig, api: KubeApi) -> None:
+    def __init__(self, config: ReceiverConfig, api: KubeApi, requests: ProcoreRequests | None = None) -> None:
         self.config = config
         self.api = api
+        self.requests = requests  # None: no Procore credential, a request's event is not read
         self._expected = config.authorization.encode()
         self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._inbox: asyncio.Queue[Delivery] = asyncio.Queue(INBOX_SIZE)
@@ -148,6 +170,8 @@ class Receiver:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.api.close()
+        if self.requests is not None:
+            await self.requests.close()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -172,17 +196,21 @@ class Receiver:
     async def _route(self, delivery: Delivery) -> None:
         assert delivery.request_id is not None
         listed = await self._retrying(self._list_schedules)
-        schedules = [s for s in listed if company_of(s) == delivery.company_id]
+        schedules = [(s, request_syncs(s, None)) for s in listed if company_of(s) == delivery.company_id]
+        event = delivery.event
+        if event is None and any(on_requests for _, on_requests in schedules):
+            event = await self._read_event(delivery.company_id, delivery.request_id)
         token = erp_request_token(delivery.request_id)
         started = False
-        for schedule in schedules:
+        for schedule, on_requests in schedules:
             meta = schedule["metadata"]
-            syncs = request_syncs(schedule, delivery.event)
+            syncs = for_event(on_requests, event)
             if not syncs:
                 REQUEST_RUNS.labels("ignored").inc()
                 log.info(
-                    "ERP Request %s: %s/%s runs nothing on ERP Requests",
+                    "ERP Request %s (%s): %s/%s runs no sync for it on ERP Requests",
                     delivery.request_id,
+                    event or "event not read",
                     meta["namespace"],
                     meta["name"],
                 )
@@ -209,6 +237,27 @@ class Receiver:
             log.info("ERP Request %s: no schedule syncs company %s", delivery.request_id, delivery.company_id)
         if not started:
             self._forget(delivery)
+
+    async def _read_event(self, company_id: int, request_id: int) -> str | None:
+        """The request's event, read from Procore; None without a credential or when the read fails (then every
+        sync on requests starts, and each worker whose sync the request is not for leaves it alone)."""
+        if self.requests is None:
+            return None
+        try:
+            event = await self.requests.event_of(company_id, request_id)
+        except Exception as error:  # whatever failed (a bug included), the request starts the old way: never lost
+            REQUEST_READS.labels("unresolved").inc()
+            log.warning(
+                "ERP Request %s of company %s: its event was not read from Procore (%s); starting every sync "
+                "that runs on ERP Requests",
+                request_id,
+                company_id,
+                error if isinstance(error, RequestNotRead) else type(error).__name__,
+            )
+            return None
+        REQUEST_READS.labels("read").inc()
+        log.info("ERP Request %s of company %s is %s", request_id, company_id, event)
+        return event
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call`, tried again after a transient failure until `pending_timeout` has passed: an accepted request
@@ -302,8 +351,18 @@ async def _login() -> kopf.ConnectionInfo | None:
 
 
 def run_receiver(config: ReceiverConfig, address: str, port: int, path: str, metrics_port: int) -> None:
-    """Serve deliveries on `address:port` at `path` until stopped (SIGTERM, SIGINT)."""
+    """Serve deliveries on `address:port` at `path` until stopped (SIGTERM, SIGINT); the Procore credential, if
+    any, from the environment (`credential_from_environment`)."""
+    try:
+        credential = credential_from_environment()
+    except InvalidProcoreSetting as error:
+        raise click.UsageError(str(error)) from None
+    if credential is None:
+        log.warning(NO_CREDENTIAL_WARNING)
+    else:
+        log.info("ERP Requests are read from %s", credential.api_url)
     if metrics_port:
         start_http_server(metrics_port, registry=REGISTRY)
-    receiver = Receiver(config, KubeApi(_login, user_agent="erp-sync-webhooks"))
+    requests = ProcoreRequests(credential) if credential is not None else None
+    receiver = Receiver(config, KubeApi(_login, user_agent="erp-sync-webhooks"), requests)
     web.run_app(receiver.app(path), host=address, port=port, print=None, access_log=None)

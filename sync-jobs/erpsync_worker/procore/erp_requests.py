@@ -34,9 +34,9 @@ class ErpRequest:
 
 
 class ForAnotherSync(Exception):
-    """The request a run was started for is another sync's: the webhook receiver cannot tell the syncs apart
-    (a delivery names the request, not its event), so it starts each sync that runs on ERP Requests, and
-    all but one find the request is not theirs."""
+    """The request a run was started for is another sync's. The webhook receiver reads each request's event
+    and starts its one sync; without a Procore credential, or when that read fails, it starts every sync that
+    runs on ERP Requests (a delivery names the request, not its event), and all but one end here."""
 
 
 def _detail_ids(request: dict[str, Any]) -> tuple[int, ...]:
