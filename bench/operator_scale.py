@@ -134,6 +134,29 @@ class Client:
         await self.session.close()
 
 
+CLOCK_FIELDS = ("nextRunTime", "nextSyncTime")  # what the clock alone changes in a status
+
+
+def _without_clock(status: dict[str, Any]) -> dict[str, Any]:
+    syncs = {name: {k: v for k, v in sync.items() if k not in CLOCK_FIELDS} for name, sync in status["syncs"].items()}
+    return {**{k: v for k, v in status.items() if k not in CLOCK_FIELDS}, "syncs": syncs}
+
+
+def status_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int]:
+    """Of two lists of the schedules, how many statuses changed, and how many of those in the next-run times
+    alone (a next run that passed in the meantime is a real change: the status shows the new one)."""
+    old = {item["metadata"]["name"]: item.get("status") or {} for item in before["items"]}
+    changed = clock_only = 0
+    for item in after["items"]:
+        was, now = old.get(item["metadata"]["name"]), item.get("status") or {}
+        if was != now:
+            changed += 1
+            clock_only += (
+                was is not None and "syncs" in was and "syncs" in now and _without_clock(was) == _without_clock(now)
+            )
+    return changed, clock_only
+
+
 def is_ready(item: dict[str, Any]) -> bool:
     status = item.get("status") or {}
     return status.get("observedGeneration") == item["metadata"]["generation"] and any(
@@ -318,6 +341,7 @@ async def run_operator(
 
         # Restart with nothing changed: a pass for every schedule, expected to write nothing.
         operator.stop()
+        statuses = await client.call("GET", SCHEDULES)
         mark = audit.end_offset(control_plane.audit_log)
         restarted, restarted_wall = time.monotonic(), time.time()
         operator = start(resync)
@@ -327,6 +351,8 @@ async def run_operator(
         first = first_write_after(control_plane, mark)
         result["restart_first_write"] = None if first is None else first - restarted_wall
         result["restart_writes"], mark = operator_counts(control_plane, mark)
+        statuses, before = await client.call("GET", SCHEDULES), statuses
+        result["restart_changes"] = status_changes(before, statuses)
         result["restart_peak_mib"] = high_water_mib(operator.pid)
 
         # The periodic resync: it starts within --resync-interval of the start and spreads every schedule's
@@ -347,6 +373,7 @@ async def run_operator(
         await wait_for_passes(metrics_session, port, passes + count, operator, 600)  # it did happen
         result["resync_period"] = resync
         result["resync_writes"], _ = operator_counts(control_plane, mark)
+        result["resync_changes"] = status_changes(statuses, await client.call("GET", SCHEDULES))
     finally:
         await metrics_session.close()
         await client.close()
@@ -449,14 +476,18 @@ def report(
         f"restart, nothing changed:       first write {'none' if first is None else f'after {first:.1f} s'}, "
         f"steady after {result['restart_steady']:.1f} s, {result['restart_cpu']:.1f} s CPU, "
         f"writes {writes(result['restart_writes'], False) + writes(result['restart_writes'], True)} "
-        f"({json.dumps(write_names(result['restart_writes']))}), peak RSS {result['restart_peak_mib']:.0f} MiB"
+        f"({json.dumps(write_names(result['restart_writes']))}; statuses changed {result['restart_changes'][0]}, "
+        f"of which in next-run times alone {result['restart_changes'][1]}), "
+        f"peak RSS {result['restart_peak_mib']:.0f} MiB"
     )
     print(
         f"full resync (period {result['resync_period']:.0f} s): {result['resync_cpu']:.2f} s CPU over "
         f"{result['resync_wall']:.1f} s, {result['resync_passes']:.0f} passes "
         f"({1000 * result['resync_cpu'] / max(result['resync_passes'], 1):.2f} ms CPU per pass; "
         f"idle: {result['idle_cpu_rate']:.3f} s CPU per s), "
-        f"writes {writes(result['resync_writes'], False)} ({json.dumps(write_names(result['resync_writes']))})"
+        f"writes {writes(result['resync_writes'], False)} ({json.dumps(write_names(result['resync_writes']))}; "
+        f"statuses changed {result['resync_changes'][0]}, of which in next-run times alone "
+        f"{result['resync_changes'][1]})"
     )
 
 
