@@ -8,23 +8,22 @@ schedule is deleted, and those of a sync when it leaves the status. Names and me
 docs/operator.md, "Metrics"; the chart's alerts and dashboard use only `METRIC_NAMES`.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from kopf._cogs.clients import watching  # kopf offers no hook on watch (re)starts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.metrics import MetricWrapperBase
 
 from erpsync.api.models import LastRun, RunCounts, read_status
 from erpsync.api.vocabulary import SYNC_NAMES
 from erpsync.controller.bounds import parse_time
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
+from erpsync.controller.sync_series import SyncSeries
 from erpsync.controller.world import ScheduleKey, World
 from erpsync.planning.cron import interval
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
-SYNC_LABELS: Final = ("namespace", "schedule", "sync")
 # The results a run can have (runs.read_run): erpsync_sync_last_result has one series for each, 1 for the
 # current one and 0 for the others, so that a failure followed by a success reads 0 for the failure.
 RESULTS: Final = ("Running", "Succeeded", "PartiallyFailed", "Failed")
@@ -63,54 +62,11 @@ WATCH_RESTARTS: Final = Counter(
     ["resource"],
     registry=REGISTRY,
 )
-SYNC_LAST_RESULT: Final = Gauge(
-    "erpsync_sync_last_result",
-    "1 for the result of the last run of each sync, 0 for the other results.",
-    [*SYNC_LABELS, "result"],
-    registry=REGISTRY,
-)
-SYNC_LAST_DURATION: Final = Gauge(
-    "erpsync_sync_last_duration_seconds",
-    "Duration of the last finished run of each sync.",
-    SYNC_LABELS,
-    registry=REGISTRY,
-)
-SYNC_LAST_SUCCESS: Final = Gauge(
-    "erpsync_sync_last_success_timestamp_seconds",
-    "When the last successful run of each sync completed (Unix time).",
-    SYNC_LABELS,
-    registry=REGISTRY,
-)
-SYNC_PERIOD: Final = Gauge(
-    "erpsync_sync_period_seconds",
-    "Time between two scheduled runs of each enabled sync (not suspended, not Never).",
-    SYNC_LABELS,
-    registry=REGISTRY,
-)
-SYNC_SCHEDULED_SINCE: Final = Gauge(
-    "erpsync_sync_scheduled_since_timestamp_seconds",
-    "When each enabled sync's CronJob was created (Unix time; the schedule's creation while it has none): "
-    "how long a sync that never succeeded has been due (the ErpSyncSyncOverdue alert).",
-    SYNC_LABELS,
-    registry=REGISTRY,
-)
-SYNC_RUNS: Final = Counter(
-    "erpsync_sync_runs_total",
-    "Finished runs of each sync, by result (counted once, when the operator first sees the run finished).",
-    [*SYNC_LABELS, "result"],
-    registry=REGISTRY,
-)
-SYNC_RECORDS: Final = Counter(
-    "erpsync_sync_records_total",
-    "Records handled by the finished runs of each sync (the sync is the kind of record), by outcome.",
-    [*SYNC_LABELS, "outcome"],
-    registry=REGISTRY,
-)
+# Each sync's series (erpsync_sync_*): plain numbers, made into samples when scraped (sync_series.py).
+SYNC_SERIES: Final = SyncSeries(RESULTS)
+REGISTRY.register(SYNC_SERIES)
 # The names of the series each kind of metric exposes (counters and histograms add suffixes).
 _SUFFIXES: Final = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
-
-# The labelled series of each schedule, to remove them all when it is deleted: metric -> label values.
-_series: dict[ScheduleKey, dict[MetricWrapperBase, set[tuple[str, ...]]]] = {}
 
 
 def exported_names() -> frozenset[str]:
@@ -155,12 +111,12 @@ def count_finished_runs(key: ScheduleKey, finished: Iterable[tuple[str, LastRun]
     """Runs and records of the runs a pass saw finish (each reported once, by the status write that first
     shows it finished)."""
     for sync, run in finished:
-        labels = (key[0], key[1], sync)
-        _labels(key, SYNC_RUNS, (*labels, run.result)).inc()
+        numbers = SYNC_SERIES.numbers(key, sync)
+        numbers.runs[run.result] = numbers.runs.get(run.result, 0.0) + 1
         counts = run.counts.as_json() if run.counts else {}
         for outcome in RECORD_OUTCOMES:
             if counts.get(outcome):
-                _labels(key, SYNC_RECORDS, (*labels, outcome)).inc(counts[outcome])
+                numbers.records[outcome] = numbers.records.get(outcome, 0.0) + counts[outcome]
 
 
 def record_sync_metrics(world: World, key: ScheduleKey) -> None:
@@ -173,41 +129,17 @@ def record_sync_metrics(world: World, key: ScheduleKey) -> None:
         return
     stored = read_status(body.get("status")).syncs
     syncs = {sync: entry for sync in SYNC_NAMES if stored and (entry := stored.get(sync))}
-    gauges: dict[Gauge, dict[tuple[str, ...], float]] = {
-        SYNC_LAST_RESULT: {},
-        SYNC_LAST_DURATION: {},
-        SYNC_LAST_SUCCESS: {},
-        SYNC_PERIOD: {},
-        SYNC_SCHEDULED_SINCE: {},
-    }
+    SYNC_SERIES.keep_only(key, syncs)  # a sync no longer in status (another ERP profile) loses its series
     for sync, status in syncs.items():
-        labels = (key[0], key[1], sync)
-        for result in RESULTS:  # zeros from the start: increase() sees the first run too
-            _labels(key, SYNC_RUNS, (*labels, result))
+        numbers = SYNC_SERIES.numbers(key, sync)
         run = status.last_run
-        gauges[SYNC_LAST_RESULT].update(_result_series(labels, run.result if run else None))
-        gauges[SYNC_LAST_DURATION].update(_duration_series(labels, run))
+        numbers.last_result = run.result if run and isinstance(run.result, str) and run.result else None
+        numbers.last_duration = _duration(run)
         success = parse_time(status.last_successful_time)
-        if success:
-            gauges[SYNC_LAST_SUCCESS][labels] = success.timestamp()
+        numbers.last_success = success.timestamp() if success else None
         period = interval(status.frequency) if status.schedule and not status.suspended else None
-        if period:
-            gauges[SYNC_PERIOD][labels] = period.total_seconds()
-            since = _scheduled_since(world, body, status.cron_job)
-            if since is not None:
-                gauges[SYNC_SCHEDULED_SINCE][labels] = since
-    known = _series.setdefault(key, {})
-    for gauge, values in gauges.items():
-        for stale in known.get(gauge, set()) - values.keys():
-            gauge.remove(*stale)
-        known[gauge] = set(values)
-        for series, value in values.items():
-            gauge.labels(*series).set(value)
-    current = set(syncs)
-    for counter in (SYNC_RUNS, SYNC_RECORDS):  # a sync no longer in status (another ERP profile)
-        for gone in {series for series in known.get(counter, set()) if series[2] not in current}:
-            counter.remove(*gone)
-            known[counter].discard(gone)
+        numbers.period = period.total_seconds() if period else None
+        numbers.scheduled_since = _scheduled_since(world, body, status.cron_job) if period else None
 
 
 def _scheduled_since(world: World, schedule: dict[str, Any], cron_job: str | None) -> float | None:
@@ -221,27 +153,12 @@ def _scheduled_since(world: World, schedule: dict[str, Any], cron_job: str | Non
 
 def forget_schedule(key: ScheduleKey) -> None:
     """Remove every series of a deleted schedule."""
-    for metric, series in _series.pop(key, {}).items():
-        for labels in series:
-            metric.remove(*labels)
+    SYNC_SERIES.forget(key)
 
 
-def _result_series(labels: tuple[str, ...], result: object) -> Iterator[tuple[tuple[str, ...], float]]:
-    if not isinstance(result, str) or not result:
-        return
-    for known in dict.fromkeys((*RESULTS, result)):
-        yield (*labels, known), 1.0 if known == result else 0.0
-
-
-def _duration_series(labels: tuple[str, ...], run: LastRun | None) -> Iterator[tuple[tuple[str, ...], float]]:
+def _duration(run: LastRun | None) -> float | None:
     start, end = (parse_time(run.start_time), parse_time(run.completion_time)) if run else (None, None)
-    if start and end:
-        yield labels, (end - start).total_seconds()
-
-
-def _labels(key: ScheduleKey, metric: Counter, labels: tuple[str, ...]) -> Any:
-    _series.setdefault(key, {}).setdefault(metric, set()).add(labels)
-    return metric.labels(*labels)
+    return (end - start).total_seconds() if start and end else None
 
 
 def install_watch_counter() -> None:
