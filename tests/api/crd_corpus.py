@@ -108,6 +108,7 @@ PUBLIC: Final = schedule(procore=procore())  # no mode: the default, PublicApi, 
 TOLERATION: Final = {"key": "dedicated", "operator": "Exists"}
 TOLERATING: Final = schedule(worker={"tolerations": [{"operator": "Exists"}]})
 TOLERATION_SECONDS: Final = ("spec", "worker", "tolerations", 0, "tolerationSeconds")
+JOB_COSTS: Final = ("spec", "syncs", "jobCosts")
 
 MUTATIONS: Final[list[Case]] = [
     Case("valid minimal", schedule(), True),
@@ -312,34 +313,18 @@ MUTATIONS: Final[list[Case]] = [
     _set(("spec", "syncs", "invoicePayments"), {"frequency": "Daily", "at": ""}, False),
     _set(("spec", "syncs", "vendors"), {"frequency": "Hourly", "at": "06:15"}, False),
     _set(("spec", "syncs", "vendors"), {"at": "06:15"}, False),  # Generic's vendors default: Hourly
-    _set(
-        ("spec", "syncs", "jobCosts"),
-        {"at": "06:15"},
-        True,
-        schedule("NetSuite", procore=procore("ErpConnector")),
-        "NetSuite",
-    ),
+    _set(JOB_COSTS, {"at": "06:15"}, True, schedule("NetSuite", procore=procore("ErpConnector")), "NetSuite"),
     # Procore modes: the default (PublicApi) and what each refuses, with the reason.
     _set(("spec", "procore", "mode"), "ErpConnector", True),
     _set(("spec", "procore", "mode"), "PublicApi", True),
     _set(("spec", "procore", "mode"), "erpConnector", False),
     _set(("spec", "procore", "mode"), None, True),
     _set(("spec", "procore", "mode"), True, False),
-    _set(
-        ("spec", "syncs", "jobCosts"), {"frequency": "Every2Hours"}, False, PUBLIC
-    ),  # PublicApi: no erp_job_costs/sync
-    _set(("spec", "syncs", "jobCosts"), {"frequency": "Never", "costCodes": "Project"}, True),
-    _set(("spec", "syncs", "jobCosts"), {"at": "06:15"}, False, PUBLIC),  # PublicApi: jobCosts defaults to Never
-    _set(
-        ("spec", "syncs", "jobCosts"), {}, True, schedule("CMiC", procore=procore()), "CMiC"
-    ),  # CMiC's Every2Hours default gives way
-    _set(
-        ("spec", "syncs", "jobCosts"),
-        {"frequency": "Hourly"},
-        False,
-        schedule("NetSuite", procore=procore()),
-        "NetSuite",
-    ),  # two reasons
+    _set(JOB_COSTS, {"frequency": "Every2Hours"}, False, PUBLIC),  # PublicApi: no erp_job_costs/sync
+    _set(JOB_COSTS, {"frequency": "Never", "costCodes": "Project"}, True),
+    _set(JOB_COSTS, {"at": "06:15"}, False, PUBLIC),  # PublicApi: jobCosts defaults to Never
+    _set(JOB_COSTS, {}, True, schedule("CMiC", procore=procore()), "CMiC"),  # CMiC's Every2Hours default gives way
+    _set(JOB_COSTS, {"frequency": "Hourly"}, False, schedule("NetSuite", procore=procore()), "NetSuite"),  # two reasons
     _set(("spec", "syncs", "vendors", "runOn"), "Schedule", True),
     _set(("spec", "syncs", "vendors", "runOn"), "ErpRequests", False, PUBLIC),  # PublicApi: no ERP Requests
     _set(("spec", "syncs", "vendors", "runOn"), "Both", False, PUBLIC),
@@ -351,9 +336,8 @@ MUTATIONS: Final[list[Case]] = [
     _set(("spec", "syncs", "vendors"), {"runOn": "ErpRequests", "frequency": "Never"}, True, FULL),
     _set(("spec", "syncs", "vendors"), {"runOn": "ErpRequests", "frequency": "Hourly"}, False, FULL),
     _set(("spec", "syncs", "invoicePayments"), {"runOn": "ErpRequests", "at": "06:15"}, False, FULL),
-    _set(
-        ("spec", "syncs", "jobs", "createProjects"), True, False, FULL, "ErpConnector"
-    ),  # ErpConnector: new jobs are staged
+    # ErpConnector: new jobs are staged.
+    _set(("spec", "syncs", "jobs", "createProjects"), True, False, FULL, "ErpConnector"),
     # Approval of new vendors and jobs: ErpConnector mode only (PublicApi writes them directly), vendors and jobs only.
     _set(("spec", "syncs", "jobs", "approval"), "Automatic", True, FULL, "ErpConnector"),
     _set(("spec", "syncs", "vendors", "approval"), "Required", False, PUBLIC, "PublicApi"),
@@ -393,4 +377,9 @@ MUTATIONS: Final[list[Case]] = [
     _set(("kind",), "ErpSyncSchedules", False),
     # Status is dropped on create (status subresource): whatever it holds does not matter.
     _set(("status",), {"observedGeneration": "x", "anything": [1]}, True),
+    # Fixed product bug: validation.py dropped every location part named "int", "str" or "constrained-str"
+    # (meant for pydantic's union-branch tags of a quantity): `spec.int` was reported as `spec: unknown field "spec"`.
+    _set(("spec", "int"), 1, False),
+    _set(("spec", "syncs", "vendors", "str"), 1, False),
+    _set(("spec", "worker", "resources", "limits", "int"), "abc", False),
 ]

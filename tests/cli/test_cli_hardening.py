@@ -74,13 +74,42 @@ def test_stdin_that_is_not_utf8_is_refused() -> None:
     assert result.stderr.startswith("-: not UTF-8 text")
 
 
-def test_a_file_larger_than_the_bound_is_refused_unread(tmp_path: Path) -> None:
-    big = put(tmp_path / "big.yaml", "# " + "x" * manifests.MAX_FILE_BYTES + "\n")
-    result = invoke("validate", "-f", str(big))
+REFUSED_FILES: Final = {
+    "larger-than-the-bound": (
+        "# " + "x" * manifests.MAX_FILE_BYTES + "\n",
+        [f"larger than {manifests.MAX_FILE_BYTES} bytes; allowed: at most {manifests.MAX_FILE_BYTES} bytes"],
+    ),
+    "a-list-as-a-key": (
+        "[a]: 1\n",
+        [
+            "not valid YAML: line 1, column 1: a mapping key must be a scalar (a string, number or boolean), "
+            "not a list or object"
+        ],
+    ),
+    "documents-that-are-not-objects": (
+        f"- 1\n---\n42\n---\n{VALID}---\nkind: List\nitems: [42, null]\n---\n# empty\n",
+        [
+            "document 1: expected an object (a Kubernetes manifest), got a list of 1 item(s)",
+            "document 2: expected an object (a Kubernetes manifest), got the number 42",
+            "document 4: items[0]: expected an object (a Kubernetes manifest), got the number 42",
+            "document 4: items[1]: expected an object (a Kubernetes manifest), got null",
+        ],
+    ),
+    "list-items-not-a-list": (
+        "kind: List\nitems: nope\n",
+        ['document 1: items: expected a list of objects, got the string "nope"'],
+    ),
+}
+
+
+@pytest.mark.parametrize(("content", "problems"), REFUSED_FILES.values(), ids=REFUSED_FILES.keys())
+def test_a_file_that_cannot_be_read_as_manifests_is_refused_in_one_line_per_problem(
+    tmp_path: Path, content: str, problems: list[str]
+) -> None:
+    path = put(tmp_path / "refused.yaml", content)
+    result = invoke("validate", "-f", str(path))
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        f"{big}: larger than {manifests.MAX_FILE_BYTES} bytes; allowed: at most {manifests.MAX_FILE_BYTES} bytes"
-    ]
+    assert result.stderr.splitlines() == [f"{path}: {problem}" for problem in problems]
 
 
 # --- 9: --now out of range --------------------------------------------------------------------
@@ -128,38 +157,7 @@ def test_keys_that_yaml_types_alike_are_duplicates(tmp_path: Path, first: str, s
     )
 
 
-def test_a_list_as_a_key_is_refused_clearly(tmp_path: Path) -> None:
-    path = put(tmp_path / "key.yaml", "[a]: 1\n")
-    result = invoke("validate", "-f", str(path))
-    assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        f"{path}: not valid YAML: line 1, column 1: a mapping key must be a scalar (a string, number or boolean), "
-        "not a list or object"
-    ]
-
-
 # --- 10: documents that are not objects; the worker image flag ----------------------------------
-
-
-def test_documents_that_are_not_objects_are_refused(tmp_path: Path) -> None:
-    path = put(tmp_path / "odd.yaml", f"- 1\n---\n42\n---\n{VALID}---\nkind: List\nitems: [42, null]\n---\n# empty\n")
-    result = invoke("validate", "-f", str(path))
-    assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        f"{path}: document 1: expected an object (a Kubernetes manifest), got a list of 1 item(s)",
-        f"{path}: document 2: expected an object (a Kubernetes manifest), got the number 42",
-        f"{path}: document 4: items[0]: expected an object (a Kubernetes manifest), got the number 42",
-        f"{path}: document 4: items[1]: expected an object (a Kubernetes manifest), got null",
-    ]
-
-
-def test_a_list_whose_items_are_not_a_list_is_refused(tmp_path: Path) -> None:
-    path = put(tmp_path / "list.yaml", "kind: List\nitems: nope\n")
-    result = invoke("validate", "-f", str(path))
-    assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        f'{path}: document 1: items: expected a list of objects, got the string "nope"'
-    ]
 
 
 def invoke_with_bad_flag(command: str, flag: str, value: str, monkeypatch: pytest.MonkeyPatch) -> Result:

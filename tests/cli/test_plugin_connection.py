@@ -18,7 +18,8 @@ EXEC_CREDENTIAL = json.dumps(
 )
 
 
-def _kubeconfig(folder: Path, user: dict[str, Any], **cluster: Any) -> str:
+def write_kubeconfig(folder: Path, user: dict[str, Any], **cluster: Any) -> str:
+    """A kubeconfig in `folder` whose current context (namespace erp) and context "other" use `user`."""
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -37,7 +38,9 @@ def _kubeconfig(folder: Path, user: dict[str, Any], **cluster: Any) -> str:
 
 def test_a_token_an_inline_ca_and_the_contexts_namespace(tmp_path: Path) -> None:
     ca = b"-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n"
-    path = _kubeconfig(tmp_path, {"token": "secret"}, **{"certificate-authority-data": base64.b64encode(ca).decode()})
+    path = write_kubeconfig(
+        tmp_path, {"token": "secret"}, **{"certificate-authority-data": base64.b64encode(ca).decode()}
+    )
     info = connection_info(ConnectionOptions(kubeconfig=path))
     assert (info.server, info.scheme, info.token, info.insecure) == (
         "https://127.0.0.1:6443",
@@ -56,13 +59,13 @@ def test_an_exec_plugins_token(tmp_path: Path) -> None:
         "command": sys.executable,
         "args": ["-c", f"print({EXEC_CREDENTIAL!r})"],
     }
-    path = _kubeconfig(tmp_path, {"exec": command}, **{"insecure-skip-tls-verify": True})
+    path = write_kubeconfig(tmp_path, {"exec": command}, **{"insecure-skip-tls-verify": True})
     info = connection_info(ConnectionOptions(kubeconfig=path))
     assert (info.token, info.insecure) == ("from-exec", True)
 
 
 @pytest.mark.parametrize("option", ["proxy-url", "tls-server-name"])
 def test_what_the_client_cannot_honour_is_refused(tmp_path: Path, option: str) -> None:
-    path = _kubeconfig(tmp_path, {"token": "secret"}, **{option: "http://proxy:3128"})
+    path = write_kubeconfig(tmp_path, {"token": "secret"}, **{option: "http://proxy:3128"})
     with pytest.raises(PluginError, match=f"the cluster's {option} is not supported"):
         connection_info(ConnectionOptions(kubeconfig=path))

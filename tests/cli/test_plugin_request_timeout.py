@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from erpsync.kubectl_plugin.cli import cli
 from erpsync.kubectl_plugin.client import UsageProblem
 from erpsync.kubectl_plugin.options import parse_request_timeout
+from tests.cli.test_plugin_connection import write_kubeconfig
 
 
 @pytest.mark.parametrize(
@@ -59,23 +59,9 @@ def hung_server() -> Iterator[str]:
     listener.close()
 
 
-def _kubeconfig(folder: Path, server: str) -> str:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "main", "context": {"cluster": "c", "user": "u", "namespace": "erp"}}],
-        "current-context": "main",
-    }
-    path = folder / "config"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
-
-
 @pytest.mark.parametrize("where", ["before the command", "after the command"])
 def test_a_hung_server_is_given_up_on_after_the_request_timeout(hung_server: str, tmp_path: Path, where: str) -> None:
-    kubeconfig = _kubeconfig(tmp_path, hung_server)
+    kubeconfig = write_kubeconfig(tmp_path, {"token": "t"}, server=hung_server)
     flag = ["--request-timeout", "1s"]
     command = ["suspend", "acme", "--kubeconfig", kubeconfig]
     arguments = [*flag, *command] if where == "before the command" else [*command, *flag]

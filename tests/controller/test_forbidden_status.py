@@ -6,9 +6,10 @@ from typing import Any
 
 from erpsync.api.models import ErpSyncScheduleStatus, read_status
 from erpsync.controller.observed import Observed
-from erpsync.controller.status import Outcome, build_status
+from erpsync.controller.status import Outcome
 from erpsync.planning.plan import plan_schedule
 from tests.support.specs import make_schedule
+from tests.support.status import status_json
 
 NOW = datetime.now(UTC)
 REFUSED = (
@@ -18,15 +19,8 @@ REFUSED = (
 
 
 def _status(outcome: Outcome, previous: ErpSyncScheduleStatus, now: datetime) -> dict[str, Any]:
-    return build_status(
-        generation=3,
-        plan=plan_schedule(make_schedule("CMiC", namespace="erp")),
-        observed=Observed(),
-        outcome=outcome,
-        previous=previous,
-        handled_sync_now=None,
-        now=now,
-    ).as_json()
+    plan = plan_schedule(make_schedule("CMiC", namespace="erp"))
+    return status_json(plan, Observed(), outcome=outcome, previous=previous, generation=3, now=now)
 
 
 def test_forbidden_stalls_for_the_observed_generation_until_a_pass_is_allowed() -> None:

@@ -42,30 +42,34 @@ WORST_TAKEOVER = DEFAULT_RETRY_PERIOD * (1 + JITTER) * 2 + DEFAULT_LEASE_DURATIO
 # The decisions ---------------------------------------------------------------------------------------------
 
 
-def test_no_lease_is_created_with_this_candidate_as_holder() -> None:
-    assert claim(None, identity="a", now=0.0, wall_time=WALL, duration_seconds=8) == LeaseRecord("a", 8, WALL, WALL, 0)
+HELD = Observed(LeaseRecord("b", 8, WALL, WALL, 4), since=100.0)
+# A renewTime hours old (the holder's clock is behind) does not make a lease just seen expired.
+STALE = observe(None, LeaseRecord("b", 8, "2020-01-01T00:00:00.000000Z", "2020-01-01T00:00:00.000000Z"), 5.0)
 
 
-def test_a_lease_held_by_another_is_taken_only_once_expired_by_this_process_own_count() -> None:
-    held = Observed(LeaseRecord("b", 8, WALL, WALL, 4), since=100.0)
-    assert claim(held, identity="a", now=107.9, wall_time=LATER, duration_seconds=8) is None
-    taken = claim(held, identity="a", now=108.0, wall_time=LATER, duration_seconds=8)
-    assert taken == LeaseRecord("a", 8, LATER, LATER, 5)  # a new term: acquired now, one more transition
-
-
-def test_the_holder_renews_its_term_keeping_when_it_acquired_it() -> None:
-    mine = Observed(LeaseRecord("a", 8, WALL, WALL, 2), since=0.0)
-    # However long since: its own lease (the renew deadline, not this, decides when it stops).
-    assert claim(mine, identity="a", now=1000.0, wall_time=LATER, duration_seconds=10) == LeaseRecord(
-        "a", 10, WALL, LATER, 2
-    )
-
-
-def test_a_released_lease_is_taken_at_once() -> None:
-    released = Observed(LeaseRecord("", 1, WALL, WALL, 3), since=50.0)
-    assert claim(released, identity="a", now=50.0, wall_time=LATER, duration_seconds=8) == LeaseRecord(
-        "a", 8, LATER, LATER, 4
-    )
+@pytest.mark.parametrize(
+    ("seen", "now", "duration", "expected"),
+    [
+        (None, 0.0, 8, LeaseRecord("a", 8, WALL, WALL, 0)),
+        (HELD, 107.9, 8, None),
+        (HELD, 108.0, 8, LeaseRecord("a", 8, LATER, LATER, 5)),  # a new term: acquired now, one more transition
+        # Its own lease however long since (the renew deadline, not this, decides when it stops).
+        (Observed(LeaseRecord("a", 8, WALL, WALL, 2), since=0.0), 1000.0, 10, LeaseRecord("a", 10, WALL, LATER, 2)),
+        (Observed(LeaseRecord("", 1, WALL, WALL, 3), since=50.0), 50.0, 8, LeaseRecord("a", 8, LATER, LATER, 4)),
+        (STALE, 5.0, 8, None),
+    ],
+    ids=[
+        "no-lease-created-with-this-holder",
+        "held-by-another-not-yet-expired-by-this-process-count",
+        "held-by-another-expired-taken",
+        "own-lease-renewed-keeping-its-acquire-time",
+        "released-taken-at-once",
+        "the-other-holder-clock-never-trusted",
+    ],
+)
+def test_claim(seen: Observed | None, now: float, duration: int, expected: LeaseRecord | None) -> None:
+    wall_time = WALL if seen is None else LATER
+    assert claim(seen, identity="a", now=now, wall_time=wall_time, duration_seconds=duration) == expected
 
 
 def test_the_count_restarts_when_the_holder_renews_and_not_otherwise() -> None:
@@ -74,12 +78,6 @@ def test_the_count_restarts_when_the_holder_renews_and_not_otherwise() -> None:
     renewed = observe(first, LeaseRecord("b", 8, WALL, LATER, 0), now=17.0)
     assert renewed.since == 17.0
     assert claim(renewed, identity="a", now=24.0, wall_time=LATER, duration_seconds=8) is None
-
-
-def test_the_other_holder_clock_is_never_trusted() -> None:
-    """A renewTime hours old (the holder's clock is behind) does not make a lease just seen expired."""
-    stale = observe(None, LeaseRecord("b", 8, "2020-01-01T00:00:00.000000Z", "2020-01-01T00:00:00.000000Z"), 5.0)
-    assert claim(stale, identity="a", now=5.0, wall_time=LATER, duration_seconds=8) is None
 
 
 def test_a_lease_spec_reads_back_as_written() -> None:

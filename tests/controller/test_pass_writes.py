@@ -9,9 +9,9 @@ import copy
 from typing import Any
 
 from erpsync.controller.events import Event
-from erpsync.controller.kubeapi import CRONJOBS, SCHEDULES, ApiError, KubeApi, Resource
 from erpsync.controller.reconcile import PassResult, Reconciler
 from erpsync.controller.world import World
+from tests.support.fake_api import ApiServer
 from tests.support.merge_patch import apply_merge_patch
 from tests.support.specs import schedule
 
@@ -19,57 +19,6 @@ NAMESPACE = "erp"
 KEY = (NAMESPACE, "acme")
 # Generic: four scheduled syncs, so four CronJobs.
 CRON_JOBS = ("acme-vendors", "acme-jobs", "acme-job-costs", "acme-invoice-payments")
-
-
-class ApiServer(KubeApi):
-    """Creates, patches and status writes as the API server answers them (a resourceVersion each); the
-    CronJobs named in `failing` are refused with 500 until they are taken off."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        super().__init__(self._no_login)
-        self.schedule = body
-        self.cron_jobs: dict[str, dict[str, Any]] = {}
-        self.failing: set[str] = set()
-        self.calls: list[str] = []  # "create cronjobs", "patch cronjobs", "patch status"
-        self.status_patches: list[dict[str, Any]] = []
-        self._version = 100
-
-    @staticmethod
-    async def _no_login() -> None:
-        return None
-
-    def _next_version(self) -> str:
-        self._version += 1
-        return str(self._version)
-
-    async def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        assert resource == CRONJOBS, resource
-        self.calls.append("create cronjobs")
-        name = body["metadata"]["name"]
-        if name in self.failing:
-            raise ApiError(500, "InternalError", "etcdserver: request timed out")
-        answer = copy.deepcopy(body)
-        answer["metadata"].update(namespace=namespace, uid=f"uid-{name}", resourceVersion=self._next_version())
-        self.cron_jobs[name] = answer
-        return copy.deepcopy(answer)
-
-    async def merge_patch(
-        self, resource: Resource, namespace: str, name: str, patch: object, subresource: str | None = None
-    ) -> dict[str, Any]:
-        assert isinstance(patch, dict)
-        if resource == CRONJOBS:
-            self.calls.append("patch cronjobs")
-            answer = apply_merge_patch(self.cron_jobs[name], patch)
-            answer["metadata"]["resourceVersion"] = self._next_version()
-            self.cron_jobs[name] = answer
-            return copy.deepcopy(answer)
-        assert (resource, subresource) == (SCHEDULES, "status")
-        self.calls.append("patch status")
-        self.status_patches.append(patch["status"])
-        status = apply_merge_patch(self.schedule.get("status") or {}, patch["status"])
-        self.schedule = {**self.schedule, "status": status}
-        self.schedule["metadata"] = {**self.schedule["metadata"], "resourceVersion": self._next_version()}
-        return copy.deepcopy(self.schedule)
 
 
 class Operator:

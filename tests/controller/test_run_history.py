@@ -11,13 +11,14 @@ from typing import Any, Final
 
 import pytest
 
-from erpsync.api.models import HISTORY_MESSAGE_LIMIT, RUN_HISTORY_MAX, read_status
+from erpsync.api.models import HISTORY_MESSAGE_LIMIT, RUN_HISTORY_MAX
 from erpsync.controller.bounds import TRUNCATED
 from erpsync.controller.observed import Observed
-from erpsync.controller.status import Outcome, build_status, suspended_column
+from erpsync.controller.status import Outcome, suspended_column
 from erpsync.planning.plan import SchedulePlan, plan_schedule
 from tests.controller.test_status_bounds import status_problems
 from tests.support.specs import make_schedule
+from tests.support.status import status_json
 
 NOW: Final = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CRON_JOB: Final = "acme-job-costs"
@@ -76,16 +77,7 @@ class Operator:
             jobs_by_sync={"jobCosts": jobs},
             pods_by_job={name: [pod] for name, pod in (pods or {}).items()},
         )
-        status = build_status(
-            generation=1,
-            plan=self.plan,
-            observed=observed,
-            outcome=Outcome("Reconciled"),
-            previous=read_status(self.stored),
-            handled_sync_now=None,
-            now=now,
-            run_history=self.run_history,
-        ).as_json()
+        status = status_json(self.plan, observed, previous=self.stored, now=now, run_history=self.run_history)
         assert status_problems(status) == []  # what the API server accepts
         self.stored = json.loads(json.dumps(status))  # as stored: JSON, read back by the next pass
         return status
@@ -206,15 +198,9 @@ def test_history_messages_are_cut_and_the_history_is_bounded() -> None:
 def test_a_stalled_generation_keeps_the_history_and_the_counters() -> None:
     operator = Operator()
     operator.sees(_hourly(2))
-    stalled = build_status(
-        generation=2,
-        plan=None,
-        observed=Observed(),
-        outcome=Outcome("Stalled", "spec.erp: bad"),
-        previous=read_status(operator.stored),
-        handled_sync_now=None,
-        now=NOW,
-    ).as_json()
+    stalled = status_json(
+        None, Observed(), outcome=Outcome("Stalled", "spec.erp: bad"), previous=operator.stored, generation=2, now=NOW
+    )
     assert stalled["syncs"]["jobCosts"]["history"] == operator.job_costs()["history"]
     assert stalled["syncs"]["jobCosts"]["runs"] == {"succeeded": 2, "partiallyFailed": 0, "failed": 0}
 

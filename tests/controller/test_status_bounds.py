@@ -20,19 +20,18 @@ import jsonschema
 import pytest
 import yaml
 
-from erpsync.api.models import read_status
 from erpsync.api.vocabulary import SyncName
 from erpsync.controller.bounds import TRUNCATED, fit_text, rfc3339, timestamp
-from erpsync.controller.kubeapi import SCHEDULES, ApiError, KubeApi, Resource
 from erpsync.controller.observed import Observed
 from erpsync.controller.reconcile import Reconciler
-from erpsync.controller.status import Outcome, build_status
+from erpsync.controller.status import Outcome
 from erpsync.controller.sync_now import SYNC_NOW_ANNOTATION, pending_request
 from erpsync.controller.world import Kind, World
 from erpsync.planning.cronjobs import labels
 from erpsync.planning.plan import SchedulePlan, plan_schedule
-from tests.support.merge_patch import apply_merge_patch
+from tests.support.fake_api import ApiServer
 from tests.support.specs import CRD_FILE, schedule, validated
+from tests.support.status import status_json
 
 CRD: Final[dict[str, Any]] = yaml.safe_load(CRD_FILE.read_text(encoding="utf-8"))
 STATUS_SCHEMA: Final[dict[str, Any]] = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
@@ -189,15 +188,7 @@ def _build(
     for job in jobs or []:
         observed.jobs_by_sync.setdefault(job["metadata"]["labels"]["erpsync.io/sync"], []).append(job)
     observed.pods_by_job = pods or {}
-    return build_status(
-        generation=1,
-        plan=plan,
-        observed=observed,
-        outcome=outcome,
-        previous=read_status(previous),
-        handled_sync_now=handled,
-        now=NOW,
-    ).as_json()
+    return status_json(plan, observed, outcome=outcome, previous=previous, handled_sync_now=handled, now=NOW)
 
 
 def _conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -395,48 +386,6 @@ def test_timestamp_pads_the_year_to_four_digits() -> None:
 # --- The status patch of a whole pass, answered as the API server would ---------------------------------
 
 
-class ApiServer(KubeApi):
-    """A pass's API calls, answered from memory; a status patch is refused (422) as kube-apiserver
-    refuses it when the status it makes breaks the CRD's schema."""
-
-    def __init__(self, schedule: dict[str, Any]) -> None:
-        super().__init__(self._no_login)
-        self.schedule = schedule
-        self.created: list[tuple[Kind, dict[str, Any]]] = []
-        self.refusals: list[str] = []
-        self._version = 100
-
-    @staticmethod
-    async def _no_login() -> None:
-        return None
-
-    def _next_version(self) -> str:
-        self._version += 1
-        return str(self._version)
-
-    async def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = copy.deepcopy(body)
-        answer["metadata"] = {**answer["metadata"], "namespace": namespace, "resourceVersion": self._next_version()}
-        if resource.plural == "cronjobs":
-            self.created.append(("cronjobs", answer))
-        elif resource.plural == "jobs":
-            self.created.append(("jobs", answer))
-        return answer
-
-    async def merge_patch(
-        self, resource: Resource, namespace: str, name: str, patch: object, subresource: str | None = None
-    ) -> dict[str, Any]:
-        assert (resource, subresource) == (SCHEDULES, "status") and isinstance(patch, dict)
-        status = apply_merge_patch(self.schedule.get("status") or {}, patch["status"])
-        problems = status_problems(status)
-        if problems:
-            self.refusals.append("; ".join(problems))
-            raise ApiError(422, "Invalid", "; ".join(problems)[:1000])
-        self.schedule = {**self.schedule, "status": status}
-        self.schedule["metadata"] = {**self.schedule["metadata"], "resourceVersion": self._next_version()}
-        return copy.deepcopy(self.schedule)
-
-
 async def _no_events(*_: Any, **__: Any) -> None:
     return None
 
@@ -454,7 +403,7 @@ def _pass(api: ApiServer, children: list[tuple[Kind, dict[str, Any]]]) -> tuple[
 
 
 def test_a_pass_over_a_hostile_world_writes_a_status_the_api_server_accepts_and_syncs_now_once() -> None:
-    api = ApiServer(_schedule(annotations={SYNC_NOW_ANNOTATION: LONG_TOKEN}))
+    api = ApiServer(_schedule(annotations={SYNC_NOW_ANNOTATION: LONG_TOKEN}), status_problems)
     job = _job("acme-job-costs-1", condition="Failed", trigger=LONG_TRIGGER, times={"startTime": "not-a-time"})
     pod = _pod("acme-job-costs-1", summary={"result": "Failed", "errors": [HUGE]})
     pod["metadata"].update(
@@ -466,7 +415,7 @@ def test_a_pass_over_a_hostile_world_writes_a_status_the_api_server_accepts_and_
     children: list[tuple[Kind, dict[str, Any]]] = [("jobs", job), ("pods", pod)]
 
     assert _pass(api, children)[0] == "Reconciled", api.refusals
-    assert api.refusals == []
+    assert api.refusals == [] and "patch cronjobs" not in api.calls
     # The sync-now Job of jobCosts, CMiC's only scheduled sync.
     assert [kind for kind, _ in api.created].count("jobs") == 1
     status = api.schedule["status"]

@@ -2,11 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from erpsync.api.models import read_status
 from erpsync.controller.observed import Observed
-from erpsync.controller.status import Outcome, build_status
 from erpsync.planning.plan import plan_schedule
 from tests.support.specs import make_schedule
+from tests.support.status import status_json
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -24,15 +23,7 @@ def test_status_says_what_took_effect_and_who_asked() -> None:
             "metadata": {"name": planned.cron_job_name, "creationTimestamp": created},
             "spec": {"suspend": suspend},
         }
-    status = build_status(
-        generation=1,
-        plan=plan,
-        observed=observed,
-        outcome=Outcome("Reconciled"),
-        previous=read_status(None),
-        handled_sync_now=None,
-        now=NOW,
-    ).as_json()
+    status = status_json(plan, observed, now=NOW)
     rows = {sync: (entry["suspended"], entry.get("suspendedBy")) for sync, entry in status["syncs"].items()}
     assert rows == {
         "vendors": (True, ["Annotation"]),

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from erpsync.api.models import ErpSyncSchedule, read_status
-from tests.controller.test_status_bounds import ApiServer, _build, _pass, _schedule
+from tests.controller.test_status_bounds import _build, _pass, _schedule, status_problems
+from tests.support.fake_api import ApiServer
 from tests.support.specs import schedule as spec_schedule
 
 SHAPES: dict[str, Any] = {
@@ -30,7 +31,7 @@ SHAPES: dict[str, Any] = {
 def test_a_pass_over_a_status_of_another_shape_rebuilds_it(shape: str) -> None:
     schedule = _schedule()
     schedule["status"] = SHAPES[shape]
-    api = ApiServer(schedule)
+    api = ApiServer(schedule, status_problems)
 
     assert _pass(api, [])[0] == "Reconciled", api.refusals
     status = api.schedule["status"]

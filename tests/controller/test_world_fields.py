@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from erpsync.api.models import read_status
 from erpsync.controller.diff import Changes, diff
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record, repair_patch
 from erpsync.controller.observed import Observed
-from erpsync.controller.status import Outcome, build_status
 from erpsync.controller.world import World
 from erpsync.planning.plan import SchedulePlan, plan_schedule
 from tests.support.specs import schedule, validated
+from tests.support.status import status_json
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SCHEDULE = {
@@ -105,15 +104,7 @@ def _decisions(changes: Changes) -> dict[str, Any]:
 
 
 def _status(observed: Observed) -> dict[str, Any]:
-    return build_status(
-        generation=1,
-        plan=PLAN,
-        observed=observed,
-        outcome=Outcome("Reconciled"),
-        previous=read_status(SCHEDULE["status"]),
-        handled_sync_now=None,
-        now=NOW,
-    ).as_json()
+    return status_json(PLAN, observed, previous=SCHEDULE["status"], now=NOW)
 
 
 @pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())

@@ -129,6 +129,11 @@ class Cluster:
         body["metadata"]["namespace"] = self.namespace
         return self.call("POST", self.path(PLURAL), body)
 
+    def apply_ready(self, example_name: str) -> dict[str, Any]:
+        """The example applied, once the operator reports it Ready: the schedule as read then."""
+        name = self.apply(example(example_name))["metadata"]["name"]
+        return wait_for(f"{name} Ready", lambda: self.ready(name))
+
     def schedule(self, name: str) -> dict[str, Any]:
         return self.call("GET", self.path(PLURAL, name))
 
@@ -169,6 +174,9 @@ class Cluster:
         """The schedule when Ready=True for its current generation."""
         body = self.schedule(name)
         return body if is_ready(body) else None
+
+    def all_ready(self, names: list[str]) -> bool:
+        return all(self.ready(name) for name in names)
 
     # The operator's own calls, from the API server's audit log ---------------------------------
 

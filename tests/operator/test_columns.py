@@ -31,8 +31,7 @@ def _healthy_false(cluster: Cluster, name: str) -> dict[str, Any] | None:
 
 
 def test_a_failing_sync_shows_healthy_false_and_its_reason(cluster: Cluster) -> None:
-    cluster.apply(example("cmic"))  # jobCosts only, Every2Hours
-    status = wait_for("Ready", lambda: cluster.ready("granite-cmic"))["status"]
+    status = cluster.apply_ready("cmic")["status"]  # jobCosts only, Every2Hours
     row = _get(cluster, "granite-cmic")
     assert (row["NAME"], row["READY"], row["HEALTHY"], row["SUSPENDED"], row["LAST SYNC"]) == (
         "granite-cmic",

@@ -4,7 +4,7 @@ deleted (docs/operator.md lists the reasons)."""
 
 from typing import Any
 
-from tests.operator.conftest import Cluster, example, wait_for
+from tests.operator.conftest import Cluster, wait_for
 
 
 def _event(cluster: Cluster, reason: str, text: str) -> dict[str, Any] | None:
@@ -12,8 +12,7 @@ def _event(cluster: Cluster, reason: str, text: str) -> dict[str, Any] | None:
 
 
 def test_each_kind_of_change_has_its_reason(cluster: Cluster) -> None:
-    cluster.apply(example("generic"))
-    wait_for("Ready", lambda: cluster.ready("acme-generic"))
+    cluster.apply_ready("generic")
     created = wait_for("CronJobsCreated", lambda: _event(cluster, "CronJobsCreated", "acme-generic-vendors"))
     assert "created CronJob acme-generic-vendors (" in created["message"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.operator.conftest import Cluster, example, job_condition, kubelet_reports, run_job, terminated, wait_for
+from tests.operator.conftest import Cluster, job_condition, kubelet_reports, run_job, terminated, wait_for
 
 CRON_JOB = "granite-cmic-job-costs"
 SUMMARY = {"sync": "job-costs", "result": "Succeeded", "read": 12, "created": 2, "updated": 1, "failed": 0}
@@ -41,8 +41,7 @@ def _finish(cluster: Cluster, job: dict[str, Any], summary: dict[str, Any]) -> N
 
 @pytest.mark.operator_args("--run-history", "2", "--resync-interval", "1")
 def test_history_and_counters_count_each_job_once_across_restarts_and_deletions(cluster: Cluster) -> None:
-    cluster.apply(example("cmic"))  # jobCosts only
-    wait_for("Ready", lambda: cluster.ready("granite-cmic"))
+    cluster.apply_ready("cmic")  # jobCosts only
     first, second, third = (f"{CRON_JOB}-2900000{n}" for n in (1, 2, 3))
 
     job = run_job(cluster, CRON_JOB, "29000001")

@@ -7,14 +7,13 @@ oversized token, label or termination message would stop every later status writ
 import json
 
 from erpsync.controller.sync_now import echoed_token
-from tests.operator.conftest import Cluster, example, job_condition, kubelet_reports, run_job, terminated, wait_for
+from tests.operator.conftest import Cluster, job_condition, kubelet_reports, run_job, terminated, wait_for
 
 SCHEDULE = "granite-cmic"  # jobCosts only
 
 
 def test_a_300_character_sync_now_token_is_handled_once_and_echoed_within_the_crds_limit(cluster: Cluster) -> None:
-    cluster.apply(example("cmic"))
-    wait_for("Ready", lambda: cluster.ready(SCHEDULE))
+    cluster.apply_ready("cmic")
     token = "t" * 150 + "é" * 150  # past lastHandledSyncNow's maxLength (253), and not ASCII
     cluster.annotate(SCHEDULE, {"erpsync.io/sync-now": token})
     echoed = wait_for(
@@ -30,8 +29,7 @@ def test_a_300_character_sync_now_token_is_handled_once_and_echoed_within_the_cr
 
 
 def test_a_run_with_an_oversized_trigger_and_termination_message_is_reported(cluster: Cluster) -> None:
-    cluster.apply(example("cmic"))
-    wait_for("Ready", lambda: cluster.ready(SCHEDULE))
+    cluster.apply_ready("cmic")
     job = run_job(cluster, f"{SCHEDULE}-job-costs", "29000009", backoff_limit=0)
     long_trigger = "T" * 63  # a valid label value, past lastRun.trigger's maxLength (16)
     cluster.call(

@@ -105,10 +105,6 @@ def created(events: list[dict[str, Any]], resource: str) -> Counter[str]:
     )
 
 
-def all_ready(cluster: Cluster, names: list[str]) -> bool:
-    return all(cluster.ready(name) for name in names)
-
-
 @slow_candidate
 def test_the_standby_writes_nothing_and_takes_over_a_killed_leader_within_15_seconds(
     cluster: Cluster, standby: Operator
@@ -121,7 +117,7 @@ def test_the_standby_writes_nothing_and_takes_over_a_killed_leader_within_15_sec
     cluster.annotate(names[0], {"erpsync.io/sync-now": SYNC_NOW_TOKEN})  # a sync now, right before the kill
     leader.kill()  # SIGKILL: no release, the Lease runs out
     killed = time.monotonic()
-    assert not all_ready(cluster, names), "the leader finished before the kill: the test proves nothing"
+    assert not cluster.all_ready(names), "the leader finished before the kill: the test proves nothing"
     # Until then the standby wrote nothing at all: no pass, no Event, not even the Lease.
     before_kill = calls_of(cluster, other_user, start)
     assert writes(before_kill) == Counter(), writes(before_kill)
@@ -143,7 +139,7 @@ def test_the_standby_writes_nothing_and_takes_over_a_killed_leader_within_15_sec
         timeout=30,
         interval=0.05,
     )
-    wait_for("every schedule Ready", lambda: all_ready(cluster, names), timeout=120, interval=0.5)
+    wait_for("every schedule Ready", lambda: cluster.all_ready(names), timeout=120, interval=0.5)
     converged = time.monotonic() - killed
     print(  # the figures docs/operator.md quotes ("High availability"); pytest -s shows them
         f"\ntakeover after SIGKILL: Lease held after {taken:.1f}s, first pass written after {first_pass:.1f}s, "

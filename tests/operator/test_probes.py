@@ -7,7 +7,6 @@ import pytest
 from erpsync_testbed.control_plane import free_port
 from tests.operator.conftest import (
     Cluster,
-    example,
     http_get,
     job_condition,
     kubelet_reports,
@@ -24,8 +23,7 @@ LIVENESS_PORT, METRICS_PORT = free_port(), free_port()
 )
 def test_liveness_and_metrics(cluster: Cluster) -> None:
     wait_for("liveness answers", lambda: http_get(f"http://127.0.0.1:{LIVENESS_PORT}/healthz"))
-    cluster.apply(example("generic"))
-    wait_for("Ready", lambda: cluster.ready("acme-generic"))
+    cluster.apply_ready("generic")
 
     def reconciled() -> str | None:
         text = http_get(f"http://127.0.0.1:{METRICS_PORT}/metrics")
@@ -54,8 +52,7 @@ RUN_METRICS_PORT = free_port()
 
 @pytest.mark.operator_args("--metrics-port", str(RUN_METRICS_PORT))
 def test_sync_metrics_follow_runs_and_go_with_the_schedule(cluster: Cluster) -> None:
-    cluster.apply(example("cmic"))  # jobCosts only, Every2Hours
-    wait_for("Ready", lambda: cluster.ready("granite-cmic"))
+    cluster.apply_ready("cmic")  # jobCosts only, Every2Hours
 
     def series(name: str, **labels: str) -> str:
         return _sync_series(name, "jobCosts", **labels).replace("{ns}", cluster.namespace)
@@ -117,8 +114,7 @@ HEALTH_METRICS_PORT = free_port()
 @pytest.mark.operator_args("--metrics-port", str(HEALTH_METRICS_PORT))
 def test_the_operators_own_health(cluster: Cluster) -> None:
     assert cluster.proxy is not None
-    cluster.apply(example("cmic"))
-    wait_for("Ready", lambda: cluster.ready("granite-cmic"))
+    cluster.apply_ready("cmic")
     before = _metrics(HEALTH_METRICS_PORT)
     assert before["erpsync_queue_depth"] == 0 and before["erpsync_queue_retries"] == 0
     assert before["erpsync_reconcile_errors_total"] == 0

@@ -49,8 +49,7 @@ def test_each_example_reaches_ready_with_the_planned_cronjobs(cluster: Cluster, 
 
 
 def test_frequency_change_patches_the_cronjob_in_place_and_never_removes_it(cluster: Cluster) -> None:
-    cluster.apply(example("generic"))
-    wait_for("Ready", lambda: cluster.ready("acme-generic"))
+    cluster.apply_ready("generic")
     before = cluster.cron_jobs("acme-generic")["acme-generic-vendors"]
     cluster.patch_spec("acme-generic", {"syncs": {"vendors": {"frequency": "Every4Hours"}}})
 
@@ -73,8 +72,7 @@ def test_frequency_change_patches_the_cronjob_in_place_and_never_removes_it(clus
 
 
 def test_a_cronjob_deleted_or_edited_by_hand_is_put_back(cluster: Cluster) -> None:
-    cluster.apply(example("generic"))
-    wait_for("Ready", lambda: cluster.ready("acme-generic"))
+    cluster.apply_ready("generic")
     schedule = cluster.cron_jobs("acme-generic")["acme-generic-jobs"]["spec"]["schedule"]
     cluster.call("DELETE", cluster.path("cronjobs", "acme-generic-jobs"))
     wait_for("recreated", lambda: "acme-generic-jobs" in cluster.cron_jobs("acme-generic"), timeout=10)
@@ -127,8 +125,7 @@ def _accepted(cluster: Cluster, name: str, spec: dict[str, Any]) -> bool:
 
 
 def test_an_invalid_generation_keeps_the_last_good_cronjobs_and_stalls(cluster: Cluster) -> None:
-    cluster.apply(example("viewpoint-spectrum"))
-    wait_for("Ready", lambda: cluster.ready("ridge-spectrum"))
+    cluster.apply_ready("viewpoint-spectrum")
     before = {name: cj["spec"]["schedule"] for name, cj in cluster.cron_jobs("ridge-spectrum").items()}
     invalid = {"syncs": {"vendors": {"frequency": "Every2Hours"}, "jobs": {"suspend": True}}}
     with pytest.raises(ApiError, match="Every2Hours is not offered by ViewpointSpectrum"):
@@ -155,8 +152,7 @@ def test_an_invalid_generation_keeps_the_last_good_cronjobs_and_stalls(cluster: 
 
 
 def test_suspend_suspends_cronjobs_and_shows_in_status(cluster: Cluster) -> None:
-    cluster.apply(example("quickbooks-desktop"))
-    wait_for("Ready", lambda: cluster.ready("builders-qbd"))
+    cluster.apply_ready("quickbooks-desktop")
     cluster.patch_spec("builders-qbd", {"suspend": True})
     wait_for("all suspended", lambda: all(cj["spec"]["suspend"] for cj in cluster.cron_jobs("builders-qbd").values()))
     status = wait_for("Ready", lambda: cluster.ready("builders-qbd"))["status"]
@@ -216,7 +212,6 @@ def test_a_cronjob_with_our_labels_and_another_controller_is_left_alone_and_name
             },
         },
     )
-    cluster.apply(example("cmic"))
-    status = wait_for("Ready", lambda: cluster.ready("granite-cmic"))["status"]
+    status = cluster.apply_ready("cmic")["status"]
     assert status["unmanagedCronJobs"] == ["granite-cmic-job-costs"]
     assert cluster.cron_jobs("granite-cmic")["granite-cmic-job-costs"]["spec"]["schedule"] == "0 1 * * *"

@@ -12,7 +12,7 @@ from typing import Any, Final
 import pytest
 
 from erpsync_testbed.client import ApiError
-from tests.operator.conftest import Cluster, example, wait_for
+from tests.operator.conftest import Cluster, wait_for
 
 SCHEDULE: Final = "acme-generic"
 VICTIM: Final = "acme-generic-jobs"
@@ -41,10 +41,12 @@ def _relabel(cluster: Cluster, labels: dict[str, str | None]) -> None:
     cluster.call("PATCH", cluster.path("cronjobs", VICTIM), {"metadata": {"labels": labels}})
 
 
-def _ready_schedule(cluster: Cluster) -> dict[str, Any]:
-    cluster.apply(example("generic"))
-    body = wait_for("Ready", lambda: cluster.ready(SCHEDULE))
-    return body
+def _ready_victim(cluster: Cluster) -> dict[str, Any]:
+    """The victim CronJob, once the schedule is Ready."""
+    cluster.apply_ready("generic")
+    victim = _cron_job(cluster)
+    assert victim is not None
+    return victim
 
 
 def _restored(cluster: Cluster, labels: dict[str, str]) -> dict[str, Any] | None:
@@ -58,21 +60,22 @@ def _assert_ready_again(cluster: Cluster) -> None:
     assert cluster.condition(SCHEDULE, "Reconciling") is None  # not retrying, not waiting for anything
 
 
+@pytest.mark.parametrize("restart", [False, True], ids=["operator-running", "changed-while-the-operator-is-down"])
 @pytest.mark.parametrize("labels", RELABELS.values(), ids=RELABELS.keys())
-def test_a_label_changed_by_hand_is_put_back(cluster: Cluster, labels: dict[str, str | None]) -> None:
-    _ready_schedule(cluster)
-    before = _cron_job(cluster)
-    assert before is not None
-    _relabel(cluster, labels)
+def test_a_label_changed_by_hand_is_put_back(cluster: Cluster, labels: dict[str, str | None], restart: bool) -> None:
+    before = _ready_victim(cluster)
+    if restart:
+        cluster.operator.kill()
+    _relabel(cluster, labels)  # a restarted operator's list never shows it (or not under its schedule)
+    if restart:
+        cluster.operator.start()
     after = wait_for("labels restored", lambda: _restored(cluster, before["metadata"]["labels"]))
     assert after["metadata"]["uid"] == before["metadata"]["uid"]  # repaired in place, not recreated
     _assert_ready_again(cluster)
 
 
 def test_a_cronjob_unlabelled_and_then_deleted_is_recreated(cluster: Cluster) -> None:
-    _ready_schedule(cluster)
-    before = _cron_job(cluster)
-    assert before is not None
+    before = _ready_victim(cluster)
     _relabel(cluster, {MANAGED_BY: None})
     cluster.call("DELETE", cluster.path("cronjobs", VICTIM))
     after = wait_for("recreated", lambda: _restored(cluster, before["metadata"]["labels"]))
@@ -81,25 +84,8 @@ def test_a_cronjob_unlabelled_and_then_deleted_is_recreated(cluster: Cluster) ->
     _assert_ready_again(cluster)
 
 
-@pytest.mark.parametrize("labels", RELABELS.values(), ids=RELABELS.keys())
-def test_a_label_changed_while_the_operator_is_down_is_put_back_after_a_restart(
-    cluster: Cluster, labels: dict[str, str | None]
-) -> None:
-    _ready_schedule(cluster)
-    before = _cron_job(cluster)
-    assert before is not None
-    cluster.operator.kill()
-    _relabel(cluster, labels)  # the restarted operator's list never shows it (or not under its schedule)
-    cluster.operator.start()
-    after = wait_for("labels restored", lambda: _restored(cluster, before["metadata"]["labels"]))
-    assert after["metadata"]["uid"] == before["metadata"]["uid"]
-    _assert_ready_again(cluster)
-
-
 def test_a_cronjob_unlabelled_while_the_operator_is_down_and_then_deleted_is_recreated(cluster: Cluster) -> None:
-    _ready_schedule(cluster)
-    before = _cron_job(cluster)
-    assert before is not None
+    before = _ready_victim(cluster)
     cluster.operator.kill()
     _relabel(cluster, {MANAGED_BY: None})
     cluster.operator.start()
@@ -127,7 +113,7 @@ def _selectors_sent(cluster: Cluster) -> dict[tuple[str, str], list[str | None]]
 
 
 def test_every_list_and_watch_of_the_children_carries_the_managed_by_selector(cluster: Cluster) -> None:
-    _ready_schedule(cluster)
+    cluster.apply_ready("generic")
     cluster.operator.stop()
     cluster.mark_calls()  # from here, the restarted operator's calls (the audit log tells its identity)
     cluster.operator.start()

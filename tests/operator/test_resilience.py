@@ -6,15 +6,11 @@ from functools import partial
 
 import pytest
 
-from tests.operator.conftest import Cluster, apply_many, example, wait_for
+from tests.operator.conftest import Cluster, apply_many, wait_for
 
 
 def _exists(cluster: Cluster, schedule: str, cron_job: str) -> bool:
     return cron_job in cluster.cron_jobs(schedule)
-
-
-def _all_ready(cluster: Cluster, names: list[str]) -> bool:
-    return all(cluster.ready(name) for name in names)
 
 
 def _assert_converged(cluster: Cluster, names: list[str]) -> None:
@@ -33,9 +29,9 @@ def test_the_operator_killed_mid_reconcile_converges_after_a_restart(cluster: Cl
     names = apply_many(cluster, 30)
     wait_for("some CronJobs", lambda: len(cluster.cron_jobs()) >= 5)
     cluster.operator.kill()  # SIGKILL, mid-way through the 30 schedules
-    assert not _all_ready(cluster, names)
+    assert not cluster.all_ready(names)
     cluster.operator.start()
-    wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=60)
+    wait_for("all Ready", lambda: cluster.all_ready(names), timeout=60)
     _assert_converged(cluster, names)
 
 
@@ -53,7 +49,7 @@ def test_injected_api_errors_converge(cluster: Cluster, verb: str, resource: str
     assert cluster.proxy is not None
     cluster.proxy.inject_fault(verb, resource, status, count=3)
     names = apply_many(cluster, 3)
-    wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=60)
+    wait_for("all Ready", lambda: cluster.all_ready(names), timeout=60)
     assert cluster.proxy.pending_faults() == 0  # the operator met every injected error
     # ...and said so in its log, not in status alone (a refused write could otherwise go unseen).
     assert re.search(rf"reconciling {cluster.namespace}/tenant-\d+: .+; retrying", cluster.operator.output())
@@ -64,7 +60,7 @@ def test_injected_api_errors_converge(cluster: Cluster, verb: str, resource: str
 def test_dropped_watch_streams_converge(cluster: Cluster) -> None:
     assert cluster.proxy is not None
     names = apply_many(cluster, 3)
-    wait_for("Ready", lambda: _all_ready(cluster, names))
+    wait_for("Ready", lambda: cluster.all_ready(names))
     for abrupt in (False, True):
         assert cluster.proxy.drop_watches(abrupt=abrupt) > 0
         victim = next(iter(cluster.cron_jobs(names[0])))
@@ -76,8 +72,7 @@ def test_dropped_watch_streams_converge(cluster: Cluster) -> None:
 @pytest.mark.operator_args("--resync-interval", "1")
 def test_writes_are_economical_and_an_idle_period_writes_nothing(cluster: Cluster) -> None:
     cluster.mark_calls()
-    cluster.apply(example("generic"))  # four enabled syncs
-    wait_for("Ready", lambda: cluster.ready("acme-generic"))
+    cluster.apply_ready("generic")  # four enabled syncs
     time.sleep(1.5)  # let the events of its own writes come back
     writes = cluster.writes()  # the operator's only: the audit log tells its identity from the test's
     ours = {key: count for key, count in writes.items() if "events" not in key}

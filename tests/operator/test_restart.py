@@ -23,10 +23,6 @@ def _suspend_all(cluster: Cluster, names: list[str]) -> None:
         cluster.patch_spec(name, {"suspend": True})
 
 
-def _all_ready(cluster: Cluster, names: list[str]) -> bool:
-    return all(cluster.ready(name) for name in names)
-
-
 def _conflicts(calls: list[dict[str, Any]]) -> list[str]:
     return [
         audit.call_name(call) for call in calls if call["verb"] in WRITE_VERBS and call["responseStatus"]["code"] == 409
@@ -36,7 +32,7 @@ def _conflicts(calls: list[dict[str, Any]]) -> list[str]:
 def test_a_restart_writes_only_what_changed_while_the_operator_was_down(cluster: Cluster) -> None:
     names = apply_many(cluster, SCHEDULES)
     _suspend_all(cluster, names)
-    wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=120)
+    wait_for("all Ready", lambda: cluster.all_ready(names), timeout=120)
     wait_for(
         "every CronJob suspended",
         lambda: all(c["spec"].get("suspend") for c in cluster.cron_jobs().values()) or None,
@@ -68,7 +64,7 @@ def test_a_failing_initial_list_is_retried_and_no_pass_runs_before_it_succeeds(c
     assert cluster.proxy is not None
     names = apply_many(cluster, 3)
     _suspend_all(cluster, names)
-    wait_for("all Ready", lambda: _all_ready(cluster, names), timeout=60)
+    wait_for("all Ready", lambda: cluster.all_ready(names), timeout=60)
     time.sleep(1.5)  # the echoes of its last writes
     cluster.operator.stop()
     victim = next(iter(cluster.cron_jobs(names[0])))

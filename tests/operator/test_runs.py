@@ -7,7 +7,7 @@ termination message) through the API, and the real Job controller decides the Jo
 import json
 from typing import Any
 
-from tests.operator.conftest import Cluster, example, job_condition, kubelet_reports, run_job, terminated, wait_for
+from tests.operator.conftest import Cluster, job_condition, kubelet_reports, run_job, terminated, wait_for
 
 
 def _healthy(cluster: Cluster, name: str) -> dict[str, Any] | None:
@@ -15,8 +15,7 @@ def _healthy(cluster: Cluster, name: str) -> dict[str, Any] | None:
 
 
 def test_sync_now_starts_one_job_per_sync_and_a_token_only_once(cluster: Cluster) -> None:
-    cluster.apply(example("generic"))
-    wait_for("Ready", lambda: cluster.ready("acme-generic"))
+    cluster.apply_ready("generic")
     cluster.annotate("acme-generic", {"erpsync.io/sync-now": "first-request"})
     wait_for(
         "token echoed",
@@ -45,8 +44,7 @@ def test_sync_now_starts_one_job_per_sync_and_a_token_only_once(cluster: Cluster
 
 
 def test_sync_now_runs_a_never_sync_on_demand(cluster: Cluster) -> None:
-    cluster.apply(example("sage-intacct"))  # every sync is on demand only
-    wait_for("Ready", lambda: cluster.ready("meridian-intacct"))
+    cluster.apply_ready("sage-intacct")  # every sync is on demand only
     assert cluster.cron_jobs("meridian-intacct") == {}
     cluster.annotate("meridian-intacct", {"erpsync.io/sync-now": "t1", "erpsync.io/sync-now-syncs": "vendors"})
     jobs = wait_for("a Job", lambda: cluster.jobs("meridian-intacct"))
@@ -55,8 +53,7 @@ def test_sync_now_runs_a_never_sync_on_demand(cluster: Cluster) -> None:
 
 
 def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> None:
-    cluster.apply(example("cmic"))  # jobCosts only, Every2Hours
-    wait_for("Ready", lambda: cluster.ready("granite-cmic"))
+    cluster.apply_ready("cmic")  # jobCosts only, Every2Hours
     summary = {
         "sync": "job-costs",
         "result": "Succeeded",
@@ -107,8 +104,7 @@ def test_status_and_health_follow_finished_and_failed_runs(cluster: Cluster) -> 
 
 
 def test_a_missing_secret_shows_as_the_pods_reason(cluster: Cluster) -> None:
-    cluster.apply(example("cmic"))
-    wait_for("Ready", lambda: cluster.ready("granite-cmic"))
+    cluster.apply_ready("cmic")
     job = run_job(cluster, "granite-cmic-job-costs", "29000003")
     waiting = {"reason": "CreateContainerConfigError", "message": 'secret "granite-procore-credentials" not found'}
     kubelet_reports(cluster, job, "Pending", {"waiting": waiting})

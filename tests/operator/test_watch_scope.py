@@ -4,7 +4,7 @@ by the API server (managed-by), so unrelated objects never reach the process."""
 from pathlib import Path
 
 from erpsync_emulators.operator_process import OperatorProcess
-from tests.operator.conftest import OPERATOR_USER, Cluster, example, wait_for
+from tests.operator.conftest import OPERATOR_USER, Cluster, wait_for
 
 UNRELATED_PODS = 2000
 
@@ -21,8 +21,7 @@ def test_two_thousand_unrelated_pods_in_another_namespace_cost_under_5_mib(clust
     operator = OperatorProcess(cluster.operator.kubeconfig, tmp_path / "all-namespaces.log", "")
     operator.start()
     try:
-        cluster.apply(example("generic"))
-        wait_for("Ready", lambda: cluster.ready("acme-generic"))
+        cluster.apply_ready("generic")
         noise = f"{cluster.namespace}-noise"
         cluster.call(
             "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": noise}}

@@ -159,6 +159,17 @@ class Rbac:
             found.append(Grant(rules, namespace))
         return found
 
+    def granted(self, account: ServiceAccount) -> set[tuple[str | None, str, str, str]]:
+        """Every (namespace, group, resource, verb) the account is granted; namespace None: everywhere."""
+        return {
+            (grant.namespace, group, resource, verb)
+            for grant in self.grants(account)
+            for rule in grant.rules
+            for group in rule.api_groups
+            for resource in rule.resources
+            for verb in rule.verbs
+        }
+
     def allows(self, account: ServiceAccount, call: Call) -> bool:
         return any(grant.allows(call) for grant in self.grants(account))
 

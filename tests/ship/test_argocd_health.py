@@ -8,7 +8,6 @@ without the string library (gopher-lua gives strings no methods without it), so 
 would fail in Argo CD fails here.
 """
 
-import copy
 import importlib
 import re
 from collections.abc import Mapping
@@ -155,10 +154,6 @@ def test_fixture_conditions_are_complete_metav1_conditions() -> None:
     }
 
 
-def _healthy() -> dict[str, Any]:
-    return load_object(CUSTOMIZATION / "testdata" / "healthy.yaml")
-
-
 def _condition(type_: str, status: str, reason: str, message: str, generation: int = 3) -> dict[str, Any]:
     return {
         "type": type_,
@@ -173,183 +168,115 @@ def _condition(type_: str, status: str, reason: str, message: str, generation: i
 _MISSING: Final = object()
 
 
-def _with(body: dict[str, Any], path: str, value: object) -> dict[str, Any]:
-    """A copy of `body` with the dotted `path` (list items by index) set to `value`; `_MISSING` removes it."""
-    body = copy.deepcopy(body)
-    *parents, last = path.split(".")
-    node: Any = body
-    for key in parents:
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    if isinstance(node, list):
-        node[int(last)] = value
-    elif value is _MISSING:
-        node.pop(last, None)
-    else:
-        node[last] = value
+def _with(fixture: str, changes: Mapping[str, object]) -> dict[str, Any]:
+    """testdata/<fixture>.yaml with each dotted path (list items by index) set to its value; `_MISSING` removes it."""
+    body = load_object(CUSTOMIZATION / "testdata" / f"{fixture}.yaml")
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        node: Any = body
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        if isinstance(node, list):
+            node[int(last)] = value
+        elif value is _MISSING:
+            node.pop(last, None)
+        else:
+            node[last] = value
     return body
 
 
+def _healthy_with_conditions(*conditions: object) -> dict[str, Any]:
+    return _with("healthy", {"status.conditions": list(conditions)})
+
+
+NO_CONDITIONS: Final = Health(
+    "Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"
+)
+IN_SYNC: Final = Health("Healthy", "4 CronJobs in sync")
+
+
+def _waiting_for(generation: int, observed: int | None = None) -> Health:
+    seen = "no status.observedGeneration yet" if observed is None else f"status is for generation {observed}"
+    return Health("Progressing", f"Waiting for the erp-sync operator to handle generation {generation} ({seen})")
+
+
 TRICKY: Final[list[tuple[str, dict[str, Any] | None, Health]]] = [
-    (
-        "obj is nil",
-        None,
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "empty object",
-        {},
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "no metadata, spec or status",
-        {"apiVersion": "erpsync.io/v1alpha1", "kind": "ErpSyncSchedule"},
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    ("no spec", _with(_healthy(), "spec", _MISSING), Health("Healthy", "4 CronJobs in sync")),
-    ("spec.suspend false", _with(_healthy(), "spec.suspend", False), Health("Healthy", "4 CronJobs in sync")),
-    ("spec.suspend a string", _with(_healthy(), "spec.suspend", "true"), Health("Healthy", "4 CronJobs in sync")),
-    ("no metadata", _with(_healthy(), "metadata", _MISSING), Health("Healthy", "4 CronJobs in sync")),
-    ("generation missing", _with(_healthy(), "metadata.generation", _MISSING), Health("Healthy", "4 CronJobs in sync")),
+    ("obj is nil", None, NO_CONDITIONS),
+    ("empty object", {}, NO_CONDITIONS),
+    ("no metadata, spec or status", {"apiVersion": "erpsync.io/v1alpha1", "kind": "ErpSyncSchedule"}, NO_CONDITIONS),
+    ("no spec", _with("healthy", {"spec": _MISSING}), IN_SYNC),
+    ("spec.suspend false", _with("healthy", {"spec.suspend": False}), IN_SYNC),
+    ("spec.suspend a string", _with("healthy", {"spec.suspend": "true"}), IN_SYNC),
+    ("no metadata", _with("healthy", {"metadata": _MISSING}), IN_SYNC),
+    ("generation missing", _with("healthy", {"metadata.generation": _MISSING}), IN_SYNC),
     (
         "generation missing, status default",
-        _with(_with(_healthy(), "metadata.generation", _MISSING), "status", {"observedGeneration": -1}),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
+        _with("healthy", {"metadata.generation": _MISSING, "status": {"observedGeneration": -1}}),
+        NO_CONDITIONS,
     ),
-    (
-        "status empty",
-        _with(_healthy(), "status", {}),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "status not an object",
-        _with(_healthy(), "status", "Ready"),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "conditions an empty list",
-        _with(_healthy(), "status.conditions", []),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "conditions missing",
-        _with(_healthy(), "status.conditions", _MISSING),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "conditions null",
-        _with(_healthy(), "status.conditions", None),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "conditions a map",
-        _with(_healthy(), "status.conditions", {"Ready": "True"}),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "conditions without type",
-        _with(_healthy(), "status.conditions", [{}, "Ready", 7, {"status": "True"}]),
-        Health("Progressing", "Waiting for the erp-sync operator to handle this schedule (no status conditions yet)"),
-    ),
-    (
-        "observedGeneration missing",
-        _with(_healthy(), "status.observedGeneration", _MISSING),
-        Health(
-            "Progressing",
-            "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)",
-        ),
-    ),
-    (
-        "observedGeneration -1 with conditions",
-        _with(_healthy(), "status.observedGeneration", -1),
-        Health(
-            "Progressing",
-            "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)",
-        ),
-    ),
-    (
-        "observedGeneration not a number",
-        _with(_healthy(), "status.observedGeneration", "three"),
-        Health(
-            "Progressing",
-            "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)",
-        ),
-    ),
-    (
-        "observedGeneration ahead of generation",
-        _with(_healthy(), "status.observedGeneration", 4),
-        Health("Healthy", "4 CronJobs in sync"),
-    ),
-    (
-        "Ready with only a type",
-        _with(_healthy(), "status.conditions", [{"type": "Ready"}]),
-        Health("Degraded", "Ready is not set"),
-    ),
+    ("status empty", _with("healthy", {"status": {}}), NO_CONDITIONS),
+    ("status not an object", _with("healthy", {"status": "Ready"}), NO_CONDITIONS),
+    ("conditions an empty list", _healthy_with_conditions(), NO_CONDITIONS),
+    ("conditions missing", _with("healthy", {"status.conditions": _MISSING}), NO_CONDITIONS),
+    ("conditions null", _with("healthy", {"status.conditions": None}), NO_CONDITIONS),
+    ("conditions a map", _with("healthy", {"status.conditions": {"Ready": "True"}}), NO_CONDITIONS),
+    ("conditions without type", _healthy_with_conditions({}, "Ready", 7, {"status": "True"}), NO_CONDITIONS),
+    ("observedGeneration missing", _with("healthy", {"status.observedGeneration": _MISSING}), _waiting_for(3)),
+    ("observedGeneration -1 with conditions", _with("healthy", {"status.observedGeneration": -1}), _waiting_for(3)),
+    ("observedGeneration not a number", _with("healthy", {"status.observedGeneration": "three"}), _waiting_for(3)),
+    ("observedGeneration ahead of generation", _with("healthy", {"status.observedGeneration": 4}), IN_SYNC),
+    ("Ready with only a type", _healthy_with_conditions({"type": "Ready"}), Health("Degraded", "Ready is not set")),
     (
         "Ready True without message",
-        _with(_healthy(), "status.conditions", [{"type": "Ready", "status": "True", "reason": "Succeeded"}]),
+        _healthy_with_conditions({"type": "Ready", "status": "True", "reason": "Succeeded"}),
         Health("Healthy", "Ready is True (reason Succeeded)"),
     ),
     (
         "Ready message not a string",
-        _with(_healthy(), "status.conditions", [{"type": "Ready", "status": "True", "message": 4}]),
+        _healthy_with_conditions({"type": "Ready", "status": "True", "message": 4}),
         Health("Healthy", "4"),
     ),
     (
         "Ready message a table",
-        _with(_healthy(), "status.conditions", [{"type": "Ready", "status": "True", "message": {"a": 1}}]),
+        _healthy_with_conditions({"type": "Ready", "status": "True", "message": {"a": 1}}),
         Health("Healthy", "Ready is True"),
     ),
     (
         "Ready missing",
-        _with(_healthy(), "status.conditions", [_condition("Healthy", "True", "RunsHealthy", "no failed run")]),
+        _healthy_with_conditions(_condition("Healthy", "True", "RunsHealthy", "no failed run")),
         Health("Degraded", "No Ready condition in status"),
     ),
     (
         "Ready Unknown without Reconciling",
-        _with(
-            _healthy(), "status.conditions", [_condition("Ready", "Unknown", "Progressing", "applying generation 3")]
-        ),
+        _healthy_with_conditions(_condition("Ready", "Unknown", "Progressing", "applying generation 3")),
         Health("Degraded", "applying generation 3"),
     ),
-    (
-        "Healthy Unknown does not degrade",
-        _with(_healthy(), "status.conditions.1.status", "Unknown"),
-        Health("Healthy", "4 CronJobs in sync"),
-    ),
+    ("Healthy Unknown does not degrade", _with("healthy", {"status.conditions.1.status": "Unknown"}), IN_SYNC),
     (
         "Stalled False is ignored",
-        _with(
-            _healthy(),
-            "status.conditions",
-            [_condition("Ready", "True", "Succeeded", "4 CronJobs in sync"), _condition("Stalled", "False", "x", "y")],
+        _healthy_with_conditions(
+            _condition("Ready", "True", "Succeeded", "4 CronJobs in sync"), _condition("Stalled", "False", "x", "y")
         ),
-        Health("Healthy", "4 CronJobs in sync"),
+        IN_SYNC,
     ),
     (
         "first condition of a type wins",
-        _with(
-            _healthy(),
-            "status.conditions",
-            [_condition("Ready", "True", "Succeeded", "first"), _condition("Ready", "False", "Failed", "second")],
+        _healthy_with_conditions(
+            _condition("Ready", "True", "Succeeded", "first"), _condition("Ready", "False", "Failed", "second")
         ),
         Health("Healthy", "first"),
     ),
     (
         "Stalled without message",
-        _with(_healthy(), "status.conditions", [{"type": "Stalled", "status": "True", "reason": "InvalidSpec"}]),
+        _healthy_with_conditions({"type": "Stalled", "status": "True", "reason": "InvalidSpec"}),
         Health("Degraded", "Stalled is True (reason InvalidSpec)"),
     ),
     (
         "Reconciling without reason",
-        _with(_healthy(), "status.conditions", [{"type": "Reconciling", "status": "True", "message": "applying"}]),
+        _healthy_with_conditions({"type": "Reconciling", "status": "True", "message": "applying"}),
         Health("Progressing", "Reconciling: applying"),
     ),
 ]
-
-
-def _fixture(name: str) -> dict[str, Any]:
-    return load_object(CUSTOMIZATION / "testdata" / f"{name}.yaml")
-
 
 EVERY_SYNC_SUSPENDED: Final = (
     "Every scheduled sync is suspended (vendors, jobs, jobCosts, invoicePayments); their CronJobs are kept with "
@@ -359,75 +286,58 @@ RETRY_MESSAGE: Final = (
     "patch CronJob erp-sync/acme-generic-vendors: 503 Service Unavailable: the server is currently unable to handle "
     "the request"
 )
+ALL_SUSPENDED_IN_SYNC: Final = Health(
+    "Healthy", "4 CronJobs in sync; suspended: vendors, jobs, jobCosts, invoicePayments"
+)
 
 # The generation first; then, for the observed generation: Stalled, Suspended, Reconciling, Ready, Healthy.
 PRECEDENCE: Final[list[tuple[str, dict[str, Any], Health]]] = [
     (
         "a lagging generation before Stalled (a fixed spec)",
-        _with(_fixture("stalled"), "metadata.generation", 6),
-        Health("Progressing", "Waiting for the erp-sync operator to handle generation 6 (status is for generation 5)"),
+        _with("stalled", {"metadata.generation": 6}),
+        _waiting_for(6, 5),
     ),
-    (
-        "a lagging generation before Suspended",
-        _with(_fixture("suspended"), "metadata.generation", 3),
-        Health("Progressing", "Waiting for the erp-sync operator to handle generation 3 (status is for generation 2)"),
-    ),
+    ("a lagging generation before Suspended", _with("suspended", {"metadata.generation": 3}), _waiting_for(3, 2)),
     (
         "a lagging generation before Healthy=False",
-        _with(_fixture("run-overdue"), "status.observedGeneration", _MISSING),
-        Health(
-            "Progressing", "Waiting for the erp-sync operator to handle generation 3 (no status.observedGeneration yet)"
-        ),
+        _with("run-overdue", {"status.observedGeneration": _MISSING}),
+        _waiting_for(3),
     ),
-    (
-        "a lagging generation before Ready=True",
-        _with(_healthy(), "metadata.generation", 9),
-        Health("Progressing", "Waiting for the erp-sync operator to handle generation 9 (status is for generation 3)"),
-    ),
+    ("a lagging generation before Ready=True", _with("healthy", {"metadata.generation": 9}), _waiting_for(9, 3)),
     (
         "the Reconciling of an older generation is not this one's",
-        _with(
-            _with(_fixture("reconciling-retry"), "metadata.generation", 4),
-            "status.conditions.1.observedGeneration",
-            3,
-        ),
-        Health("Progressing", "Waiting for the erp-sync operator to handle generation 4 (status is for generation 3)"),
+        _with("reconciling-retry", {"metadata.generation": 4, "status.conditions.1.observedGeneration": 3}),
+        _waiting_for(4, 3),
     ),
     (
         "Stalled before Suspended",
         _with(
-            _fixture("suspended"),
-            "status.conditions.1",
-            _condition("Stalled", "True", "Forbidden", "creating CronJob x: 403 Forbidden", 2),
+            "suspended",
+            {"status.conditions.1": _condition("Stalled", "True", "Forbidden", "creating CronJob x: 403 Forbidden", 2)},
         ),
         Health("Degraded", "creating CronJob x: 403 Forbidden"),
     ),
     (
         "Suspended before Reconciling",
         _with(
-            _fixture("suspended"),
-            "status.conditions.1",
-            _condition("Reconciling", "True", "ProgressingWithRetry", "retrying", 2),
+            "suspended",
+            {"status.conditions.1": _condition("Reconciling", "True", "ProgressingWithRetry", "retrying", 2)},
         ),
         Health("Suspended", EVERY_SYNC_SUSPENDED),
     ),
     (
         "spec.suspend alone is not Suspended: status says what took effect",
-        _with(_healthy(), "spec.suspend", True),
-        Health("Healthy", "4 CronJobs in sync"),
+        _with("healthy", {"spec.suspend": True}),
+        IN_SYNC,
     ),
     (
         "one scheduled sync not suspended is not Suspended",
-        _with(_fixture("suspended"), "status.syncs.jobs.suspended", False),
-        Health("Healthy", "4 CronJobs in sync; suspended: vendors, jobs, jobCosts, invoicePayments"),
+        _with("suspended", {"status.syncs.jobs.suspended": False}),
+        ALL_SUSPENDED_IN_SYNC,
     ),
     (
         "a sync that is Never does not count",
-        _with(
-            _with(_fixture("suspended"), "status.syncs.jobs.suspended", False),
-            "status.syncs.jobs.schedule",
-            _MISSING,
-        ),
+        _with("suspended", {"status.syncs.jobs.suspended": False, "status.syncs.jobs.schedule": _MISSING}),
         Health(
             "Suspended",
             "Every scheduled sync is suspended (vendors, jobCosts, invoicePayments); their CronJobs are kept with "
@@ -436,52 +346,49 @@ PRECEDENCE: Final[list[tuple[str, dict[str, Any], Health]]] = [
     ),
     (
         "no scheduled sync is not Suspended",
-        _with(_fixture("suspended"), "status.syncs", {"vendors": {"frequency": "Never", "suspended": True}}),
-        Health("Healthy", "4 CronJobs in sync; suspended: vendors, jobs, jobCosts, invoicePayments"),
+        _with("suspended", {"status.syncs": {"vendors": {"frequency": "Never", "suspended": True}}}),
+        ALL_SUSPENDED_IN_SYNC,
     ),
     (
         "Reconciling before Healthy=False",
         _with(
-            _fixture("reconciling-retry"),
-            "status.conditions.2",
-            _condition("Healthy", "False", "RunFailed", "vendors: Failed: BackoffLimitExceeded"),
+            "reconciling-retry",
+            {
+                "status.conditions.2": _condition(
+                    "Healthy", "False", "RunFailed", "vendors: Failed: BackoffLimitExceeded"
+                )
+            },
         ),
         Health("Progressing", f"ProgressingWithRetry: {RETRY_MESSAGE}"),
     ),
     (
         "Ready not True before Healthy=False",
         _with(
-            _fixture("ready-false"),
-            "status.conditions",
-            [
-                _condition("Ready", "False", "Failed", "quota exceeded"),
-                _condition("Healthy", "False", "RunFailed", "vendors: Failed"),
-            ],
+            "ready-false",
+            {
+                "status.conditions": [
+                    _condition("Ready", "False", "Failed", "quota exceeded"),
+                    _condition("Healthy", "False", "RunFailed", "vendors: Failed"),
+                ]
+            },
         ),
         Health("Degraded", "quota exceeded"),
     ),
     (
         "Reconciling before Ready=True",
-        _with(
-            _healthy(),
-            "status.conditions",
-            [
-                _condition("Ready", "True", "Succeeded", "4 CronJobs in sync"),
-                _condition("Reconciling", "True", "Progressing", "repairing drift"),
-            ],
+        _healthy_with_conditions(
+            _condition("Ready", "True", "Succeeded", "4 CronJobs in sync"),
+            _condition("Reconciling", "True", "Progressing", "repairing drift"),
         ),
         Health("Progressing", "Progressing: repairing drift"),
     ),
 ]
 
 
-@pytest.mark.parametrize(("obj", "expected"), [(o, e) for _, o, e in TRICKY], ids=[n for n, _, _ in TRICKY])
-def test_tricky_inputs_do_not_raise(obj: dict[str, Any] | None, expected: Health) -> None:
-    assert run_health(obj) == expected
-
-
-@pytest.mark.parametrize(("obj", "expected"), [(o, e) for _, o, e in PRECEDENCE], ids=[n for n, _, _ in PRECEDENCE])
-def test_first_match_wins(obj: dict[str, Any], expected: Health) -> None:
+@pytest.mark.parametrize(
+    ("obj", "expected"), [(o, e) for _, o, e in TRICKY + PRECEDENCE], ids=[n for n, _, _ in TRICKY + PRECEDENCE]
+)
+def test_tricky_inputs_and_first_match_wins(obj: dict[str, Any] | None, expected: Health) -> None:
     assert run_health(obj) == expected
 
 

@@ -52,6 +52,7 @@ UPGRADE: Final[dict[str, Any]] = {
     "extraArgs": ["--verbose"],
 }
 SYNC_NOW_SCHEDULE: Final = "acme-generic"  # examples/generic.yaml: every sync, so a sync now starts four Jobs
+SYNC_NOW_REFERENCE: Final = f"erpsyncschedule/{SYNC_NOW_SCHEDULE}"
 # People, bound in a watched namespace to the built-in roles the chart's roles aggregate into.
 ADMIN_USER, EDITOR_USER, VIEWER_USER = "alice", "edna", "victor"
 PEOPLE: Final = {ADMIN_USER: "admin", EDITOR_USER: "edit", VIEWER_USER: "view"}
@@ -333,15 +334,9 @@ def check_people(control_plane: ControlPlane, namespace: str) -> None:
     ]
     assert wrong_answers(control_plane, expectations) == []
     for user in (VIEWER_USER, EDITOR_USER):  # tried for real: refused
+        annotation = f"erpsync.io/sync-now=by-{user}"
         result = control_plane.kubectl(
-            "-n",
-            namespace,
-            "annotate",
-            "--overwrite",
-            f"erpsyncschedule/{SYNC_NOW_SCHEDULE}",
-            f"erpsync.io/sync-now=by-{user}",
-            f"--as={user}",
-            check=False,
+            "-n", namespace, "annotate", "--overwrite", SYNC_NOW_REFERENCE, annotation, f"--as={user}", check=False
         )
         assert result.returncode != 0, f"{user} changed a schedule"
         assert f'User "{user}" cannot patch resource "erpsyncschedules"' in result.stderr, result.stderr
@@ -446,12 +441,7 @@ def drive_operator(
     cron_jobs_path = f"/apis/batch/v1/namespaces/{target}/cronjobs/{SYNC_NOW_SCHEDULE}"
     # Sync now: the operator starts one Job per sync.
     admin_kubectl(
-        control_plane,
-        target,
-        "annotate",
-        "--overwrite",
-        f"erpsyncschedule/{SYNC_NOW_SCHEDULE}",
-        f"erpsync.io/sync-now={sync_now}",
+        control_plane, target, "annotate", "--overwrite", SYNC_NOW_REFERENCE, f"erpsync.io/sync-now={sync_now}"
     )
     wait_for(
         "the sync now handled",
@@ -462,13 +452,7 @@ def drive_operator(
     hourly = client.get(f"{cron_jobs_path}-vendors")["spec"]["schedule"]
     edit = {"vendors": {"frequency": "Every2Hours"}, "invoicePayments": {"frequency": "Never", "at": None}}
     admin_kubectl(
-        control_plane,
-        target,
-        "patch",
-        f"erpsyncschedule/{SYNC_NOW_SCHEDULE}",
-        "--type=merge",
-        "-p",
-        json.dumps({"spec": {"syncs": edit}}),
+        control_plane, target, "patch", SYNC_NOW_REFERENCE, "--type=merge", "-p", json.dumps({"spec": {"syncs": edit}})
     )
     wait_for(
         "the edit reconciled",
@@ -743,22 +727,8 @@ def test_finalizers_rule_is_what_owner_reference_enforcement_needs(tmp_path: Pat
         narrowed = {**role, "rules": [rule for rule in role["rules"] if rule != FINALIZERS_RULE]}
         assert len(narrowed["rules"]) == len(role["rules"]) - 1
         control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(narrowed))
-        wait_for(
-            "the rule to be gone",
-            lambda: (
-                not can_i(
-                    control_plane,
-                    account,
-                    "update",
-                    "erpsyncschedules.erpsync.io",
-                    "--subresource=finalizers",
-                    "-n",
-                    watched,
-                )
-            ),
-            30,
-            0.2,
-        )
+        finalizers = ("update", "erpsyncschedules.erpsync.io", "--subresource=finalizers", "-n", watched)
+        wait_for("the rule to be gone", lambda: not can_i(control_plane, account, *finalizers), 30, 0.2)
         refused = create_as(control_plane, kubeconfig, second)
         if enforced:
             assert refused.returncode != 0, "blockOwnerDeletion set without update on erpsyncschedules/finalizers"

@@ -36,14 +36,11 @@ def leader_election_of(objects: list[dict[str, Any]]) -> LeaderElection | None:
 
 
 def test_by_default_one_replica_elects_itself_on_a_lease_of_its_own_namespace(helm: Helm) -> None:
+    # One replica, rolled over, and no PodDisruptionBudget: test_chart.py (test_deployment_defaults and the kinds).
     objects = helm.template(kube_version=OLDEST_KUBE)
-    deployment = only(objects, "Deployment")
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
     assert leader_election_of(objects) == LeaderElection(RELEASE_NAMESPACE, RELEASE)
     env = {item["name"]: item for item in operator_container(objects)["env"]}
     assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
-    assert of_kind(objects, "PodDisruptionBudget") == []  # one replica cannot use one
     role = only(objects, "Role")
     assert role["metadata"] == {
         **role["metadata"],
@@ -96,20 +93,3 @@ def test_without_leader_election_one_replica_recreated_as_before(helm: Helm) -> 
     assert "env" not in operator_container(objects)
     assert of_kind(objects, "Role") == [] and of_kind(objects, "PodDisruptionBudget") == []
     assert pod_spec_of(deployment)["serviceAccountName"] == RELEASE
-
-
-@pytest.mark.parametrize(
-    ("values", "named"),
-    [
-        ({"replicas": 2, "leaderElection": {"enabled": False}}, "replicas: 2 needs leaderElection.enabled=true"),
-        ({"peering": {"name": "erp-sync"}}, "leaderElection.enabled and peering.name exclude each other"),
-        ({"replicas": 0}, "replicas"),
-        ({"leaderElection": {"enabled": "yes"}}, "leaderElection"),
-        ({"leaderElection": {"leaseName": "x"}}, "leaseName"),
-    ],
-)
-def test_inconsistent_replicas_and_leader_election_fail_naming_the_value(
-    helm: Helm, values: dict[str, Any], named: str
-) -> None:
-    result = helm.run(*helm.template_args(values))
-    assert result.returncode == 1 and named in result.stderr, result.stderr

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
+from erpsync.receiver.procore_requests import credential_from_environment
 from tests.ship.helm import CHART, RELEASE_NAMESPACE, Helm, of_kind
 from tests.ship.rbac import Rbac, ServiceAccount
 from tests.ship.test_chart import (
@@ -18,12 +20,13 @@ from tests.ship.test_chart import (
     OLDEST_KUBE,
     OPERATOR_BINARY,
     WATCHED,
+    WEBHOOKS,
     pod_spec_of,
     restricted_violations,
 )
 
 RECEIVER = "erp-sync-operator-webhooks"
-ENABLED: dict[str, Any] = {"webhooks": {"enabled": True, "authSecret": {"name": "procore-hook"}}}
+ENABLED: dict[str, Any] = {"webhooks": WEBHOOKS}
 WEBHOOK_SETS: dict[str, dict[str, Any]] = {
     "enabled": ENABLED,
     "full": {
@@ -48,6 +51,12 @@ WEBHOOK_SETS: dict[str, dict[str, Any]] = {
             "workers": {"procore": {"cidrs": ["104.16.0.0/13"]}, "erpDatabase": {"cidrs": ["10.20.0.5/32"]}},
         },
     },
+}
+# The receiver's own Procore credential, to read each request's event (docs/webhooks.md).
+PROCORE_CREDENTIALS: dict[str, str] = {"secretName": "receiver-procore", "clientIdKey": "id", "clientSecretKey": "key"}
+WEBHOOK_SETS["procore"] = {
+    **WEBHOOK_SETS["full"],
+    "webhooks": {**WEBHOOK_SETS["full"]["webhooks"], "procoreCredentials": PROCORE_CREDENTIALS},
 }
 # What the receiver calls (docs/webhooks.md "RBAC"): it reads schedules and patches their annotations.
 RECEIVER_GRANTS = {("erpsync.io", "erpsyncschedules", verb) for verb in ("get", "list", "patch")}
@@ -80,7 +89,7 @@ def test_lint_and_every_object_valid_for_kubernetes(helm: Helm, value_set: str) 
         objects = _receiver_objects(helm.template(values, kube_version=kube_version))
         expected = {"Deployment", "Service", "ServiceAccount"} | (
             {"Ingress", "NetworkPolicy", "Role", "RoleBinding"}
-            if value_set == "full"
+            if value_set != "enabled"
             else {"ClusterRole", "ClusterRoleBinding"}
         )
         assert {o["kind"] for o in objects} == expected
@@ -93,15 +102,8 @@ def test_the_receiver_is_granted_exactly_what_it_calls(helm: Helm, value_set: st
     objects = helm.template(WEBHOOK_SETS[value_set])
     account = ServiceAccount(RELEASE_NAMESPACE, pod_spec_of(_deployment(objects))["serviceAccountName"])
     assert account.name == RECEIVER
-    granted = {
-        (grant.namespace, group, resource, verb)
-        for grant in Rbac(objects).grants(account)
-        for rule in grant.rules
-        for group in rule.api_groups
-        for resource in rule.resources
-        for verb in rule.verbs
-    }
-    scopes = [WATCHED, "finance"] if value_set == "full" else [None]
+    granted = Rbac(objects).granted(account)
+    scopes = [WATCHED, "finance"] if value_set != "enabled" else [None]
     assert granted == {(scope, *grant) for scope in scopes for grant in RECEIVER_GRANTS}
 
 
@@ -116,7 +118,9 @@ def test_the_pod_is_restricted_reads_the_secret_and_its_flags_are_the_cli_s(helm
         "name": "authorization",
         "secret": {"secretName": "procore-hook", "items": [{"key": "authorization", "path": "authorization"}]},
     } in pod_spec_of(deployment)["volumes"]
-    assert "env" not in container  # the Authorization value only as a file, never in the pod's spec
+    # Secrets only as files, never in the pod's spec: the environment says where the Procore credential is.
+    assert ("env" in container) == (value_set == "procore")
+    assert all("valueFrom" not in item for item in container.get("env", []))
     # Neither Deployment selects the other's pods.
     operator = next(
         o
@@ -147,17 +151,32 @@ def test_the_network_policy_lets_in_deliveries_and_out_only_dns_and_the_api_serv
     assert all("ipBlock" not in peer or peer["ipBlock"]["cidr"] == "10.0.0.1/32" for peer in destinations)
 
 
-@pytest.mark.parametrize(
-    ("values", "named"),
-    [
-        ({"webhooks": {"enabled": True}}, "webhooks.authSecret.name"),
-        ({"webhooks": {**ENABLED["webhooks"], "ingress": {"enabled": True}}}, "webhooks.ingress.host"),
-        ({"webhooks": {**ENABLED["webhooks"], "metricsPort": 8080}}, "webhooks.port and webhooks.metricsPort"),
-        ({**ENABLED, "watchNamespaces": ["erp-*"], "rbac": {"scope": "cluster"}}, "erp-*"),
-        ({"webhooks": {**ENABLED["webhooks"], "path": "procore"}}, "path"),
-        ({"webhooks": {**ENABLED["webhooks"], "bogus": 1}}, "bogus"),
-    ],
-)
-def test_inconsistent_values_fail_naming_the_value(helm: Helm, values: dict[str, Any], named: str) -> None:
-    result = helm.run(*helm.template_args(values))
-    assert result.returncode != 0 and named in result.stderr, result.stderr
+def test_a_procore_credential_is_mounted_as_files_the_receiver_reads_and_procore_is_reachable(
+    helm: Helm, tmp_path: Path
+) -> None:
+    objects = helm.template(WEBHOOK_SETS["procore"])
+    deployment = _deployment(objects)
+    (container,) = pod_spec_of(deployment)["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env == {
+        "PROCORE_CREDENTIALS_DIR": "/etc/erp-sync-procore",
+        "PROCORE_API_URL": "https://api.procore.com",
+        "PROCORE_LOGIN_URL": "https://login.procore.com",
+    }
+    (volume,) = [v for v in pod_spec_of(deployment)["volumes"] if v["name"] == "procore-credentials"]
+    assert volume["secret"]["secretName"] == "receiver-procore"
+    mount = {"name": "procore-credentials", "mountPath": env["PROCORE_CREDENTIALS_DIR"], "readOnly": True}
+    assert mount in container["volumeMounts"]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["erpsync.io/procore-credentials-secret"] == "receiver-procore/id/key"  # rolls the pods
+    # What the kubelet would mount, read as the receiver reads it.
+    secret = {"id": "client-from-secret", "key": "s3cret-from-secret"}
+    for item in volume["secret"]["items"]:
+        (tmp_path / item["path"]).write_text(secret[item["key"]])
+    credential = credential_from_environment({**env, "PROCORE_CREDENTIALS_DIR": str(tmp_path)})
+    assert credential is not None
+    assert (credential.client_id, credential.client_secret) == ("client-from-secret", "s3cret-from-secret")
+    (policy,) = [o for o in _receiver_objects(objects) if o["kind"] == "NetworkPolicy"]
+    assert {"to": [{"ipBlock": {"cidr": "104.16.0.0/13"}}], "ports": [{"port": 443, "protocol": "TCP"}]} in policy[
+        "spec"
+    ]["egress"]

@@ -4,12 +4,8 @@ real API server with the real operator keeping each sync's history and counters.
 import json
 import re
 
-from tests.operator import conftest as end_to_end
 from tests.operator.conftest import Cluster, example, job_condition, kubelet_reports, run_job, terminated, wait_for
 from tests.ship.test_kubectl_plugin import ok, one_line_error, plugin, table
-
-# The fixture of the operator's end-to-end tests: a namespace of the real control plane and the operator.
-cluster = end_to_end.cluster
 
 SYNCS = ["vendors", "jobs", "jobCosts", "invoicePayments"]
 JOB = "granite-cmic-job-costs-29000001"
@@ -55,19 +51,7 @@ def test_history_of_a_schedule_and_of_one_sync(cluster: Cluster) -> None:
         plugin(kubeconfig, "history", "granite-cmic", "--sync", "jobCosts", kubectl=True)
     ).split("\n\n")
     header, line = table(runs_table)
-    assert header == [
-        "SYNC",
-        "JOB",
-        "TRIGGER",
-        "RESULT",
-        "STARTED",
-        "DURATION",
-        "READ",
-        "CREATED",
-        "UPDATED",
-        "FAILED",
-        "MESSAGE",
-    ]
+    assert "  ".join(header) == "SYNC  JOB  TRIGGER  RESULT  STARTED  DURATION  READ  CREATED  UPDATED  FAILED  MESSAGE"
     assert line[:4] == ["jobCosts", JOB, "Scheduled", "Succeeded"]
     assert re.fullmatch(r"\d+[sm] ago", line[4]) and re.fullmatch(r"\d+[sm]", line[5]), line
     assert line[6:] == ["12", "2", "1", "0", "-"]

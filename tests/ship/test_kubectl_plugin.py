@@ -15,11 +15,7 @@ from typing import Any
 import yaml
 
 from erpsync_testbed import kube_binaries
-from tests.operator import conftest as end_to_end
 from tests.operator.conftest import REPO, Cluster, example, wait_for
-
-# The fixture of the operator's end-to-end tests: a namespace of the real control plane and the operator.
-cluster = end_to_end.cluster
 
 BIN = Path(sys.executable).parent
 PLUGIN = str(BIN / "kubectl-erpsync")
@@ -31,14 +27,24 @@ def plugin(
     kubeconfig: Path, *args: str, kubectl: bool = False, timeout: float = 90
 ) -> subprocess.CompletedProcess[str]:
     """`kubectl-erpsync ARGS`, or `kubectl erpsync ARGS`, with KUBECONFIG set as a user has it."""
+    command = [kube_binaries()["kubectl"], "erpsync", *args] if kubectl else [PLUGIN, *args]
+    result = subprocess.run(command, env=plugin_env(kubeconfig), capture_output=True, text=True, timeout=timeout)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def plugin_env(kubeconfig: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("KUBERNETES_", "KUBECONFIG"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # where kubectl finds the plugin
     env["HOME"] = str(kubeconfig.parent)  # the test's own folder: no ~/.kube/config to fall back on
     env["KUBECONFIG"] = str(kubeconfig)
-    command = [kube_binaries()["kubectl"], "erpsync", *args] if kubectl else [PLUGIN, *args]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
+    return env
+
+
+def background(kubeconfig: Path, *args: str) -> subprocess.Popen[str]:
+    """`kubectl-erpsync ARGS` started, not waited for (as plugin() runs it)."""
+    pipe, env = subprocess.PIPE, plugin_env(kubeconfig)
+    return subprocess.Popen([PLUGIN, *args], env=env, stdout=pipe, stderr=pipe, text=True, start_new_session=True)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -62,6 +68,11 @@ def table(text: str) -> list[list[str]]:
 
 def ready(cluster: Cluster, name: str) -> dict[str, Any]:
     return wait_for(f"{name} Ready", lambda: cluster.ready(name))
+
+
+def annotation(cluster: Cluster, schedule: str, key: str) -> str | None:
+    value: str | None = (cluster.schedule(schedule)["metadata"].get("annotations") or {}).get(key)
+    return value
 
 
 def token_of(output: str, namespace: str) -> str:
@@ -117,19 +128,10 @@ def test_status_rows_and_conditions(cluster: Cluster, tmp_path: Path) -> None:
     # The table, through kubectl, for one schedule named on the command line.
     syncs_table, health_table = ok(plugin(kubeconfig, "status", "acme-generic", kubectl=True)).split("\n\n")
     header, *lines = table(syncs_table)
-    assert header == [
-        "SCHEDULE",
-        "SYNC",
-        "FREQUENCY",
-        "CRON SCHEDULE",
-        "TIMEZONE",
-        "SUSPENDED",
-        "LAST RUN",
-        "TRIGGER",
-        "RESULT",
-        "WHEN",
-        "NEXT RUN",
-    ]
+    assert (
+        "  ".join(header)
+        == "SCHEDULE  SYNC  FREQUENCY  CRON SCHEDULE  TIMEZONE  SUSPENDED  LAST RUN  TRIGGER  RESULT  WHEN  NEXT RUN"
+    )
     by_sync = {line[1]: line for line in lines}
     assert list(by_sync) == SYNCS
     vendors = planned["vendors"]
@@ -143,9 +145,7 @@ def test_status_rows_and_conditions(cluster: Cluster, tmp_path: Path) -> None:
 
     # -n and -A: a schedule in a namespace the operator does not watch has no status yet.
     unwatched = f"{cluster.namespace}-unwatched"
-    cluster.call(
-        "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": unwatched}}
-    )
+    cluster.kubectl("create", "namespace", unwatched)
     other = example("generic")
     other["metadata"].update(name="elsewhere", namespace=unwatched)
     cluster.call("POST", f"/apis/erpsync.io/v1alpha1/namespaces/{unwatched}/erpsyncschedules", other)
@@ -156,12 +156,8 @@ def test_status_rows_and_conditions(cluster: Cluster, tmp_path: Path) -> None:
         (unwatched, "elsewhere", None),
     ]
     assert next(row for row in everywhere if row["namespace"] == unwatched)["ready"] is None
-    assert table(ok(plugin(kubeconfig, "status", "-n", unwatched)))[-1] == [
-        "elsewhere",
-        "-",
-        "-",
-        "not handled by the operator yet",
-    ]
+    not_handled = ["elsewhere", "-", "-", "not handled by the operator yet"]
+    assert table(ok(plugin(kubeconfig, "status", "-n", unwatched)))[-1] == not_handled
     cluster.call("DELETE", f"/api/v1/namespaces/{unwatched}")
 
 
@@ -218,7 +214,7 @@ def test_sync_now_refused_names_timeout_and_no_wait(cluster: Cluster) -> None:
     assert cluster.schedule("ridge-spectrum")["metadata"]["annotations"]["erpsync.io/sync-now"] == queued
 
 
-def _suspended(cluster: Cluster, schedule: str) -> dict[str, bool]:
+def suspended(cluster: Cluster, schedule: str) -> dict[str, bool]:
     return {
         job["metadata"]["labels"]["erpsync.io/sync"]: job["spec"]["suspend"]
         for job in cluster.cron_jobs(schedule).values()
@@ -229,27 +225,30 @@ def test_suspend_and_resume_a_schedule_and_one_sync(cluster: Cluster) -> None:
     kubeconfig = cluster.operator.kubeconfig
     cluster.apply(example("generic"))
     ready(cluster, "acme-generic")
-    assert _suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False)
+    assert suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False)
 
     output = ok(plugin(kubeconfig, "suspend", "acme-generic"))
     assert output == "erpsyncschedule.erpsync.io/acme-generic suspended (in effect)\n"
     assert cluster.schedule("acme-generic")["metadata"]["annotations"]["erpsync.io/suspend"] == "all"
-    wait_for("every CronJob suspended", lambda: _suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, True))
+    wait_for("every CronJob suspended", lambda: suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, True))
 
     ok(plugin(kubeconfig, "resume", "acme-generic", kubectl=True))
-    wait_for("every CronJob resumed", lambda: _suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False))
+    wait_for("every CronJob resumed", lambda: suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False))
 
     output = ok(plugin(kubeconfig, "suspend", "acme-generic", "--sync", "vendors", kubectl=True))
     assert output == "erpsyncschedule.erpsync.io/acme-generic suspended: vendors (in effect)\n"
     only_vendors = {**dict.fromkeys(SYNCS, False), "vendors": True}
-    wait_for("the vendors CronJob suspended", lambda: _suspended(cluster, "acme-generic") == only_vendors)
+    wait_for("the vendors CronJob suspended", lambda: suspended(cluster, "acme-generic") == only_vendors)
     ready(cluster, "acme-generic")
     rows = json.loads(ok(plugin(kubeconfig, "status", "acme-generic", "-o", "json")))
     assert {row["sync"]: row["suspended"] for row in rows} == only_vendors
     assert {row["sync"] for row in rows if row["nextRunTime"] is None} == {"vendors"}
 
     ok(plugin(kubeconfig, "resume", "acme-generic", "--sync", "vendors"))
-    wait_for("the vendors CronJob resumed", lambda: _suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False))
+    wait_for(
+        "the vendors CronJob resumed",
+        lambda: suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False),
+    )
     assert "erpsync.io/suspend" not in (cluster.schedule("acme-generic")["metadata"].get("annotations") or {})
 
 

@@ -3,10 +3,8 @@ generation than the spec reads as stale (table, -o wide|json|yaml), --watch foll
 and ends quietly on Ctrl-C, and kubectl's --as, --as-group and --context work before and after the subcommand."""
 
 import json
-import os
 import queue
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -16,15 +14,10 @@ from typing import Any
 import yaml
 
 from erpsync_testbed import audit
-from tests.operator import conftest as end_to_end
 from tests.operator.conftest import Cluster, example, wait_for
-from tests.ship.test_kubectl_plugin import BIN, PLUGIN, SYNCS, ok, one_line_error, plugin, ready, table
-
-# The fixture of the operator's end-to-end tests: a namespace of the real control plane and the operator.
-cluster = end_to_end.cluster
+from tests.ship.test_kubectl_plugin import SYNCS, background, ok, one_line_error, plugin, ready, table
 
 SCHEDULE = "acme-generic"
-RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 
 def admin(cluster: Cluster, tmp_path: Path) -> Path:
@@ -134,12 +127,7 @@ class Watcher:
     """`kubectl-erpsync ARGS` running in the background, its stdout read line by line."""
 
     def __init__(self, kubeconfig: Path, *args: str) -> None:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("KUBERNETES_", "KUBECONFIG"))}
-        env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", HOME=str(kubeconfig.parent))
-        env["KUBECONFIG"] = str(kubeconfig)
-        self.process = subprocess.Popen(
-            [PLUGIN, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        self.process = background(kubeconfig, *args)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -208,10 +196,6 @@ def test_watch_prints_a_schedule_again_when_it_changes(cluster: Cluster, tmp_pat
     assert (code, errors) == (130, "")
 
 
-def _create(cluster: Cluster, path: str, body: dict[str, Any]) -> None:
-    cluster.call("POST", path, body)
-
-
 def test_as_and_as_group_impersonate_like_kubectl(cluster: Cluster, tmp_path: Path) -> None:
     kubeconfig = admin(cluster, tmp_path)
     namespace = cluster.namespace
@@ -228,33 +212,21 @@ def test_as_and_as_group_impersonate_like_kubectl(cluster: Cluster, tmp_path: Pa
     assert line.startswith(f'error: erpsyncschedules.erpsync.io "{SCHEDULE}" is forbidden: User "{nobody}" cannot get')
 
     # A Role to read schedules, bound to one user and to one group.
-    _create(
-        cluster,
-        f"{RBAC}/namespaces/{namespace}/roles",
-        {
-            "metadata": {"name": "schedule-viewer"},
-            "rules": [{"apiGroups": ["erpsync.io"], "resources": ["erpsyncschedules"], "verbs": ["get", "list"]}],
-        },
-    )
-    _create(
-        cluster,
-        f"{RBAC}/namespaces/{namespace}/rolebindings",
-        {
-            "metadata": {"name": "schedule-viewers"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "schedule-viewer"},
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": viewer},
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group},
-            ],
-        },
-    )
+    read = ("--verb=get,list", "--resource=erpsyncschedules.erpsync.io")
+    cluster.kubectl("-n", namespace, "create", "role", "schedule-viewer", *read)
+    subjects = (f"--user={viewer}", f"--group={group}")
+    cluster.kubectl("-n", namespace, "create", "rolebinding", "schedule-viewers", "--role=schedule-viewer", *subjects)
     mark = audit.end_offset(cluster.control_plane.audit_log)
 
     def as_of(*args: str) -> list[tuple[str, str]]:
         return [(row["schedule"], row["sync"]) for row in json.loads(ok(plugin(kubeconfig, *args)))]
 
+    def allowed_as(*args: str) -> list[tuple[str, str]] | None:
+        result = plugin(kubeconfig, *args, "status", "-o", "json")
+        return [(row["schedule"], row["sync"]) for row in json.loads(result.stdout)] if result.returncode == 0 else None
+
     expected = [(SCHEDULE, sync) for sync in SYNCS]
-    assert wait_for("the RoleBinding in effect", lambda: _allowed(kubeconfig, "--as", viewer)) == expected
+    assert wait_for("the RoleBinding in effect", lambda: allowed_as("--as", viewer)) == expected
     assert as_of("--as", viewer, "status", "-o", "json") == expected  # before the subcommand
     assert as_of("status", "-o", "json", "--as", nobody, "--as-group", "elsewhere", "--as-group", group) == expected
     assert as_of("--as", nobody, "--as-group", group, "status", "-o", "json") == expected
@@ -270,13 +242,6 @@ def test_as_and_as_group_impersonate_like_kubectl(cluster: Cluster, tmp_path: Pa
 
     line = one_line_error(plugin(kubeconfig, "status", "--as-group", group), code=2)
     assert line == "error: --as-group needs --as: the user to act as, in these groups"
-
-
-def _allowed(kubeconfig: Path, *args: str) -> list[tuple[str, str]] | None:
-    result = plugin(kubeconfig, *args, "status", "-o", "json")
-    if result.returncode != 0:
-        return None
-    return [(row["schedule"], row["sync"]) for row in json.loads(result.stdout)]
 
 
 def test_context_before_and_after_the_subcommand(cluster: Cluster, tmp_path: Path) -> None:

@@ -7,11 +7,8 @@ from typing import Any
 
 import yaml
 
-from tests.operator import conftest as end_to_end
 from tests.operator.conftest import Cluster, example, wait_for
-from tests.ship.test_kubectl_plugin import SYNCS, ok, one_line_error, plugin, ready
-
-cluster = end_to_end.cluster
+from tests.ship.test_kubectl_plugin import SYNCS, annotation, ok, one_line_error, plugin, ready, suspended
 
 OBJECT = "erpsyncschedule.erpsync.io"
 ANNOTATION = "erpsync.io/suspend"
@@ -26,21 +23,13 @@ def _manifest(cluster: Cluster, name: str, **syncs: dict[str, Any]) -> str:
     return yaml.safe_dump(body)
 
 
-def _cron_job_flags(cluster: Cluster, schedule: str) -> dict[str, bool]:
-    return {
-        job["metadata"]["labels"]["erpsync.io/sync"]: job["spec"]["suspend"]
-        for job in cluster.cron_jobs(schedule).values()
-    }
-
-
 def _status_suspension(cluster: Cluster, schedule: str) -> dict[str, tuple[bool, list[str] | None]]:
     syncs = cluster.schedule(schedule)["status"]["syncs"]
     return {sync: (entry["suspended"], entry.get("suspendedBy")) for sync, entry in syncs.items()}
 
 
 def _annotation(cluster: Cluster, schedule: str) -> str | None:
-    value: str | None = (cluster.schedule(schedule)["metadata"].get("annotations") or {}).get(ANNOTATION)
-    return value
+    return annotation(cluster, schedule, ANNOTATION)
 
 
 def test_a_plugin_suspension_survives_kubectl_apply_and_server_side_apply(cluster: Cluster) -> None:
@@ -54,7 +43,7 @@ def test_a_plugin_suspension_survives_kubectl_apply_and_server_side_apply(cluste
         ok(plugin(kubeconfig, "suspend", "acme-generic", kubectl=True))
         == f"{OBJECT}/acme-generic suspended (in effect)\n"
     )
-    assert _cron_job_flags(cluster, "acme-generic") == dict.fromkeys(SYNCS, True)  # in effect: the CronJobs say so
+    assert suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, True)  # in effect: the CronJobs say so
     body = cluster.schedule("acme-generic")
     assert body["spec"].get("suspend") in (None, False)  # the spec is left to Git
     assert body["metadata"]["annotations"][ANNOTATION] == "all"
@@ -75,7 +64,7 @@ def test_a_plugin_suspension_survives_kubectl_apply_and_server_side_apply(cluste
     assert _annotation(cluster, "acme-generic") == "all"
     body = ready(cluster, "acme-generic")
     assert body["status"]["syncs"]["jobs"]["frequency"] == "Daily"  # the new generation is applied...
-    assert _cron_job_flags(cluster, "acme-generic") == dict.fromkeys(SYNCS, True)  # ...and nothing resumed
+    assert suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, True)  # ...and nothing resumed
     assert _status_suspension(cluster, "acme-generic") == dict.fromkeys(SYNCS, (True, ["Annotation"]))
 
     # Flux's convention: server-side apply as kustomize-controller, forcing conflicts.
@@ -84,12 +73,12 @@ def test_a_plugin_suspension_survives_kubectl_apply_and_server_side_apply(cluste
     assert _annotation(cluster, "acme-generic") == "all"
     body = ready(cluster, "acme-generic")
     assert body["status"]["syncs"]["jobs"]["frequency"] == "Hourly"
-    assert _cron_job_flags(cluster, "acme-generic") == dict.fromkeys(SYNCS, True)
+    assert suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, True)
 
     # resume without --sync ends everything the plugin suspended.
     assert ok(plugin(kubeconfig, "resume", "acme-generic")) == f"{OBJECT}/acme-generic resumed (in effect)\n"
     assert _annotation(cluster, "acme-generic") is None
-    assert _cron_job_flags(cluster, "acme-generic") == dict.fromkeys(SYNCS, False)
+    assert suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False)
     assert _status_suspension(cluster, "acme-generic") == dict.fromkeys(SYNCS, (False, None))
 
 
@@ -120,7 +109,7 @@ def test_resume_refuses_what_the_spec_suspends(cluster: Cluster) -> None:
     assert resumed.stderr == (
         f"note: acme-generic: still suspended by its spec (spec.syncs.vendors.suspend); {GIT_ADVICE}\n"
     )
-    assert _cron_job_flags(cluster, "acme-generic") == {**dict.fromkeys(SYNCS, False), "vendors": True}
+    assert suspended(cluster, "acme-generic") == {**dict.fromkeys(SYNCS, False), "vendors": True}
     assert _annotation(cluster, "acme-generic") is None
 
     # Nothing of the plugin's left: resume says only the manifest can.
@@ -149,7 +138,7 @@ def test_suspend_several_schedules_and_refuse_a_sync_the_profile_lacks(cluster: 
     )
     for name in ("acme-generic", "ridge-spectrum"):
         assert _annotation(cluster, name) == "vendors"
-        assert _cron_job_flags(cluster, name)["vendors"] is True
+        assert suspended(cluster, name)["vendors"] is True
 
     # One name unknown: the others are handled, the error is told, the exit code is 1.
     mixed = plugin(kubeconfig, "resume", "nope", "acme-generic")
@@ -174,14 +163,14 @@ def test_suspend_tells_a_request_not_yet_in_effect(cluster: Cluster) -> None:
         f"is the operator running and watching namespace {cluster.namespace}?\n"
     )
     assert _annotation(cluster, "acme-generic") == "vendors,jobs"  # the request stays
-    assert _cron_job_flags(cluster, "acme-generic") == dict.fromkeys(SYNCS, False)
+    assert suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, False)
 
     queued = ok(plugin(kubeconfig, "suspend", "acme-generic", "--sync", "jobCosts", "--no-wait"))
     assert queued == f"{OBJECT}/acme-generic suspended: jobCosts (requested)\n"
 
     cluster.operator.start()  # the operator applies what was asked while it was away
     expected = {**dict.fromkeys(SYNCS, True), "invoicePayments": False}
-    wait_for("the requests in effect", lambda: _cron_job_flags(cluster, "acme-generic") == expected)
+    wait_for("the requests in effect", lambda: suspended(cluster, "acme-generic") == expected)
     now = ok(plugin(kubeconfig, "suspend", "acme-generic", "--sync", "vendors"))
     assert now == f"{OBJECT}/acme-generic suspended: vendors (in effect)\n"
 
@@ -192,7 +181,7 @@ def test_a_hand_written_annotation_is_read_leniently_and_its_typos_reported_once
     target = ("annotate", "-n", cluster.namespace, "erpsync/acme-generic", "--overwrite")
     cluster.kubectl(*target, f"{ANNOTATION}=vendors, vendor ,true")
     only_vendors = {**dict.fromkeys(SYNCS, False), "vendors": True}
-    wait_for("vendors suspended, the typos ignored", lambda: _cron_job_flags(cluster, "acme-generic") == only_vendors)
+    wait_for("vendors suspended, the typos ignored", lambda: suspended(cluster, "acme-generic") == only_vendors)
 
     def warnings() -> list[str]:
         return [event["message"] for event in cluster.events() if event["reason"] == "InvalidSuspendAnnotation"]
@@ -205,5 +194,5 @@ def test_a_hand_written_annotation_is_read_leniently_and_its_typos_reported_once
     assert ready(cluster, "acme-generic")["status"]["syncs"]["jobs"]["frequency"] == "Daily"
     assert len(warnings()) == 1  # posted before the status write of the pass that reads it
     cluster.kubectl(*target, f"{ANNOTATION}=all")
-    wait_for("every sync suspended", lambda: _cron_job_flags(cluster, "acme-generic") == dict.fromkeys(SYNCS, True))
+    wait_for("every sync suspended", lambda: suspended(cluster, "acme-generic") == dict.fromkeys(SYNCS, True))
     assert len(warnings()) == 1

@@ -9,11 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from erpsync_testbed.fake_kubelet import FakeKubelet
-from tests.operator import conftest as end_to_end
 from tests.operator.conftest import Cluster, example, pod_of, run_job
 from tests.ship.test_kubectl_plugin import ok, one_line_error, plugin, ready
-
-cluster = end_to_end.cluster  # the real control plane, a namespace and the operator
 
 WORKER_LOG = '{"level": "info", "msg": "read 3 vendors"}\n{"level": "info", "msg": "created 1"}\n'
 

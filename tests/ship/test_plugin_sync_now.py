@@ -5,7 +5,6 @@ erpsync_testbed in front of the real one (a healthy server will not answer 503, 
 """
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -20,20 +19,18 @@ import yaml
 
 from erpsync_testbed.control_plane import kubeconfig as kubeconfig_document
 from erpsync_testbed.fault_proxy import FaultProxy
-from tests.operator import conftest as end_to_end
 from tests.operator.conftest import Cluster, example, job_condition, kubelet_reports, terminated, wait_for
-from tests.ship.test_kubectl_plugin import BIN, PLUGIN, jobs_of, ok, one_line_error, plugin, ready, table, token_of
-
-cluster = end_to_end.cluster  # the real control plane, a namespace and the operator
-
-
-def _background(kubeconfig: Path, *args: str) -> subprocess.Popen[str]:
-    """`kubectl-erpsync ARGS` started, not waited for (as plugin() runs it)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("KUBERNETES_", "KUBECONFIG"))}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", HOME=str(kubeconfig.parent), KUBECONFIG=str(kubeconfig))
-    return subprocess.Popen(
-        [PLUGIN, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+from tests.ship.test_kubectl_plugin import (
+    annotation,
+    background,
+    jobs_of,
+    ok,
+    one_line_error,
+    plugin,
+    ready,
+    table,
+    token_of,
+)
 
 
 def _finish(process: subprocess.Popen[str], timeout: float = 90) -> tuple[int, str, str]:
@@ -49,9 +46,7 @@ def _summary(result: str, **counts: int) -> str:
 
 
 def _annotation(cluster: Cluster, name: str) -> str | None:
-    annotations = cluster.schedule(name)["metadata"].get("annotations") or {}
-    value: str | None = annotations.get("erpsync.io/sync-now")
-    return value
+    return annotation(cluster, name, "erpsync.io/sync-now")
 
 
 def _generic_without_retries(cluster: Cluster) -> None:
@@ -76,14 +71,10 @@ def _started(cluster: Cluster, count: int) -> dict[str, dict[str, Any]]:
 
 
 def _finish_run(cluster: Cluster, job: dict[str, Any], result: str, exit_code: int, **counts: int) -> None:
-    phase = "Succeeded" if exit_code == 0 else "Failed"
-    kubelet_reports(
-        cluster,
-        job,
-        phase,
-        terminated(exit_code, "Completed" if exit_code == 0 else "Error", _summary(result, **counts)),
-    )
-    wait_for("the Job finished", lambda: job_condition(cluster, job, "Complete" if exit_code == 0 else "Failed"))
+    succeeded = exit_code == 0
+    state = terminated(exit_code, "Completed" if succeeded else "Error", _summary(result, **counts))
+    kubelet_reports(cluster, job, "Succeeded" if succeeded else "Failed", state)
+    wait_for("the Job finished", lambda: job_condition(cluster, job, "Complete" if succeeded else "Failed"))
 
 
 def test_wait_prints_the_results_and_exits_as_the_worker(cluster: Cluster) -> None:
@@ -91,7 +82,7 @@ def test_wait_prints_the_results_and_exits_as_the_worker(cluster: Cluster) -> No
     _generic_without_retries(cluster)
 
     # One run succeeds, one partly fails: exit 2, the worker's own code for PartiallyFailed.
-    waiting = _background(kubeconfig, "sync-now", "acme-generic", "--sync", "vendors,jobs", "--wait", "--timeout", "60")
+    waiting = background(kubeconfig, "sync-now", "acme-generic", "--sync", "vendors,jobs", "--wait", "--timeout", "60")
     jobs = _started(cluster, 2)
     by_sync = {job["metadata"]["labels"]["erpsync.io/sync"]: job for job in jobs.values()}
     _finish_run(cluster, by_sync["vendors"], "Succeeded", 0, read=3, created=1, unchanged=2)
@@ -102,24 +93,13 @@ def test_wait_prints_the_results_and_exits_as_the_worker(cluster: Cluster) -> No
     assert code == 2, stderr
     vendors, jobs_run = by_sync["vendors"]["metadata"]["name"], by_sync["jobs"]["metadata"]["name"]
     results = table(stdout.split("\n\n")[-1])
-    assert results[0] == [
-        "JOB",
-        "SYNC",
-        "RESULT",
-        "READ",
-        "CREATED",
-        "UPDATED",
-        "UNCHANGED",
-        "SKIPPED",
-        "FAILED",
-        "MESSAGE",
-    ]
+    assert "  ".join(results[0]) == "JOB  SYNC  RESULT  READ  CREATED  UPDATED  UNCHANGED  SKIPPED  FAILED  MESSAGE"
     assert results[1] == [vendors, "vendors", "Succeeded", "3", "1", "0", "2", "0", "0", "-"]
     assert results[2][:9] == [jobs_run, "jobs", "PartiallyFailed", "4", "0", "1", "0", "0", "3"]
     assert stderr == f"error: 1 of 2 runs did not succeed: {jobs_run} PartiallyFailed\n"
 
     # A Failed run wins over a PartiallyFailed one: exit 1.
-    waiting = _background(kubeconfig, "sync-now", "acme-generic", "--sync", "jobCosts,invoicePayments", "--wait")
+    waiting = background(kubeconfig, "sync-now", "acme-generic", "--sync", "jobCosts,invoicePayments", "--wait")
     jobs = _started(cluster, 4)
     fresh = {
         job["metadata"]["labels"]["erpsync.io/sync"]: job
@@ -133,7 +113,7 @@ def test_wait_prints_the_results_and_exits_as_the_worker(cluster: Cluster) -> No
     assert "2 of 2 runs did not succeed" in stderr and "Failed" in stderr
 
     # All Succeeded: exit 0.
-    waiting = _background(kubeconfig, "sync-now", "acme-generic", "--sync", "vendors", "--wait")
+    waiting = background(kubeconfig, "sync-now", "acme-generic", "--sync", "vendors", "--wait")
     jobs = _started(cluster, 5)
     (newest,) = [
         job
@@ -163,7 +143,7 @@ def test_a_timed_out_or_interrupted_request_is_withdrawn(cluster: Cluster) -> No
     assert _annotation(cluster, "acme-generic") is None
 
     # Ctrl-C: exit 130, and the request goes too.
-    interrupted = _background(kubeconfig, "sync-now", "acme-generic")
+    interrupted = background(kubeconfig, "sync-now", "acme-generic")
     assert interrupted.stdout is not None
     token = token_of(interrupted.stdout.readline(), cluster.namespace)
     assert _annotation(cluster, "acme-generic") == token
@@ -309,7 +289,7 @@ def test_sync_now_rides_out_503s_and_a_hung_server_is_bounded(
 def test_ctrl_c_while_waiting_for_runs_leaves_them_running(cluster: Cluster) -> None:
     kubeconfig = cluster.operator.kubeconfig
     _generic_without_retries(cluster)
-    waiting = _background(kubeconfig, "sync-now", "acme-generic", "--sync", "vendors", "--wait")
+    waiting = background(kubeconfig, "sync-now", "acme-generic", "--sync", "vendors", "--wait")
     (job,) = _started(cluster, 1)
     assert waiting.stdout is not None
     assert waiting.stdout.readline().startswith("sync now ")

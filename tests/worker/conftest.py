@@ -63,6 +63,14 @@ class World:
         erp_database.insert(engine, None, {view: rows})
         engine.dispose()
 
+    def execute(self, *statements: str) -> None:
+        """SQL statements run against the ERP database, in one transaction."""
+        engine = sqlalchemy.create_engine(self.erp_url)
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sqlalchemy.text(statement))
+        engine.dispose()
+
     def table(self, name: str) -> list[dict[str, Any]]:
         with self.procore.lock:
             return [dict(record.fields, id=record.id) for record in getattr(self.procore.state, name)]

@@ -2,7 +2,6 @@
 
 import httpx
 import pytest
-import sqlalchemy
 from click.testing import CliRunner
 
 from erpsync_worker.cli import main
@@ -14,14 +13,6 @@ from tests.worker.test_fidelity import TOKEN, mock_client
 def _check(world: World, *args: str, **env: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, ["check", "--log-format", "text", *args], env=world.env(**env))
     return result.exit_code, result.stdout, result.stderr
-
-
-def _sql(world: World, *statements: str) -> None:
-    engine = sqlalchemy.create_engine(world.erp_url)
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.execute(sqlalchemy.text(statement))
-    engine.dispose()
 
 
 def test_a_working_configuration_passes_every_check_of_its_mode(world: World) -> None:
@@ -44,8 +35,7 @@ def test_a_working_configuration_passes_every_check_of_its_mode(world: World) ->
 
 
 def test_every_failure_is_reported_with_what_to_fix(world: World) -> None:
-    _sql(
-        world,
+    world.execute(
         "DROP TABLE erpsync_cost_codes",
         "DROP TABLE erpsync_job_costs",
         "CREATE TABLE erpsync_job_costs (job_id VARCHAR(20), cost_code VARCHAR(20))",

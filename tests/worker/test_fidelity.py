@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import sqlalchemy
 
 from erpsync_worker.config import load_config
 from erpsync_worker.procore.client import ProcoreClient, ProcoreError
@@ -83,19 +82,13 @@ def test_the_emulator_s_link_on_another_host_is_followed_on_the_configured_one(w
     assert world.procore.requests.count("GET", "/rest/v1.0/vendors") == 3
 
 
-def _erp(world: World, *statements: str) -> None:
-    engine = sqlalchemy.create_engine(world.erp_url)
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.execute(sqlalchemy.text(statement))
-    engine.dispose()
-
-
 @pytest.mark.parametrize("view_codes", ["full", "segments"])
 def test_a_cost_code_is_sent_without_its_parent_s_prefix(world: World, view_codes: str) -> None:
     if view_codes == "segments":
-        _erp(world, "UPDATE erpsync_cost_codes SET code = '300' WHERE code = '03-300'")
-        _erp(world, "UPDATE erpsync_cost_codes SET code = '100' WHERE code = '01-100'")
+        world.execute(
+            "UPDATE erpsync_cost_codes SET code = '300' WHERE code = '03-300'",
+            "UPDATE erpsync_cost_codes SET code = '100' WHERE code = '01-100'",
+        )
     summary = world.run("job-costs")
     assert summary.failed == 0 and summary.skipped == 0, summary.as_dict()
     codes = {c["code"]: c for c in world.table("cost_codes")}

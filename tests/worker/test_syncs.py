@@ -24,13 +24,7 @@ def test_vendors_sync_creates_reports_bad_rows_and_then_changes_nothing(world: W
 
 def test_an_erp_change_is_an_update(world: World) -> None:
     world.run("vendors")
-    engine_url = world.erp_url
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(engine_url)
-    with engine.begin() as connection:
-        connection.execute(sqlalchemy.text("UPDATE erpsync_vendors SET city = 'Evanston' WHERE vendor_id = 'V100'"))
-    engine.dispose()
+    world.execute("UPDATE erpsync_vendors SET city = 'Evanston' WHERE vendor_id = 'V100'")
     summary = world.run("vendors")
     assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 2)
     assert {v["origin_id"]: v for v in world.table("vendors")}["V100"]["city"] == "Evanston"

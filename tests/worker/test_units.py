@@ -118,17 +118,10 @@ def test_check_says_what_failed(world: World, tmp_path: Path) -> None:
 
 
 def test_a_queries_file_replaces_a_view(world: World, tmp_path: Path) -> None:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(world.erp_url)
-    with engine.begin() as connection:
-        connection.execute(
-            sqlalchemy.text("CREATE TABLE ap_vendor (vendor VARCHAR(20), title VARCHAR(80), status CHAR(1))")
-        )
-        connection.execute(
-            sqlalchemy.text("INSERT INTO ap_vendor VALUES ('Q1', 'Query Vendor', 'A'), ('Q2', 'Gone', 'I')")
-        )
-    engine.dispose()
+    world.execute(
+        "CREATE TABLE ap_vendor (vendor VARCHAR(20), title VARCHAR(80), status CHAR(1))",
+        "INSERT INTO ap_vendor VALUES ('Q1', 'Query Vendor', 'A'), ('Q2', 'Gone', 'I')",
+    )
     queries = tmp_path / "queries.yaml"
     queries.write_text(
         "erpsync_vendors: |\n"

@@ -29,6 +29,7 @@ VENDORS = "/rest/v1.0/vendors"
 VENDORS_SYNC = "/rest/v1.0/vendors/sync"
 PROJECTS = "/rest/v1.0/projects"
 PAYMENTS = "/rest/v1.0/contract_payments"
+PROJECTS_SYNC = "/rest/v1.0/projects/sync"
 
 
 def sync_vendors(client: ProcoreClient, *updates: dict[str, Any]) -> Answer:
@@ -330,66 +331,56 @@ def test_admin_endpoint_arms_lists_and_clears_faults(emulator: ProcoreEmulator, 
 # Schema enforcement
 
 
-def test_a_field_at_the_wrong_level_is_refused_and_named(emulator: ProcoreEmulator, client: ProcoreClient) -> None:
-    project_id, contract_id = seed_commitment(emulator)
-    body = payment_body(project_id, contract_id)
+def _wrong_level_payment() -> dict[str, Any]:
+    body: dict[str, Any] = payment_body(1, 2)
     body["amount"] = body["contract_payment"].pop("amount")
-    answer = client.post(PAYMENTS, body)
-    assert answer.status == 400
-    assert error_fields(answer) == {"amount"}
-    assert "RestV10ContractPaymentsPost" in answer.body["message"]
+    return body
+
+
+AMOUNT_AS_NUMBER = json.dumps(payment_body(1, 2)).replace('"1250.30"', "1250.30").encode()
+VENDOR_BODY = {"company_id": COMPANY_ID, "updates": []}
+
+
+# (method, path, query, body, the fields the 400 names)
+SCHEMA_REFUSALS: list[tuple[str, str, dict[str, Any] | None, Any, set[str]]] = [
+    ("GET", PAYMENTS, {"project_id": 1}, None, {"contract_id"}),  # a required parameter missing
+    ("GET", PAYMENTS, {"project_id": "one", "contract_id": 2}, None, {"project_id"}),  # of the wrong type
+    ("GET", PAYMENTS, {"project_id": 1, "contract_id": 2, "filters[origin_id]": "X"}, None, {"filters[origin_id]"}),
+    ("GET", PROJECTS, {"company_id": COMPANY_ID, "filters[by_status]": "all"}, None, {"filters[by_status]"}),  # enum
+    ("PATCH", VENDORS_SYNC, None, {**VENDOR_BODY, "company_id": str(COMPANY_ID)}, {"company_id"}),  # not a string
+    ("PATCH", VENDORS_SYNC, None, {"updates": []}, {"company_id"}),  # required
+    ("PATCH", VENDORS_SYNC, None, {**VENDOR_BODY, "vendors": []}, {"vendors"}),  # an unknown top-level key
+    ("PATCH", VENDORS_SYNC, None, {**VENDOR_BODY, "updates": [{"name": "A", "zip": None}]}, {"updates[0].zip"}),
+    ("PATCH", VENDORS_SYNC, None, {**VENDOR_BODY, "updates": [{"name": "A", "phone": "1"}]}, {"updates[0].phone"}),
+    (
+        "PATCH",
+        PROJECTS_SYNC,
+        None,
+        {**VENDOR_BODY, "updates": [{"name": "Tower", "is_active": False}]},
+        {"updates[0].is_active"},
+    ),
+    ("POST", PAYMENTS, None, _wrong_level_payment(), {"amount"}),  # a field at the wrong level
+    ("POST", PAYMENTS, None, AMOUNT_AS_NUMBER, {"contract_payment.amount"}),  # amounts are strings
+]
 
 
 @pytest.mark.parametrize(
-    ("query", "field"),
-    [
-        ({"project_id": 1}, "contract_id"),  # required parameter missing
-        ({"project_id": "one", "contract_id": 2}, "project_id"),  # wrong type
-        ({"project_id": 1, "contract_id": 2, "filters[origin_id]": "X"}, "filters[origin_id]"),  # not a parameter
+    ("method", "path", "query", "body", "fields"),
+    SCHEMA_REFUSALS,
+    ids=[
+        f"{method} {path.removesuffix('/sync').rsplit('/', 1)[-1]} {' '.join(sorted(fields))}"
+        for method, path, _, _, fields in SCHEMA_REFUSALS
     ],
 )
-def test_query_parameters_must_match_the_schema(client: ProcoreClient, query: dict[str, Any], field: str) -> None:
-    answer = client.get(PAYMENTS, query)
+def test_requests_must_match_the_schema(
+    client: ProcoreClient, method: str, path: str, query: dict[str, Any] | None, body: Any, fields: set[str]
+) -> None:
+    raw = body if isinstance(body, bytes) else None
+    answer = client.call(method, path, query, None if raw else body, raw_body=raw)
     assert answer.status == 400
-    assert field in error_fields(answer)
-
-
-def test_enum_parameters_are_checked(client: ProcoreClient) -> None:
-    answer = client.get(PROJECTS, {"company_id": COMPANY_ID, "filters[by_status]": "all"})
-    assert answer.status == 400
-    assert error_fields(answer) == {"filters[by_status]"}
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"company_id": str(COMPANY_ID), "updates": []}, "company_id"),  # an integer, not a string
-        ({"updates": []}, "company_id"),  # required
-        ({"company_id": COMPANY_ID, "updates": [], "vendors": []}, "vendors"),  # unknown top-level key
-        ({"company_id": COMPANY_ID, "updates": [{"name": "A", "zip": None}]}, "updates[0].zip"),  # omit nulls
-        ({"company_id": COMPANY_ID, "updates": [{"name": "A", "phone": "1"}]}, "updates[0].phone"),  # business_phone
-    ],
-)
-def test_sync_bodies_must_match_the_schema(client: ProcoreClient, body: dict[str, Any], field: str) -> None:
-    answer = client.patch(VENDORS_SYNC, body)
-    assert answer.status == 400
-    assert field in error_fields(answer)
-
-
-def test_projects_sync_takes_active_not_is_active(client: ProcoreClient) -> None:
-    answer = client.patch(
-        "/rest/v1.0/projects/sync", {"company_id": COMPANY_ID, "updates": [{"name": "Tower", "is_active": False}]}
-    )
-    assert answer.status == 400
-    assert error_fields(answer) == {"updates[0].is_active"}
-
-
-def test_amount_must_be_a_string(emulator: ProcoreEmulator, client: ProcoreClient) -> None:
-    project_id, contract_id = seed_commitment(emulator)
-    raw = json.dumps(payment_body(project_id, contract_id)).replace('"1250.30"', "1250.30").encode()
-    answer = client.call("POST", PAYMENTS, raw_body=raw)
-    assert answer.status == 400
-    assert error_fields(answer) == {"contract_payment.amount"}
+    assert error_fields(answer) == fields
+    if path == PAYMENTS and method == "POST":
+        assert "RestV10ContractPaymentsPost" in answer.body["message"]
 
 
 def test_json_body_needs_the_json_content_type(client: ProcoreClient) -> None:
