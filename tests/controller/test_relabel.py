@@ -1,4 +1,5 @@
-"""Children outside the watch: the server-side selectors, and the 409 path that finds and repairs them.
+"""Children outside the watch: the 409 path that finds and repairs them (the server-side selector of every
+list and watch of the children is checked on the real API server: tests/operator/test_relabel.py).
 
 A CronJob whose managed-by label is removed leaves the selector (the watch reports it DELETED), so the
 planner wants to create it and the create answers 409 AlreadyExists. The pass then reads it and decides
@@ -15,7 +16,6 @@ import pytest
 
 from erpsync.api.validation import validate_object
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record
-from erpsync.controller.handlers import select_managed_children
 from erpsync.controller.kubeapi import ApiError, KubeApi
 from erpsync.controller.reconcile import PassResult, Reconciler, resolve_conflict
 from erpsync.controller.world import World
@@ -28,43 +28,6 @@ SCHEDULE: Final = "acme-generic"
 UID: Final = "uid-acme"
 VICTIM: Final = "acme-generic-jobs"
 MANAGED_BY: Final = "app.kubernetes.io/managed-by"
-SELECTOR: Final = "app.kubernetes.io/managed-by=erp-sync-operator"
-
-
-# Server-side selectors ------------------------------------------------------------------------------
-
-
-def _sent_selector(settings: kopf.OperatorSettings, resource: kopf.Resource) -> str:
-    # How kopf's list (fetching.py) and watch (watching.py) build their labelSelector parameter.
-    return ",".join(sorted(set(settings.watching.label_selectors.collect(resource))))
-
-
-CHILDREN: Final = (
-    kopf.Resource("batch", "v1", "cronjobs", kind="CronJob", singular="cronjob", shortcuts=frozenset({"cj"})),
-    kopf.Resource("batch", "v1", "jobs", kind="Job", singular="job"),
-    kopf.Resource("", "v1", "pods", kind="Pod", singular="pod", shortcuts=frozenset({"po"})),
-)
-NOT_CHILDREN: Final = (
-    kopf.Resource("erpsync.io", "v1alpha1", "erpsyncschedules", kind="ErpSyncSchedule", singular="erpsyncschedule"),
-    kopf.Resource("", "v1", "namespaces", kind="Namespace", singular="namespace"),  # kopf's namespace observer
-    kopf.Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", kind="CustomResourceDefinition"),
-    kopf.Resource("metrics.k8s.io", "v1beta1", "pods", kind="PodMetrics"),  # also plural "pods"
-    kopf.Resource("batch", "v1beta1", "cronjobs", kind="CronJob", preferred=False),
-)
-
-
-@pytest.mark.parametrize("resource", CHILDREN, ids=lambda resource: resource.plural)
-def test_the_children_are_listed_and_watched_with_the_managed_by_selector(resource: kopf.Resource) -> None:
-    settings = kopf.OperatorSettings()
-    select_managed_children(settings)
-    assert _sent_selector(settings, resource) == SELECTOR
-
-
-@pytest.mark.parametrize("resource", NOT_CHILDREN, ids=lambda resource: f"{resource.group}/{resource.plural}")
-def test_nothing_else_gets_the_selector(resource: kopf.Resource) -> None:
-    settings = kopf.OperatorSettings()
-    select_managed_children(settings)
-    assert _sent_selector(settings, resource) == ""
 
 
 # The 409 decision -----------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """kopf wiring: thin handlers that feed the watch cache and queue reconcile passes.
 
+kopf watches the schedules; the children (CronJobs, Jobs, Pods) are listed and watched by the operator
+itself (list_children, child_watch.py), one event at a time, with the managed-by selector on the server.
+
 Only raw `on.event` handlers are used: kopf's create/update handlers write progress annotations
 and its timers, daemons and non-optional delete handlers add a finalizer (a deletion could then
 hang while the operator is down). The periodic resync is the operator's own task instead (resync.py).
@@ -16,13 +19,14 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any, Final, cast
 
 import aiohttp
 import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
-from erpsync.controller import metrics
+from erpsync.controller import child_watch, metrics
 from erpsync.controller.events import EventPoster
 from erpsync.controller.in_cluster import login_in_cluster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
@@ -37,10 +41,8 @@ from erpsync.controller.world import Kind
 from erpsync.planning.cronjobs import MANAGED_BY
 
 MANAGED_SELECTOR: Final = f"app.kubernetes.io/managed-by={MANAGED_BY}"
-# The children the operator watches, as (group, version, plural): kopf's selector keys (the plural is
-# also the World's name of the kind). Three parts pin the exact resource: "pods" alone would also match
-# pods.metrics.k8s.io, and one string with slashes ("batch/v1/cronjobs") is read by kopf as a single
-# name that no resource has.
+# The children the operator lists and watches itself (child_watch.py), as (group, version, plural); the
+# plural is also the World's name of the kind.
 CHILD_RESOURCES: Final[tuple[tuple[str, str, Kind], ...]] = (
     ("batch", "v1", "cronjobs"),
     ("batch", "v1", "jobs"),
@@ -48,10 +50,10 @@ CHILD_RESOURCES: Final[tuple[tuple[str, str, Kind], ...]] = (
 )
 # The exit code of a leader that lost its lease (client-go's convention: stop, and let the Pod restart).
 LOST_LEASE_EXIT_CODE: Final = 3
-LIST_PAGE_SIZE: Final = 500  # objects per page of the initial lists: a page at a time in memory
+LIST_PAGE_SIZE: Final = 100  # objects per page of the initial lists: a page at a time in memory
 # How long kopf keeps an object's worker (and with it the last raw event, the full body) after its last
-# event; kopf's default is 5 s. Every object of a burst of writes is held that long: peak memory.
-WORKER_IDLE_SECONDS: Final = 1.0
+# event; kopf's default is 5 s. Every schedule of a burst of writes or of a list is held that long.
+WORKER_IDLE_SECONDS: Final = 0.1
 logger = logging.getLogger("erpsync.operator")
 
 
@@ -68,66 +70,78 @@ def _login_namespace(state: OperatorState) -> str:
     return (info.default_namespace if info is not None else None) or "default"
 
 
-def select_managed_children(settings: kopf.OperatorSettings) -> None:
-    """Have the API server filter the children's lists and watches to the operator's own objects.
-
-    A handler's `labels=` is applied in the process, after every Pod, Job and CronJob in reach has
-    been streamed in. With a selector the server sends only the managed ones, and an object that
-    stops matching (its managed-by label removed or changed) arrives as DELETED, so the next pass
-    finds its CronJob missing and repairs it (see the 409 path in reconcile.py).
-    """
-    for group, version, plural in CHILD_RESOURCES:
-        settings.watching.label_selectors[group, version, plural] = MANAGED_SELECTOR
-
-
-async def _list_pages(api: KubeApi, resource: Resource, namespace: str | None) -> AsyncIterator[list[dict[str, Any]]]:
-    """The managed objects of `resource` in `namespace` (None: every namespace), a page at a time: the
-    objects as sent are large (managedFields, Pod specs), and only one page of them is held at once."""
+async def _list_pages(
+    api: KubeApi, resource: Resource, namespace: str | None
+) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
+    """The managed objects of `resource` in `namespace` (None: every namespace), a page at a time, with the
+    list's resourceVersion: the objects as sent are large (managedFields, Pod specs), and only one page of
+    them is held at once. The server-side selector sends only the operator's own objects."""
     params = {"labelSelector": MANAGED_SELECTOR, "limit": str(LIST_PAGE_SIZE)}
     while True:
         answer = await api.request("GET", resource.path(namespace), params=params)
-        yield answer.get("items") or []
-        token = (answer.get("metadata") or {}).get("continue")
+        metadata = answer.get("metadata") or {}
+        yield answer.get("items") or [], str(metadata.get("resourceVersion") or "")
+        token = metadata.get("continue")
         if not token:
             return
         params = {**params, "continue": token}
 
 
-async def list_children(state: OperatorState) -> None:
-    """Fill the World with the CronJobs, Jobs and Pods that exist, before the first pass.
-
-    The watches list them too, but each on its own and after the schedules' may have: a pass that ran
-    before the CronJobs' list would find its CronJobs missing and create them again, each create answered
-    409 (a restart with nothing changed made a write per CronJob). These lists use the watches' server-side
-    selector; the watches' replays of the same objects are then dropped by their resourceVersion, and a
-    deletion a watch reports meanwhile is not undone by a list read before it (World.apply_listed). A
-    failing list is retried with the queue's backoff, and no pass runs until every list succeeded (the
-    `children_listed` probe is false meanwhile)."""
+async def _list_into_world(state: OperatorState, resource: Resource, namespace: str | None) -> str:
+    """List `resource` into the World, retried with the queue's backoff until it succeeds; what the World
+    holds of that resource there and the list lacks is gone. The list's resourceVersion (its watch's start)."""
     assert state.api is not None
+    kind = cast(Kind, resource.plural)
     failures = 0
-    state.world.start_listing()
-    try:
-        for group, version, plural in CHILD_RESOURCES:
-            for namespace in state.config.namespaces or (None,):
-                while True:
-                    try:
-                        async for page in _list_pages(state.api, Resource(group, version, plural), namespace):
-                            state.world.apply_listed(plural, page)
-                        break
-                    except (ApiError, aiohttp.ClientError, TimeoutError) as error:
-                        delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
-                        failures += 1
-                        where = f"in {namespace}" if namespace else "in every namespace"
-                        logger.warning(
-                            "listing %s %s: %s; no pass before it succeeds, retrying in %gs",
-                            plural,
-                            where,
-                            error,
-                            delay,
-                        )
-                        await asyncio.sleep(delay)  # then the list again from its start (pages applied stay)
-    finally:
-        state.world.stop_listing()
+    while True:
+        try:
+            listed: set[tuple[str, str]] = set()
+            list_version = ""
+            async for page, page_version in _list_pages(state.api, resource, namespace):
+                state.world.apply_listed(kind, page)
+                listed.update(_key_of(body) for body in page)
+                list_version = page_version
+            for key in state.world.forget_unlisted(kind, namespace, listed):
+                state.enqueue(key)
+            return list_version
+        except (ApiError, aiohttp.ClientError, TimeoutError) as error:
+            delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+            failures += 1
+            where = f"in {namespace}" if namespace else "in every namespace"
+            logger.warning("listing %s %s: %s; no pass before it succeeds, retrying in %gs", kind, where, error, delay)
+            await asyncio.sleep(delay)  # then the list again from its start (pages applied stay)
+
+
+def _key_of(body: dict[str, Any]) -> tuple[str, str]:
+    metadata = body.get("metadata") or {}
+    return str(metadata.get("namespace", "")), str(metadata.get("name", ""))
+
+
+async def list_children(state: OperatorState) -> None:
+    """Fill the World with the CronJobs, Jobs and Pods that exist, before the first pass; then watch them.
+
+    A pass that ran before the CronJobs' list would find its CronJobs missing and create them again, each
+    create answered 409 (a restart with nothing changed made a write per CronJob). A failing list is retried
+    with the queue's backoff, and no pass runs until every list succeeded (the `children_listed` probe is
+    false meanwhile). Each list's watch (child_watch.py) starts from the list's resourceVersion once all are
+    in, so no event between a list and its watch is missed."""
+    assert state.api is not None
+    api = state.api
+    started: list[tuple[Resource, str | None, str]] = []
+    for group, version, plural in CHILD_RESOURCES:
+        for namespace in state.config.namespaces or (None,):
+            resource = Resource(group, version, plural)
+            started.append((resource, namespace, await _list_into_world(state, resource, namespace)))
+    for resource, namespace, listed_version in started:
+        kind = cast(Kind, resource.plural)
+
+        def on_event(event_type: str, body: dict[str, Any], kind: Kind = kind) -> None:
+            for key in state.world.apply_child(kind, event_type, body):
+                state.enqueue(key)
+
+        relist = partial(_list_into_world, state, resource, namespace)
+        watch = child_watch.follow(api, resource, namespace, listed_version, MANAGED_SELECTOR, on_event, relist)
+        state.tasks.append(asyncio.create_task(watch, name=f"watch {resource.plural}"))
 
 
 def start_reconciling(state: OperatorState, reconciler: Reconciler) -> None:
@@ -194,8 +208,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         settings.persistence.progress_storage = NoProgress()
         settings.watching.connect_timeout = 10
         settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
-        settings.watching.chunk_size = LIST_PAGE_SIZE  # kopf's own initial lists, a page at a time too
-        select_managed_children(settings)  # before the watches start: kopf starts them after startup
+        settings.watching.chunk_size = LIST_PAGE_SIZE  # kopf's initial list of the schedules, a page at a time
         settings.networking.request_timeout = 30
 
         async def relogin() -> kopf.ConnectionInfo | None:
@@ -280,18 +293,4 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
             for reconciler in reconcilers:
                 reconciler.forget(key)
 
-    def child_event(kind: Kind) -> Any:
-        async def handler(event: kopf.RawEvent, **_: Any) -> None:
-            body = cast(dict[str, Any], event["object"])
-            for key in state.world.apply_child(kind, str(event.get("type") or ""), body):
-                state.enqueue(key)
-
-        handler.__name__ = f"{kind}_event"
-        return handler
-
-    # No in-process `labels=` filter: the server-side selector (select_managed_children) already sends
-    # only managed objects, and a filter here could only ever drop the one event that does not carry
-    # the label: the DELETED of an object whose label was removed, when the server sends its new state.
-    for group, version, plural in CHILD_RESOURCES:
-        kopf.on.event(group, version, plural, registry=registry)(child_event(plural))
     return registry

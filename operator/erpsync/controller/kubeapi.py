@@ -1,7 +1,7 @@
 """The one Kubernetes API client of the project: the operator's reads and writes, and `kubectl erpsync`'s.
 
-kopf watches; this client writes (CronJobs, Jobs, status, Events) with the credentials kopf logged in
-with (in-cluster service account or kubeconfig), over the aiohttp that kopf already uses, so the
+kopf watches the schedules; this client lists and watches the children and writes (CronJobs, Jobs,
+status, Events) with the credentials kopf logged in with (in-cluster service account or kubeconfig), over the aiohttp that kopf already uses, so the
 operator needs no thread pool and no second heavy client. The kubectl plugin reads the user's
 kubeconfig into the same kopf.ConnectionInfo and calls this client too (kubectl_plugin/client.py).
 """
@@ -27,6 +27,8 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 JSON_PATCH: Final = "application/json-patch+json"
 # The longest a request may take unless the caller says otherwise (kubectl erpsync --request-timeout).
 DEFAULT_REQUEST_TIMEOUT: Final = 30.0
+# The longest line of a watch read before giving up on it: etcd refuses objects over 1.5 MiB by default.
+MAX_WATCH_EVENT_BYTES: Final = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,8 @@ class KubeApi:
             async for chunk in response.content.iter_any():  # one JSON object per line, however long
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
+                if len(pending) > MAX_WATCH_EVENT_BYTES:
+                    raise ValueError(f"a watch event over {MAX_WATCH_EVENT_BYTES} bytes")
                 for line in lines:
                     if line.strip():
                         yield _watch_event(line)

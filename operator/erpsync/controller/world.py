@@ -202,29 +202,20 @@ class World:
     # someone else: a pass checks them with a GET instead of trying to create them on every pass
     foreign_cron_jobs: set[tuple[str, str]] = field(default_factory=set)
     _deflaters: dict[Kind, _Deflater] = field(default_factory=lambda: defaultdict(_Deflater))
-    # While the initial lists are applied (apply_listed): the objects a watch saw deleted, with the
-    # version of the deletion, so that a list read before the deletion does not bring them back.
-    _deleted_while_listing: dict[tuple[Kind, tuple[str, str]], int | None] | None = None
-
-    def start_listing(self) -> None:
-        """Remember deletions from now on, until `stop_listing`: lists are about to be applied."""
-        self._deleted_while_listing = {}
-
-    def stop_listing(self) -> None:
-        self._deleted_while_listing = None
 
     def apply_listed(self, kind: Kind, items: list[dict[str, Any]]) -> None:
-        """Record the items of a LIST, as a watch's ADDED events would be (the watch's own replay of them
-        is then dropped by its resourceVersion); an object a watch saw deleted since the list was read
-        stays deleted."""
-        deleted = self._deleted_while_listing or {}
+        """Record the items of a LIST, as a watch's ADDED events would be."""
         for body in items:
-            key = _key(body)
-            if (kind, key) in deleted:
-                deleted_version, version = deleted[kind, key], _version(body)
-                if deleted_version is None or version is None or version <= deleted_version:
-                    continue
             self.apply(kind, "ADDED", body)
+
+    def forget_unlisted(self, kind: Kind, namespace: str | None, listed: set[tuple[str, str]]) -> list[ScheduleKey]:
+        """Drop what a complete list of `kind` in `namespace` (None: every namespace) lacks: deleted while no
+        watch ran (a list again after 410 Gone). The schedules those objects concerned."""
+        gone = [key for key in self.objects[kind] if (namespace is None or key[0] == namespace) and key not in listed]
+        owners: list[ScheduleKey] = []
+        for namespace_of, name in gone:
+            owners += self.apply_child(kind, "DELETED", {"metadata": {"namespace": namespace_of, "name": name}})
+        return list(dict.fromkeys(owners))
 
     def apply(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> bool:
         """Record a watch event; False when it tells nothing new (an echo or a replay)."""
@@ -240,8 +231,6 @@ class World:
                 # e.g. "left the selector" arriving after the write-through of the repair that
                 # brought it back: the object is there
                 return False
-            if self._deleted_while_listing is not None:
-                self._deleted_while_listing[kind, key] = version
             existed = store.pop(key, None) is not None
             if kind == "schedules":
                 self._by_label.pop((key[0], label_value(key[1])), None)
