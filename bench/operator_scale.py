@@ -6,18 +6,22 @@ the middle of the measurement. Prints seconds until all are Ready, the operator'
 (from the API server's audit log: the operator has an identity of its own), its writes per schedule
 (schedules, CronJobs and Jobs; Events apart), its writes during an idle period with no spec change,
 run or resync due, its peak RSS, and, timed in the same run against the same server, a plain client
-sending the same minimal writes (the schedule, 4 CronJobs and 1 status patch per schedule).
+sending the same minimal writes (the schedule, 4 CronJobs and 1 status patch per schedule), of the same
+objects: the CronJobs as the operator sends them, the status the operator wrote.
 
     .venv/bin/python bench/operator_scale.py [--sizes 1000,2000] [--idle 60] [--qps 0] [--burst 100]
-        [--plot scale.png] [--py-spy profile.txt] [--py-spy-resync resync.txt]
+        [--workers 8] [--plot scale.png] [--py-spy profile.txt] [--py-spy-resync resync.txt]
 
 Per size, on a control plane of its own: the create phase above; then a restart with nothing changed
 (time to the first write, to steady state read from the operator's metrics, the writes made: expected 0);
 then the full resync of that restarted operator (--resync-interval R, R = --resync or max(60, N/100) s):
 the CPU seconds of the operator process (utime + stime from /proc/PID/stat) around the window in which
 the resync's passes run, and its writes. `--qps`/`--burst` go to the operator (its defaults, 50 and 100,
-when not given). `--py-spy PATH` records a profile of the operator during the create phase (py-spy record
---format raw --nonblocking; it needs ptrace), `--py-spy-resync PATH` one during the resync's window.
+when not given); `--workers` to the operator and to the plain client (its requests at once), and prints the
+CPU of the operator and of the control plane (etcd, API server, controller manager) while creating, beside the
+control plane's in the plain client's run. `--py-spy PATH` records a profile of the operator during the
+create phase (py-spy record --format raw --nonblocking; it needs ptrace), `--py-spy-resync PATH` one during
+the resync's window.
 `--plot PATH.png` draws time-to-Ready and peak RSS against the sizes.
 """
 
@@ -39,6 +43,7 @@ from typing import Any
 import aiohttp
 
 from erpsync.api.validation import validate_object
+from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, applied_record
 from erpsync.controller.queue import DEFAULT_WORKERS
 from erpsync.planning.plan import plan_schedule
 from erpsync_emulators.operator_process import OperatorProcess
@@ -373,7 +378,10 @@ async def run_operator(
         await wait_for_passes(metrics_session, port, passes + count, operator, 600)  # it did happen
         result["resync_period"] = resync
         result["resync_writes"], _ = operator_counts(control_plane, mark)
-        result["resync_changes"] = status_changes(statuses, await client.call("GET", SCHEDULES))
+        resynced = await client.call("GET", SCHEDULES)
+        result["resync_changes"] = status_changes(statuses, resynced)
+        # What the plain client writes as each schedule's status: the operator's, the same bytes.
+        result["statuses"] = {item["metadata"]["name"]: item.get("status") or {} for item in resynced["items"]}
     finally:
         await metrics_session.close()
         await client.close()
@@ -381,8 +389,12 @@ async def run_operator(
     return result
 
 
-async def run_plain_client(control_plane: ControlPlane, count: int, concurrency: int) -> tuple[float, float]:
-    """The same minimal writes without the operator: create the schedule, its 4 CronJobs, patch its status once."""
+async def run_plain_client(
+    control_plane: ControlPlane, count: int, concurrency: int, statuses: dict[str, dict[str, Any]]
+) -> tuple[float, float]:
+    """The same minimal writes without the operator: create the schedule, its 4 CronJobs as the operator sends
+    them (with their last-applied record), and patch its status once with the status the operator wrote for the
+    schedule of the same name (`statuses`): the same objects, of the same size, to the same server."""
     client = Client(control_plane, concurrency)
     schedules = schedules_path(PLAIN_NAMESPACE)
     cron_jobs_path = f"/apis/batch/v1/namespaces/{PLAIN_NAMESPACE}/cronjobs"
@@ -392,7 +404,10 @@ async def run_plain_client(control_plane: ControlPlane, count: int, concurrency:
         body["metadata"]["namespace"] = PLAIN_NAMESPACE
         validated = validate_object(body)
         assert validated.schedule is not None
-        manifests.append((body, plan_schedule(validated.schedule).cron_jobs))
+        cron_jobs = plan_schedule(validated.schedule).cron_jobs
+        for cron_job in cron_jobs:
+            cron_job["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: applied_record(cron_job)}
+        manifests.append((body, cron_jobs))
     server_cpu = server_cpu_seconds(control_plane)
     started = time.monotonic()
 
@@ -411,7 +426,8 @@ async def run_plain_client(control_plane: ControlPlane, count: int, concurrency:
             cron_job["metadata"]["ownerReferences"] = [owner]
             cron_job["metadata"]["namespace"] = PLAIN_NAMESPACE
             await client.call("POST", cron_jobs_path, cron_job)
-        await client.call("PATCH", status_path, {"status": {"observedGeneration": 1}}, "application/merge-patch+json")
+        status = statuses.get(body["metadata"]["name"]) or {"observedGeneration": 1}
+        await client.call("PATCH", status_path, {"status": status}, "application/merge-patch+json")
 
     try:
         await gather_limited([one(body, cron_jobs) for body, cron_jobs in manifests], client.concurrency)
@@ -554,7 +570,9 @@ async def main() -> None:
             for namespace in (NAMESPACE, PLAIN_NAMESPACE):
                 control_plane.kubectl("create", "namespace", namespace)
             result = await run_operator(control_plane, count, options, profile, Path(folder))
-            plain, plain_server_cpu = await run_plain_client(control_plane, count, options.workers)
+            plain, plain_server_cpu = await run_plain_client(
+                control_plane, count, options.workers, result.pop("statuses")
+            )
         if index:
             print()
         report(count, result, plain, plain_server_cpu, options)
