@@ -1,9 +1,10 @@
 """The one Kubernetes API client of the project: the operator's reads and writes, and `kubectl erpsync`'s.
 
 kopf watches the schedules; this client lists and watches the children and writes (CronJobs, Jobs,
-status, Events) with the credentials kopf logged in with (in-cluster service account or kubeconfig), over the aiohttp that kopf already uses, so the
-operator needs no thread pool and no second heavy client. The kubectl plugin reads the user's
-kubeconfig into the same kopf.ConnectionInfo and calls this client too (kubectl_plugin/client.py).
+status, Events) with the credentials kopf logged in with (in-cluster service account or kubeconfig), over
+the aiohttp that kopf already uses, so the operator needs no thread pool and no second heavy client. The
+kubectl plugin reads the user's kubeconfig into the same kopf.ConnectionInfo and calls this client too
+(kubectl_plugin/client.py).
 """
 
 import asyncio
