@@ -1,6 +1,6 @@
 """A restart with nothing changed writes nothing, and what changed while the operator was down is repaired.
 
-The passes of a start wait for the children's initial lists (handlers.list_children): a pass that ran
+The passes of a start wait for the children's initial lists (handlers.list_and_watch): a pass that ran
 before the CronJobs' list would find its CronJobs missing and create them, each create answered 409.
 """
 

@@ -6,6 +6,7 @@ operator running.
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -42,9 +43,23 @@ def plugin_env(kubeconfig: Path) -> dict[str, str]:
 
 
 def background(kubeconfig: Path, *args: str) -> subprocess.Popen[str]:
-    """`kubectl-erpsync ARGS` started, not waited for (as plugin() runs it)."""
+    """`kubectl-erpsync ARGS` started, not waited for (as plugin() runs it), hearing SIGINT as a terminal's
+    Ctrl-C even when the tests run in a background job of a shell, which starts them with SIGINT ignored (and
+    a process inherits that: Python then installs no KeyboardInterrupt handler)."""
     pipe, env = subprocess.PIPE, plugin_env(kubeconfig)
-    return subprocess.Popen([PLUGIN, *args], env=env, stdout=pipe, stderr=pipe, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [PLUGIN, *args],
+        env=env,
+        stdout=pipe,
+        stderr=pipe,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,  # resets one signal disposition before exec, nothing else
+    )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

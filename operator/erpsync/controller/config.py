@@ -19,4 +19,5 @@ class OperatorConfig:
     qps: float = DEFAULT_QPS  # the client-side limit of requests (rate_limit.py); 0: none
     burst: int = DEFAULT_BURST
     run_history: int = DEFAULT_RUN_HISTORY  # runs kept in each sync's status.syncs.<sync>.history
+    peering: bool = False  # kopf's peering: kopf watches the schedules (its peering pauses its watchers)
     namespaces: tuple[str, ...] = ()  # the namespaces watched; none: every namespace

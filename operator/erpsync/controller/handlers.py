@@ -1,7 +1,8 @@
 """kopf wiring: thin handlers that feed the watch cache and queue reconcile passes.
 
-kopf watches the schedules; the children (CronJobs, Jobs, Pods) are listed and watched by the operator
-itself (list_children, child_watch.py), one event at a time, with the managed-by selector on the server.
+The schedules and their children (CronJobs, Jobs, Pods) are listed and watched by the operator itself
+(list_and_watch, watches.py), one event at a time, the children with the managed-by selector on the server;
+kopf runs the process (login, startup and cleanup, probes) and, with its peering only, watches the schedules.
 
 Only raw `on.event` handlers are used: kopf's create/update handlers write progress annotations
 and its timers, daemons and non-optional delete handlers add a finalizer (a deletion could then
@@ -19,6 +20,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final, cast
 
@@ -26,11 +28,11 @@ import aiohttp
 import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
-from erpsync.controller import child_watch, metrics
+from erpsync.controller import metrics, watches
 from erpsync.controller.events import EventPoster
 from erpsync.controller.in_cluster import login_in_cluster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
-from erpsync.controller.kubeapi import ApiError, KubeApi, Resource
+from erpsync.controller.kubeapi import SCHEDULES, ApiError, KubeApi, Resource
 from erpsync.controller.leader import ApiLeaseClient, LeaderElector
 from erpsync.controller.queue import RETRY_DELAYS, ReconcileQueue
 from erpsync.controller.rate_limit import TokenBucket
@@ -41,7 +43,7 @@ from erpsync.controller.world import Kind
 from erpsync.planning.cronjobs import MANAGED_BY
 
 MANAGED_SELECTOR: Final = f"app.kubernetes.io/managed-by={MANAGED_BY}"
-# The children the operator lists and watches itself (child_watch.py), as (group, version, plural); the
+# The children the operator lists and watches itself (watches.py), as (group, version, plural); the
 # plural is also the World's name of the kind.
 CHILD_RESOURCES: Final[tuple[tuple[str, str, Kind], ...]] = (
     ("batch", "v1", "cronjobs"),
@@ -71,12 +73,12 @@ def _login_namespace(state: OperatorState) -> str:
 
 
 async def _list_pages(
-    api: KubeApi, resource: Resource, namespace: str | None
+    api: KubeApi, resource: Resource, namespace: str | None, selector: str
 ) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
-    """The managed objects of `resource` in `namespace` (None: every namespace), a page at a time, with the
-    list's resourceVersion: the objects as sent are large (managedFields, Pod specs), and only one page of
-    them is held at once. The server-side selector sends only the operator's own objects."""
-    params = {"labelSelector": MANAGED_SELECTOR, "limit": str(LIST_PAGE_SIZE)}
+    """The objects of `resource` in `namespace` (None: every namespace) that `selector` selects (none: all), a
+    page at a time, with the list's resourceVersion: the objects as sent are large (managedFields, Pod specs),
+    and only one page of them is held at once."""
+    params = {"limit": str(LIST_PAGE_SIZE), **({"labelSelector": selector} if selector else {})}
     while True:
         answer = await api.request("GET", resource.path(namespace), params=params)
         metadata = answer.get("metadata") or {}
@@ -87,28 +89,43 @@ async def _list_pages(
         params = {**params, "continue": token}
 
 
-async def _list_into_world(state: OperatorState, resource: Resource, namespace: str | None) -> str:
-    """List `resource` into the World, retried with the queue's backoff until it succeeds; what the World
-    holds of that resource there and the list lacks is gone. The list's resourceVersion (its watch's start)."""
+@dataclass(frozen=True)
+class _Watched:
+    """What the operator lists and watches: a resource, in one namespace or all, with its selector, each event
+    handed to `on_event` (the World's kind of the resource is `kind`)."""
+
+    resource: Resource
+    kind: Kind
+    namespace: str | None
+    selector: str
+    on_event: watches.WatchEvent
+
+
+async def _list_into_world(state: OperatorState, watched: _Watched) -> str:
+    """List into the World (each object an ADDED event, what the World holds there and the list lacks a DELETED
+    one), retried with the queue's backoff until it succeeds. The list's resourceVersion (its watch's start)."""
     assert state.api is not None
-    kind = cast(Kind, resource.plural)
     failures = 0
     while True:
         try:
             listed: set[tuple[str, str]] = set()
             list_version = ""
-            async for page, page_version in _list_pages(state.api, resource, namespace):
-                state.world.apply_listed(kind, page)
+            pages = _list_pages(state.api, watched.resource, watched.namespace, watched.selector)
+            async for page, page_version in pages:
+                for body in page:
+                    watched.on_event("ADDED", body)
                 listed.update(_key_of(body) for body in page)
                 list_version = page_version
-            for key in state.world.forget_unlisted(kind, namespace, listed):
-                state.enqueue(key)
+            for namespace, name in state.world.unlisted(watched.kind, watched.namespace, listed):
+                watched.on_event("DELETED", {"metadata": {"namespace": namespace, "name": name}})
             return list_version
         except (ApiError, aiohttp.ClientError, TimeoutError) as error:
             delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
             failures += 1
-            where = f"in {namespace}" if namespace else "in every namespace"
-            logger.warning("listing %s %s: %s; no pass before it succeeds, retrying in %gs", kind, where, error, delay)
+            where = f"in {watched.namespace}" if watched.namespace else "in every namespace"
+            logger.warning(
+                "listing %s %s: %s; no pass before it succeeds, retrying in %gs", watched.kind, where, error, delay
+            )
             await asyncio.sleep(delay)  # then the list again from its start (pages applied stay)
 
 
@@ -117,31 +134,54 @@ def _key_of(body: dict[str, Any]) -> tuple[str, str]:
     return str(metadata.get("namespace", "")), str(metadata.get("name", ""))
 
 
-async def list_children(state: OperatorState) -> None:
-    """Fill the World with the CronJobs, Jobs and Pods that exist, before the first pass; then watch them.
+def _child_event(state: OperatorState, kind: Kind) -> watches.WatchEvent:
+    def on_event(event_type: str, body: dict[str, Any]) -> None:
+        for key in state.world.apply_child(kind, event_type, body):
+            state.enqueue(key)
+
+    return on_event
+
+
+def _schedule_event(state: OperatorState, reconcilers: list[Reconciler]) -> watches.WatchEvent:
+    def on_event(event_type: str, body: dict[str, Any]) -> None:
+        key = _key_of(body)
+        if state.world.apply("schedules", event_type, body) and event_type != "DELETED":
+            state.enqueue(key)
+        elif state.world.schedule(key) is None:
+            metrics.forget_schedule(key)  # deleted: its metrics series go with it
+            for reconciler in reconcilers:
+                reconciler.forget(key)
+
+    return on_event
+
+
+async def list_and_watch(state: OperatorState, reconcilers: list[Reconciler]) -> None:
+    """Fill the World with the schedules, CronJobs, Jobs and Pods that exist, before the first pass; then watch
+    them (watches.py): the children with the managed-by selector, so the server sends only the operator's own
+    (an object whose label is removed leaves the selector and arrives DELETED; the next pass repairs it).
 
     A pass that ran before the CronJobs' list would find its CronJobs missing and create them again, each
     create answered 409 (a restart with nothing changed made a write per CronJob). A failing list is retried
     with the queue's backoff, and no pass runs until every list succeeded (the `children_listed` probe is
-    false meanwhile). Each list's watch (child_watch.py) starts from the list's resourceVersion once all are
-    in, so no event between a list and its watch is missed."""
+    false meanwhile). Each list's watch starts from the list's resourceVersion once all are in, so no event
+    between a list and its watch is missed. With kopf's peering the schedules are kopf's (its peering pauses
+    kopf's watchers): only the children are listed here."""
     assert state.api is not None
     api = state.api
-    started: list[tuple[Resource, str | None, str]] = []
-    for group, version, plural in CHILD_RESOURCES:
-        for namespace in state.config.namespaces or (None,):
-            resource = Resource(group, version, plural)
-            started.append((resource, namespace, await _list_into_world(state, resource, namespace)))
-    for resource, namespace, listed_version in started:
-        kind = cast(Kind, resource.plural)
-
-        def on_event(event_type: str, body: dict[str, Any], kind: Kind = kind) -> None:
-            for key in state.world.apply_child(kind, event_type, body):
-                state.enqueue(key)
-
-        relist = partial(_list_into_world, state, resource, namespace)
-        watch = child_watch.follow(api, resource, namespace, listed_version, MANAGED_SELECTOR, on_event, relist)
-        state.tasks.append(asyncio.create_task(watch, name=f"watch {resource.plural}"))
+    namespaces = state.config.namespaces or (None,)
+    watched = [
+        _Watched(Resource(group, version, plural), plural, namespace, MANAGED_SELECTOR, _child_event(state, plural))
+        for group, version, plural in CHILD_RESOURCES
+        for namespace in namespaces
+    ]
+    if not state.config.peering:
+        on_schedule = _schedule_event(state, reconcilers)
+        watched += [_Watched(SCHEDULES, "schedules", namespace, "", on_schedule) for namespace in namespaces]
+    started = [(each, await _list_into_world(state, each)) for each in watched]
+    for each, listed_version in started:
+        relist = partial(_list_into_world, state, each)
+        watch = watches.follow(api, each.resource, each.namespace, listed_version, each.selector, each.on_event, relist)
+        state.tasks.append(asyncio.create_task(watch, name=f"watch {each.resource.plural}"))
 
 
 def start_reconciling(state: OperatorState, reconciler: Reconciler) -> None:
@@ -188,7 +228,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     electors: list[LeaderElector] = []  # the one candidate, once startup made it
     reconcilers: list[Reconciler] = []  # the one reconciler, once startup made it
-    listings: list[asyncio.Task[None]] = []  # the initial lists of the children (list_children)
+    listings: list[asyncio.Task[None]] = []  # the initial lists (list_and_watch)
     lease_apis: list[KubeApi] = []  # its client
 
     @kopf.on.login(registry=registry)
@@ -208,7 +248,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         settings.persistence.progress_storage = NoProgress()
         settings.watching.connect_timeout = 10
         settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
-        settings.watching.chunk_size = LIST_PAGE_SIZE  # kopf's initial list of the schedules, a page at a time
+        settings.watching.chunk_size = LIST_PAGE_SIZE  # with peering, kopf's list of the schedules: by pages too
         settings.networking.request_timeout = 30
 
         async def relogin() -> kopf.ConnectionInfo | None:
@@ -234,7 +274,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         if state.config.metrics_port:  # on every replica: a standby's erpsync_leader is 0
             metrics.serve(state.config.metrics_port)
         # Started now, beside the watches kopf starts once this handler returns.
-        listed = asyncio.create_task(list_children(state), name="initial lists")
+        listed = asyncio.create_task(list_and_watch(state, reconcilers), name="initial lists")
         listings.append(listed)
         state.tasks.append(listed)
         election = state.config.leader_election
@@ -278,19 +318,14 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
 
     @kopf.on.probe(registry=registry, id="children_listed")
     def children_listed(**_: Any) -> bool:
-        """False until the initial lists are in the cache: no pass runs before (list_children)."""
+        """False until the initial lists are in the cache: no pass runs before (list_and_watch)."""
         return bool(listings) and listings[0].done() and not listings[0].cancelled()
 
-    @kopf.on.event(API_GROUP, API_VERSION, PLURAL, registry=registry)
-    async def schedule_event(event: kopf.RawEvent, **_: Any) -> None:  # async: no thread hop per event
-        body = cast(dict[str, Any], event["object"])
-        metadata = body.get("metadata", {})
-        key = (str(metadata.get("namespace")), str(metadata.get("name")))
-        if state.world.apply("schedules", str(event.get("type") or ""), body) and event.get("type") != "DELETED":
-            state.enqueue(key)
-        elif state.world.schedule(key) is None:
-            metrics.forget_schedule(key)  # deleted: its metrics series go with it
-            for reconciler in reconcilers:
-                reconciler.forget(key)
+    if state.config.peering:  # kopf's peering pauses kopf's watchers: the schedules are kopf's then
+        on_schedule = _schedule_event(state, reconcilers)
+
+        @kopf.on.event(API_GROUP, API_VERSION, PLURAL, registry=registry)
+        async def schedule_event(event: kopf.RawEvent, **_: Any) -> None:  # async: no thread hop per event
+            on_schedule(str(event.get("type") or ""), cast(dict[str, Any], event["object"]))
 
     return registry

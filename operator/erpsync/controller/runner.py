@@ -47,6 +47,7 @@ def run_operator(
             qps=qps,
             burst=burst,
             workers=workers,
+            peering=not standalone and bool(peering_name),
             namespaces=tuple(namespaces),
         )
     )

@@ -203,19 +203,10 @@ class World:
     foreign_cron_jobs: set[tuple[str, str]] = field(default_factory=set)
     _deflaters: dict[Kind, _Deflater] = field(default_factory=lambda: defaultdict(_Deflater))
 
-    def apply_listed(self, kind: Kind, items: list[dict[str, Any]]) -> None:
-        """Record the items of a LIST, as a watch's ADDED events would be."""
-        for body in items:
-            self.apply(kind, "ADDED", body)
-
-    def forget_unlisted(self, kind: Kind, namespace: str | None, listed: set[tuple[str, str]]) -> list[ScheduleKey]:
-        """Drop what a complete list of `kind` in `namespace` (None: every namespace) lacks: deleted while no
-        watch ran (a list again after 410 Gone). The schedules those objects concerned."""
-        gone = [key for key in self.objects[kind] if (namespace is None or key[0] == namespace) and key not in listed]
-        owners: list[ScheduleKey] = []
-        for namespace_of, name in gone:
-            owners += self.apply_child(kind, "DELETED", {"metadata": {"namespace": namespace_of, "name": name}})
-        return list(dict.fromkeys(owners))
+    def unlisted(self, kind: Kind, namespace: str | None, listed: set[tuple[str, str]]) -> list[tuple[str, str]]:
+        """What the World holds of `kind` in `namespace` (None: every namespace) and a complete list of it
+        lacks: deleted while no watch ran (a list again after 410 Gone)."""
+        return [key for key in self.objects[kind] if (namespace is None or key[0] == namespace) and key not in listed]
 
     def apply(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> bool:
         """Record a watch event; False when it tells nothing new (an echo or a replay)."""

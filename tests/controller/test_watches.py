@@ -1,4 +1,4 @@
-"""The children's watch: it resumes from the last version seen, lists again on 410 Gone, backs off on failures."""
+"""The operator's own watches: it resumes from the last version seen, lists again on 410 Gone, backs off on failures."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -7,8 +7,8 @@ from typing import Any, cast
 import aiohttp
 import pytest
 
-from erpsync.controller import child_watch
-from erpsync.controller.kubeapi import CRONJOBS, ApiError, KubeApi
+from erpsync.controller import watches
+from erpsync.controller.kubeapi import CRONJOBS, SCHEDULES, ApiError, KubeApi
 
 Script = list[list[dict[str, Any]] | Exception]
 
@@ -51,7 +51,7 @@ async def _follow(script: Script, relisted_version: str = "50") -> tuple[Scripte
         seen.append(f"{kind} {body['metadata']['name']}")
 
     task = asyncio.create_task(
-        child_watch.follow(
+        watches.follow(
             cast(KubeApi, api),
             CRONJOBS,
             None,
@@ -71,7 +71,7 @@ async def _follow(script: Script, relisted_version: str = "50") -> tuple[Scripte
 
 @pytest.fixture(autouse=True)
 def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(child_watch, "RETRY_DELAYS", (0.0,))
+    monkeypatch.setattr(watches, "RETRY_DELAYS", (0.0,))
 
 
 def test_a_watch_resumes_from_the_last_version_and_a_bookmark_moves_it_on() -> None:
@@ -83,8 +83,8 @@ def test_a_watch_resumes_from_the_last_version_and_a_bookmark_moves_it_on() -> N
     assert seen == ["ADDED a", "MODIFIED a"]  # a bookmark is no event
     assert [version for version, _ in api.calls] == ["10", "15", "16"]
     assert api.calls[0][1] == {
-        "labelSelector": "app.kubernetes.io/managed-by=erp-sync-operator",
         "allowWatchBookmarks": "true",
+        "labelSelector": "app.kubernetes.io/managed-by=erp-sync-operator",
     }
     assert relists == 0
 
@@ -101,3 +101,23 @@ def test_gone_lists_again_and_a_failure_retries_from_the_same_version() -> None:
     assert relists == 1
     assert [version for version, _ in api.calls] == ["10", "11", "50", "50", "50", "51"]
     assert seen == ["ADDED a", "DELETED a"]
+
+
+def test_the_schedules_are_watched_without_a_selector() -> None:
+    api = ScriptedWatches([])
+
+    async def watch_once() -> None:
+        task = asyncio.create_task(
+            watches.follow(cast(KubeApi, api), SCHEDULES, "erp-sync", "7", "", lambda *_: None, _never_relisted)
+        )
+        while not api.calls:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(watch_once())
+    assert api.calls == [("7", {"allowWatchBookmarks": "true"})]
+
+
+async def _never_relisted() -> str:
+    raise AssertionError("no list again without 410 Gone")

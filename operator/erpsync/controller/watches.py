@@ -1,12 +1,13 @@
-"""The operator's watches of its children (CronJobs, Jobs, Pods), fed straight into the World.
+"""The operator's own watches of the schedules and of their children (CronJobs, Jobs, Pods), fed straight
+into the World.
 
 kopf watched them before issue [6/6]. kopf hands each event to a task of the object's own, which holds the
-body until a second after the object's last event, and hands its initial list over faster than those tasks
-consume it: a restart at 3,000 schedules held most of their 12,000 CronJobs as sent (13 KB of JSON each, far
-more as Python objects) at once, 272 MiB. Here each event is decoded, applied to the World and dropped before
-the next is read, with no task per object. The list is `handlers.list_children`'s, a page at a time, and the
-watch goes on from its resourceVersion, as client-go's reflector does; a watch too old to resume (410 Gone)
-lists again, and what the new list lacks was deleted meanwhile.
+body until after the object's last event, and hands its initial list over faster than those tasks consume
+it: a restart held most of the listed objects as sent at once (at 3,000 schedules their 12,000 CronJobs,
+13 KB of JSON each, far more as Python objects: 272 MiB). Here each event is decoded, applied to the World
+and dropped before the next is read, with no task per object. The list is `handlers.list_and_watch`'s, a
+page at a time, and the watch goes on from its resourceVersion, as client-go's reflector does; a watch too
+old to resume (410 Gone) lists again, and what the new list lacks was deleted meanwhile.
 """
 
 import asyncio
@@ -26,7 +27,7 @@ WATCH_SECONDS: Final = (300, 600)
 GONE: Final = 410  # the version asked for is older than what the server still has
 logger = logging.getLogger("erpsync.operator")
 
-ChildEvent = Callable[[str, dict[str, Any]], None]  # (watch event type, object)
+WatchEvent = Callable[[str, dict[str, Any]], None]  # (watch event type, object)
 Relist = Callable[[], Awaitable[str]]  # list again into the World; the new list's resourceVersion
 
 
@@ -36,17 +37,18 @@ async def follow(
     namespace: str | None,
     version: str,
     selector: str,
-    on_event: ChildEvent,
+    on_event: WatchEvent,
     relist: Relist,
 ) -> None:
-    """Watch `resource` in `namespace` (None: every namespace) from `version` for ever, handing each event to
-    `on_event`; a dropped watch resumes from the last version seen, after a growing delay when it failed."""
+    """Watch `resource` in `namespace` (None: every namespace; `selector`: a label selector, or none) from
+    `version` for ever, handing each event to `on_event`; a dropped watch resumes from the last version seen,
+    after a growing delay when it failed."""
     failures = 0
     where = f"in {namespace}" if namespace else "in every namespace"
     while True:
         seconds = random.randint(*WATCH_SECONDS)  # a spread, not a secret
         try:
-            options = {"labelSelector": selector, "allowWatchBookmarks": "true"}
+            options = {"allowWatchBookmarks": "true", **({"labelSelector": selector} if selector else {})}
             async for event in api.watch(resource, namespace, version, seconds, **options):
                 body = event["object"]
                 version = str((body.get("metadata") or {}).get("resourceVersion") or version)
