@@ -39,7 +39,7 @@ from erpsync.controller.rate_limit import TokenBucket
 from erpsync.controller.reconcile import Reconciler
 from erpsync.controller.resync import resync
 from erpsync.controller.state import OperatorState
-from erpsync.controller.world import Kind
+from erpsync.controller.world import Kind, object_key
 from erpsync.planning.cronjobs import MANAGED_BY
 
 MANAGED_SELECTOR: Final = f"app.kubernetes.io/managed-by={MANAGED_BY}"
@@ -114,7 +114,7 @@ async def _list_into_world(state: OperatorState, watched: _Watched) -> str:
             async for page, page_version in pages:
                 for body in page:
                     watched.on_event("ADDED", body)
-                listed.update(_key_of(body) for body in page)
+                listed.update(object_key(body) for body in page)
                 list_version = page_version
             for namespace, name in state.world.unlisted(watched.kind, watched.namespace, listed):
                 watched.on_event("DELETED", {"metadata": {"namespace": namespace, "name": name}})
@@ -129,11 +129,6 @@ async def _list_into_world(state: OperatorState, watched: _Watched) -> str:
             await asyncio.sleep(delay)  # then the list again from its start (pages applied stay)
 
 
-def _key_of(body: dict[str, Any]) -> tuple[str, str]:
-    metadata = body.get("metadata") or {}
-    return str(metadata.get("namespace", "")), str(metadata.get("name", ""))
-
-
 def _child_event(state: OperatorState, kind: Kind) -> watches.WatchEvent:
     def on_event(event_type: str, body: dict[str, Any]) -> None:
         for key in state.world.apply_child(kind, event_type, body):
@@ -144,7 +139,7 @@ def _child_event(state: OperatorState, kind: Kind) -> watches.WatchEvent:
 
 def _schedule_event(state: OperatorState, reconcilers: list[Reconciler]) -> watches.WatchEvent:
     def on_event(event_type: str, body: dict[str, Any]) -> None:
-        key = _key_of(body)
+        key = object_key(body)
         if state.world.apply("schedules", event_type, body) and event_type != "DELETED":
             state.enqueue(key)
         elif state.world.schedule(key) is None:

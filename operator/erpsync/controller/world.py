@@ -34,7 +34,7 @@ def _version(body: dict[str, Any]) -> int | None:
         return None
 
 
-def _key(body: dict[str, Any]) -> tuple[str, str]:
+def object_key(body: dict[str, Any]) -> tuple[str, str]:
     """(namespace, name); the namespace interned: thousands of keys share a few namespaces."""
     metadata = body.get("metadata", {})
     return sys.intern(str(metadata.get("namespace", ""))), str(metadata.get("name", ""))
@@ -210,7 +210,7 @@ class World:
 
     def apply(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> bool:
         """Record a watch event; False when it tells nothing new (an echo or a replay)."""
-        key = _key(body)
+        key = object_key(body)
         store = self.objects[kind]
         if kind == "cronjobs":
             self.foreign_cron_jobs.discard(key)  # in the watch now: observe() tells whose it is
@@ -247,7 +247,7 @@ class World:
     def apply_child(self, kind: Kind, event_type: str | None, body: dict[str, Any]) -> list[ScheduleKey]:
         """Record a watch event of a CronJob, Job or Pod; the schedules it concerns (none when it tells
         nothing new). A relabelled child concerns the schedule it left as well as the one it joined."""
-        key = _key(body)
+        key = object_key(body)
         before = self._linked[kind].get(key)
         if not self.apply(kind, event_type, body):
             return []
