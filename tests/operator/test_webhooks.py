@@ -143,16 +143,21 @@ def _receiver_calls(cluster: Cluster, since: int) -> list[dict[str, Any]]:
     return [e for e in events if e.get("user", {}).get("username") == RECEIVER_USER]
 
 
+def _receiver_kubeconfig(cluster: Cluster, identity: tuple[Path, Path], folder: Path) -> Path:
+    """A kubeconfig of the receiver's user (receiver_identity), straight to the API server."""
+    certificate, key = identity
+    return cluster.control_plane.write_kubeconfig(
+        folder / "receiver.kubeconfig",
+        {"client-certificate": str(certificate), "client-key": str(key)},
+        cluster.namespace,
+    )
+
+
 def test_five_deliveries_start_one_run_and_forged_ones_none(
     cluster: Cluster, receiver_identity: tuple[Path, Path], tmp_path: Path
 ) -> None:
     name = _ready_schedule(cluster)
-    certificate, key = receiver_identity
-    config = cluster.control_plane.write_kubeconfig(
-        tmp_path / "receiver.kubeconfig",
-        {"client-certificate": str(certificate), "client-key": str(key)},
-        cluster.namespace,
-    )
+    config = _receiver_kubeconfig(cluster, receiver_identity, tmp_path)
     mark = audit.end_offset(cluster.control_plane.audit_log)
     with running_receiver(cluster, config, tmp_path) as receiver:
         assert receiver.deliver(31, authorization=None)[0] == 401
@@ -249,12 +254,7 @@ def test_with_a_procore_credential_a_request_starts_one_run_of_its_own_sync(
     cluster: Cluster, receiver_identity: tuple[Path, Path], tmp_path: Path
 ) -> None:
     name = _ready_schedule_with_two_syncs_on_requests(cluster)
-    certificate, key = receiver_identity
-    config = cluster.control_plane.write_kubeconfig(
-        tmp_path / "receiver.kubeconfig",
-        {"client-certificate": str(certificate), "client-key": str(key)},
-        cluster.namespace,
-    )
+    config = _receiver_kubeconfig(cluster, receiver_identity, tmp_path)
     client_id, client_secret = PROCORE_CLIENT
     with ProcoreEmulator(EmulatorConfig(clients={client_id: client_secret})) as procore:
         procore.seed.company("Acme Construction", id=COMPANY)
