@@ -13,7 +13,8 @@ objects: the CronJobs as the operator sends them, the status the operator wrote.
         [--workers 8] [--plot scale.png] [--py-spy profile.txt] [--py-spy-resync resync.txt]
 
 Per size, on a control plane of its own: the create phase above; then a restart with nothing changed
-(time to the first write, to steady state read from the operator's metrics, the writes made: expected 0);
+(time to the first write, to steady state read from the operator's metrics, the writes made: expected 0;
+then one full scrape of /metrics, its size, time and the operator's CPU, and the restart's peak RSS with it);
 then the full resync of that restarted operator (--resync-interval R, R = --resync or max(60, N/100) s):
 the CPU seconds of the operator process (utime + stime from /proc/PID/stat) around the window in which
 the resync's passes run, and its writes. `--qps`/`--burst` go to the operator (its defaults, 50 and 100,
@@ -236,14 +237,28 @@ def metric_sum(text: str, name: str) -> float:
     return total
 
 
+# What read_metrics asks for: only these two series, not the 10 to 12 of every sync (a scrape of them all, at
+# 10,000 schedules 22 MB of text, is measured once, by full_scrape).
+PROGRESS_SERIES = "name[]=erpsync_reconciles_total&name[]=erpsync_queue_depth"
+
+
 async def read_metrics(session: aiohttp.ClientSession, port: int) -> tuple[float, float]:
     """(passes made, queue depth) from the operator's metrics; (0, 1) while it does not answer yet."""
     try:
-        async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+        async with session.get(f"http://127.0.0.1:{port}/metrics?{PROGRESS_SERIES}") as response:
             text = await response.text()
     except aiohttp.ClientError:
         return 0.0, 1.0
     return metric_sum(text, "erpsync_reconciles_total"), metric_sum(text, "erpsync_queue_depth")
+
+
+async def full_scrape(session: aiohttp.ClientSession, port: int, pid: int) -> tuple[int, float, float]:
+    """One scrape of every series as Prometheus makes it (gzip accepted): (bytes of text, seconds, the
+    operator's CPU seconds)."""
+    cpu, started = cpu_seconds(pid), time.monotonic()
+    async with session.get(f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"}) as response:
+        text = await response.read()  # aiohttp decompresses
+    return len(text), time.monotonic() - started, cpu_seconds(pid) - cpu
 
 
 async def wait_for_passes(
@@ -358,7 +373,8 @@ async def run_operator(
         result["restart_writes"], mark = operator_counts(control_plane, mark)
         statuses, before = await client.call("GET", SCHEDULES), statuses
         result["restart_changes"] = status_changes(before, statuses)
-        result["restart_peak_mib"] = high_water_mib(operator.pid)
+        result["scrape"] = await full_scrape(metrics_session, port, operator.pid)
+        result["restart_peak_mib"] = high_water_mib(operator.pid)  # the scrape included
 
         # The periodic resync: it starts within --resync-interval of the start and spreads every schedule's
         # pass over the next interval. CPU is read around that window, with no scrape of the metrics inside.
@@ -494,8 +510,10 @@ def report(
         f"writes {writes(result['restart_writes'], False) + writes(result['restart_writes'], True)} "
         f"({json.dumps(write_names(result['restart_writes']))}; statuses changed {result['restart_changes'][0]}, "
         f"of which in next-run times alone {result['restart_changes'][1]}), "
-        f"peak RSS {result['restart_peak_mib']:.0f} MiB"
+        f"peak RSS {result['restart_peak_mib']:.0f} MiB (a full scrape included)"
     )
+    text, seconds, cpu = result["scrape"]
+    print(f"a full scrape of /metrics:      {text / 1e6:.1f} MB of text in {seconds:.2f} s, {cpu:.2f} s CPU")
     print(
         f"full resync (period {result['resync_period']:.0f} s): {result['resync_cpu']:.2f} s CPU over "
         f"{result['resync_wall']:.1f} s, {result['resync_passes']:.0f} passes "

@@ -1,13 +1,15 @@
 """The operator's metrics: each sync's series follow its status, runs are counted once, deleted schedules
 leave no series. The same against the real operator: tests/operator/test_probes.py."""
 
+import gzip
+import urllib.request
 from typing import Any
 
 import pytest
-from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from erpsync.api.models import ErpSyncScheduleStatus
-from erpsync.controller import metrics
+from erpsync.controller import metrics, metrics_endpoint, sync_series
 from erpsync.controller.reconcile import finished_runs
 from erpsync.controller.world import World
 
@@ -36,9 +38,13 @@ def _run(job: str, result: str, **counts: int) -> dict[str, Any]:
 
 
 def _value(name: str, **labels: str) -> float | None:
-    return metrics.REGISTRY.get_sample_value(
-        name, {"namespace": KEY[0], "schedule": KEY[1], "sync": "vendors", **labels}
-    )
+    """A sample of the exposition /metrics serves, read with prometheus_client's parser."""
+    wanted = {"namespace": KEY[0], "schedule": KEY[1], "sync": "vendors", **labels}
+    for family in text_string_to_metric_families(_exposition()):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == wanted:
+                return sample.value
+    return None
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +92,7 @@ def _status(job: str, result: str, **counts: int) -> dict[str, Any]:
 
 
 def _exposition() -> str:
-    return generate_latest(metrics.REGISTRY).decode()
+    return b"".join(metrics_endpoint.exposition()).decode()
 
 
 def test_runs_and_records_are_counted_once_per_finished_run() -> None:
@@ -168,3 +174,53 @@ def test_a_sync_is_scheduled_since_its_cron_job_was_created_else_since_the_sched
     assert _value("erpsync_sync_scheduled_since_timestamp_seconds") == 1780306200.0  # its CronJob's
     _record(world, _schedule(None, cronJob="acme-vendors", suspended=True), "4")
     assert _value("erpsync_sync_scheduled_since_timestamp_seconds") is None  # not enabled: never overdue
+
+
+def test_a_scrape_of_many_schedules_is_streamed_in_pieces_that_parse_as_one_exposition() -> None:
+    """The sync series are written a piece at a time (one held at once), each family under one TYPE line."""
+    keys = [("erp-sync", f"s{index:04d}") for index in range(2000)] + [('a"b\\c\nd', "odd")]
+    try:
+        for index, key in enumerate(keys):
+            numbers = metrics.SYNC_SERIES.numbers(key, "vendors")
+            numbers.period, numbers.last_result = 3600.0, "Failed"
+            numbers.records["created"] = float(index)
+        pieces = list(metrics.SYNC_SERIES.exposition())
+        assert len(pieces) > 10
+        assert max(map(len, pieces)) < 2 * sync_series.CHUNK_BYTES
+        families = {family.name: family for family in text_string_to_metric_families(b"".join(pieces).decode())}
+        assert len(families["erpsync_sync_last_result"].samples) == 4 * len(keys)  # every result, for each
+        assert len(families["erpsync_sync_runs"].samples) == 3 * len(keys)  # the finished results, from 0
+        created = {sample.labels["schedule"]: sample.value for sample in families["erpsync_sync_records"].samples}
+        assert created["s1999"] == 1999 and created["odd"] == 2000
+        odd = next(
+            sample for sample in families["erpsync_sync_period_seconds"].samples if sample.labels["schedule"] == "odd"
+        )
+        assert odd.labels["namespace"] == 'a"b\\c\nd' and odd.value == 3600
+        only = b"".join(metrics_endpoint.exposition(frozenset({"erpsync_sync_period_seconds"}))).decode()
+        assert [family.name for family in text_string_to_metric_families(only)] == ["erpsync_sync_period_seconds"]
+    finally:
+        for key in keys:
+            metrics.forget_schedule(key)
+
+
+def test_the_endpoint_serves_the_exposition_plain_or_gzipped_and_only_the_names_asked() -> None:
+    numbers = metrics.SYNC_SERIES.numbers(KEY, "vendors")
+    numbers.period = 3600.0
+    server = metrics_endpoint.serve(0, "127.0.0.1")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(f"{url}/metrics") as answer:
+            assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+            plain = answer.read().decode()
+        assert plain == _exposition()
+        asked = urllib.request.Request(f"{url}/metrics", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(asked) as answer:
+            assert answer.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(answer.read()).decode() == plain
+        names = "name[]=erpsync_sync_period_seconds&name[]=erpsync_managed_cronjobs"
+        with urllib.request.urlopen(f"{url}/metrics?{names}") as answer:
+            families = [family.name for family in text_string_to_metric_families(answer.read().decode())]
+        assert families == ["erpsync_managed_cronjobs", "erpsync_sync_period_seconds"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -28,7 +28,7 @@ import aiohttp
 import kopf
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
-from erpsync.controller import metrics, watches
+from erpsync.controller import metrics, metrics_endpoint, watches
 from erpsync.controller.events import EventPoster
 from erpsync.controller.in_cluster import login_in_cluster
 from erpsync.controller.kopf_storage import NoDiffBase, NoProgress
@@ -267,7 +267,7 @@ def build_registry(state: OperatorState) -> kopf.OperatorRegistry:
         )
         reconcilers.append(reconciler)
         if state.config.metrics_port:  # on every replica: a standby's erpsync_leader is 0
-            metrics.serve(state.config.metrics_port)
+            metrics_endpoint.serve(state.config.metrics_port)
         # Started now, beside the watches kopf starts once this handler returns.
         listed = asyncio.create_task(list_and_watch(state, reconcilers), name="initial lists")
         listings.append(listed)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from kopf._cogs.clients import watching  # kopf offers no hook on watch (re)starts
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from erpsync.api.models import LastRun, RunCounts, read_status
 from erpsync.api.vocabulary import SYNC_NAMES
@@ -27,6 +27,7 @@ REGISTRY: Final = CollectorRegistry(auto_describe=True)
 # The results a run can have (runs.read_run): erpsync_sync_last_result has one series for each, 1 for the
 # current one and 0 for the others, so that a failure followed by a success reads 0 for the failure.
 RESULTS: Final = ("Running", "Succeeded", "PartiallyFailed", "Failed")
+FINISHED_RESULTS: Final = RESULTS[1:]  # erpsync_sync_runs_total counts finished runs: from 0 for each of these
 # The outcomes of records in the worker's summary (RunCounts without `read`).
 RECORD_OUTCOMES: Final = tuple(
     info.alias or name for name, info in RunCounts.model_fields.items() if (info.alias or name) != "read"
@@ -62,22 +63,17 @@ WATCH_RESTARTS: Final = Counter(
     ["resource"],
     registry=REGISTRY,
 )
-# Each sync's series (erpsync_sync_*): plain numbers, made into samples when scraped (sync_series.py).
-SYNC_SERIES: Final = SyncSeries(RESULTS)
-REGISTRY.register(SYNC_SERIES)
+# Each sync's series (erpsync_sync_*): plain numbers, written as text when scraped (sync_series.py), after
+# the registry's (metrics_endpoint.py).
+SYNC_SERIES: Final = SyncSeries(RESULTS, FINISHED_RESULTS)
 # The names of the series each kind of metric exposes (counters and histograms add suffixes).
 _SUFFIXES: Final = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
 
 
 def exported_names() -> frozenset[str]:
     """The names of the series the operator exports: all the chart's alerts and dashboard may use."""
-    return frozenset(
-        family.name + suffix for family in REGISTRY.collect() for suffix in _SUFFIXES.get(family.type, ("",))
-    )
-
-
-def serve(port: int, address: str = "0.0.0.0") -> None:  # a pod serves metrics on all its addresses
-    start_http_server(port, addr=address, registry=REGISTRY)
+    registered = (family.name + suffix for family in REGISTRY.collect() for suffix in _SUFFIXES.get(family.type, ("",)))
+    return frozenset(registered) | SYNC_SERIES.names()
 
 
 def watch_queue(queue: ReconcileQueue[Any]) -> None:

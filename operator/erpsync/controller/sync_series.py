@@ -1,27 +1,29 @@
-"""Each sync's Prometheus series, held as plain numbers and turned into samples when scraped.
+"""Each sync's Prometheus series, held as plain numbers and written as exposition text a schedule at a time.
 
 prometheus_client keeps an object of about 700 bytes for every labelled series; with two dozen series per
 schedule (four syncs: runs by result, the last result, period, scheduled since...) labelled metrics cost
 about 20 KB per schedule, 200 MB at 10,000 schedules, more than everything else the operator holds. Here a
-sync's series are one small object of numbers, and the collector makes the families at each scrape from
-them, as kube-state-metrics makes its series from its store.
+sync's series are one small object of numbers. A custom collector that made prometheus_client's samples from
+them at each scrape still built the whole scrape as objects first: at 10,000 schedules 200 MiB and 3.4 s of
+CPU a scrape (issue [6/6]: the peak of a restart was a scrape). `exposition` writes the text itself, family
+by family, in pieces of about 64 KiB, as kube-state-metrics writes its series from its store.
 
-The metrics server scrapes from its own thread while passes update the numbers: the collector reads a copy
-of each dict (taken whole, under the GIL) and at worst mixes the numbers of two consecutive passes of one
-sync in one scrape.
+The metrics server scrapes from its own thread while passes update the numbers: each dict is copied whole
+(under the GIL) before it is read, and a scrape at worst mixes the numbers of two consecutive passes of one
+sync.
 """
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from erpsync.controller.world import ScheduleKey
 
-SYNC_LABELS: Final = ["namespace", "schedule", "sync"]
+# A float as Prometheus writes it ("3600.0", "1.7e+09", "+Inf"): prometheus_client's own function, untyped there.
+_number: Final[Callable[[float], str]] = floatToGoString
+CHUNK_BYTES: Final = 65536  # the exposition's pieces: one is held at a time
 LAST_RESULT: Final = "1 for the result of the last run of each sync, 0 for the other results."
 RUNS: Final = "Finished runs of each sync, by result (counted once, when the operator first sees the run finished)."
 RECORDS: Final = "Records handled by the finished runs of each sync (the sync is the kind of record), by outcome."
@@ -31,7 +33,6 @@ RECORDS: Final = "Records handled by the finished runs of each sync (the sync is
 class SyncNumbers:
     """What the series of one sync show; None: no series."""
 
-    created: float  # when the sync's series appeared: the counters' `_created`
     last_result: str | None = None
     last_duration: float | None = None
     last_success: float | None = None
@@ -41,37 +42,96 @@ class SyncNumbers:
     records: dict[str, float] = field(default_factory=dict)  # records of finished runs by outcome
 
 
-# The gauges with one series per sync: name, documentation, the number shown.
-GAUGES: Final[tuple[tuple[str, str, Callable[["SyncNumbers"], float | None]], ...]] = (
-    (
+# The samples of one family for one sync: (the value of the family's own label, or "" without one; value).
+Samples = Callable[[SyncNumbers, tuple[str, ...]], Iterable[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One metric with a series per sync (or per sync and `label`)."""
+
+    name: str
+    kind: str  # "gauge" or "counter"
+    documentation: str
+    label: str  # the label beside namespace, schedule and sync; "" for none
+    samples: Samples
+
+
+def _gauge(read: Callable[[SyncNumbers], float | None]) -> Samples:
+    def samples(numbers: SyncNumbers, _: tuple[str, ...]) -> Iterable[tuple[str, float]]:
+        value = read(numbers)
+        return () if value is None else (("", value),)
+
+    return samples
+
+
+def _last_result(numbers: SyncNumbers, results: tuple[str, ...]) -> Iterable[tuple[str, float]]:
+    last = numbers.last_result
+    if not last:
+        return ()
+    return ((result, 1.0 if result == last else 0.0) for result in dict.fromkeys((*results, last)))
+
+
+FAMILIES: Final = (
+    Family("erpsync_sync_last_result", "gauge", LAST_RESULT, "result", _last_result),
+    Family(
         "erpsync_sync_last_duration_seconds",
+        "gauge",
         "Duration of the last finished run of each sync.",
-        lambda numbers: numbers.last_duration,
+        "",
+        _gauge(lambda numbers: numbers.last_duration),
     ),
-    (
+    Family(
         "erpsync_sync_last_success_timestamp_seconds",
+        "gauge",
         "When the last successful run of each sync completed (Unix time).",
-        lambda numbers: numbers.last_success,
+        "",
+        _gauge(lambda numbers: numbers.last_success),
     ),
-    (
+    Family(
         "erpsync_sync_period_seconds",
+        "gauge",
         "Time between two scheduled runs of each enabled sync (not suspended, not Never).",
-        lambda numbers: numbers.period,
+        "",
+        _gauge(lambda numbers: numbers.period),
     ),
-    (
+    Family(
         "erpsync_sync_scheduled_since_timestamp_seconds",
+        "gauge",
         "When each enabled sync's CronJob was created (Unix time; the schedule's creation while it has none): "
         "how long a sync that never succeeded has been due (the ErpSyncSyncOverdue alert).",
-        lambda numbers: numbers.scheduled_since,
+        "",
+        _gauge(lambda numbers: numbers.scheduled_since),
+    ),
+    Family("erpsync_sync_runs_total", "counter", RUNS, "result", lambda numbers, _: list(numbers.runs.items())),
+    Family(
+        "erpsync_sync_records_total", "counter", RECORDS, "outcome", lambda numbers, _: list(numbers.records.items())
     ),
 )
 
 
-class SyncSeries(Collector):
+def _label_value(value: str) -> str:
+    """Escaped as the text format asks (names are DNS labels: nothing to escape, in practice)."""
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def _lines(family: Family, namespace: str, schedule: str, sync: str, samples: Iterable[tuple[str, float]]) -> str:
+    """The family's lines for one sync, labels in name order as prometheus_client writes them: a family's own
+    label ("outcome", "result") sorts between namespace and schedule."""
+    before = f'{family.name}{{namespace="{_label_value(namespace)}",'
+    after = f'schedule="{_label_value(schedule)}",sync="{_label_value(sync)}"}} '
+    if family.label:
+        own = f'{family.label}="'
+        return "".join(f'{before}{own}{_label_value(label)}",{after}{_number(value)}\n' for label, value in samples)
+    return "".join(f"{before}{after}{_number(value)}\n" for _, value in samples)
+
+
+class SyncSeries:
     """The series of every sync of every schedule (metrics.py documents each one)."""
 
-    def __init__(self, results: tuple[str, ...]) -> None:
-        self.results = results  # erpsync_sync_last_result has a series for each, and the runs count from 0
+    def __init__(self, results: tuple[str, ...], finished: tuple[str, ...]) -> None:
+        self.results = results  # erpsync_sync_last_result has a series for each
+        self.finished = finished  # the results of a finished run: its run counters start at 0 for each
         self._syncs: dict[ScheduleKey, dict[str, SyncNumbers]] = {}
 
     def numbers(self, key: ScheduleKey, sync: str) -> SyncNumbers:
@@ -79,7 +139,7 @@ class SyncSeries(Collector):
         syncs = self._syncs.setdefault(key, {})
         found = syncs.get(sync)
         if found is None:
-            found = syncs[sync] = SyncNumbers(time.time(), runs=dict.fromkeys(self.results, 0.0))
+            found = syncs[sync] = SyncNumbers(runs=dict.fromkeys(self.finished, 0.0))
         return found
 
     def keep_only(self, key: ScheduleKey, syncs: Iterable[str]) -> None:
@@ -91,23 +151,25 @@ class SyncSeries(Collector):
     def forget(self, key: ScheduleKey) -> None:
         self._syncs.pop(key, None)
 
-    def collect(self) -> Iterable[Metric]:
-        last_result = GaugeMetricFamily("erpsync_sync_last_result", LAST_RESULT, labels=[*SYNC_LABELS, "result"])
-        gauges = [
-            (GaugeMetricFamily(name, documentation, labels=SYNC_LABELS), read) for name, documentation, read in GAUGES
-        ]
-        runs = CounterMetricFamily("erpsync_sync_runs", RUNS, labels=[*SYNC_LABELS, "result"])
-        records = CounterMetricFamily("erpsync_sync_records", RECORDS, labels=[*SYNC_LABELS, "outcome"])
-        for (namespace, schedule), syncs in list(self._syncs.items()):
-            for sync, numbers in list(syncs.items()):
-                labels = [namespace, schedule, sync]
-                if numbers.last_result:
-                    for result in dict.fromkeys((*self.results, numbers.last_result)):
-                        last_result.add_metric([*labels, result], 1.0 if result == numbers.last_result else 0.0)
-                for gauge, read in gauges:
-                    if (value := read(numbers)) is not None:
-                        gauge.add_metric(labels, value)
-                for counter, counts in ((runs, numbers.runs), (records, numbers.records)):
-                    for label, count in list(counts.items()):
-                        counter.add_metric([*labels, label], count, created=numbers.created)
-        return [last_result, *(gauge for gauge, _ in gauges), runs, records]
+    def names(self) -> frozenset[str]:
+        return frozenset(family.name for family in FAMILIES)
+
+    def exposition(self, names: frozenset[str] | None = None) -> Iterator[bytes]:
+        """The text exposition (format 0.0.4) of the families in `names` (None: all), in pieces of about
+        CHUNK_BYTES; the schedules as they are when the scrape starts."""
+        schedules = list(self._syncs.items())
+        for family in FAMILIES:
+            if names is not None and family.name not in names:
+                continue
+            piece = [f"# HELP {family.name} {family.documentation}\n# TYPE {family.name} {family.kind}\n"]
+            size = len(piece[0])
+            for (namespace, schedule), syncs in schedules:
+                for sync, numbers in list(syncs.items()):
+                    text = _lines(family, namespace, schedule, sync, family.samples(numbers, self.results))
+                    piece.append(text)
+                    size += len(text)
+                if size >= CHUNK_BYTES:
+                    yield "".join(piece).encode()
+                    piece, size = [], 0
+            if piece:
+                yield "".join(piece).encode()
