@@ -525,8 +525,9 @@ def report(
     )
 
 
-def plot(path: str, rows: list[tuple[int, float, float, float]]) -> None:
-    """Time-to-Ready (operator and plain client) and the operator's peak RSS against the number of schedules."""
+def plot(path: str, rows: list[tuple[int, float, float, float, float]]) -> None:
+    """Time-to-Ready (operator and plain client) and the operator's peak RSS (creating; restarted, a full scrape
+    of its metrics included) against the number of schedules."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display
@@ -538,7 +539,9 @@ def plot(path: str, rows: list[tuple[int, float, float, float]]) -> None:
     times.plot(sizes, [row[2] for row in rows], "s--", label="plain client (floor)")
     times.set(xlabel="schedules (4 CronJobs each)", ylabel="seconds until all Ready", title="Time to Ready")
     times.legend()
-    memory.plot(sizes, [row[3] for row in rows], "o-", color="tab:red")
+    memory.plot(sizes, [row[3] for row in rows], "o-", color="tab:red", label="creating")
+    memory.plot(sizes, [row[4] for row in rows], "^:", color="tab:purple", label="restarted (and one full scrape)")
+    memory.legend()
     memory.set(xlabel="schedules (4 CronJobs each)", ylabel="MiB", title="Operator peak RSS (VmHWM)")
     for axes in (times, memory):
         axes.grid(True, alpha=0.3)
@@ -577,7 +580,7 @@ async def main() -> None:
     options.several_sizes = len(sizes) > 1
     crd = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
     no_cron_jobs_run = [c for c in CONTROLLERS if c != "cronjob-controller"]
-    rows: list[tuple[int, float, float, float]] = []
+    rows: list[tuple[int, float, float, float, float]] = []
     for index, count in enumerate(sizes):
         profile = sized_path(options.py_spy, count, len(sizes) > 1)
         # A control plane per size: etcd and the API server's caches start empty each time.
@@ -594,7 +597,7 @@ async def main() -> None:
         if index:
             print()
         report(count, result, plain, plain_server_cpu, options)
-        rows.append((count, result["seconds"], plain, result["peak_mib"]))
+        rows.append((count, result["seconds"], plain, result["peak_mib"], result["restart_peak_mib"]))
     if options.plot:
         plot(options.plot, rows)
         print(f"plot: {options.plot}")
