@@ -10,6 +10,8 @@ by hand that the planner never sets are left alone, as `kubectl apply` leaves th
 import json
 from typing import Any, Final
 
+import orjson
+
 LAST_APPLIED_ANNOTATION: Final = "erpsync.io/last-applied"
 _MISSING: Final = object()
 
@@ -64,7 +66,7 @@ def read_applied_record(existing: dict[str, Any]) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        record = json.loads(text)
+        record = orjson.loads(text)
     except ValueError:
         return {}  # edited by hand into something unreadable: treat as never applied
     return record if isinstance(record, dict) else {}

@@ -8,7 +8,6 @@ kubectl plugin reads the user's kubeconfig into the same kopf.ConnectionInfo and
 """
 
 import asyncio
-import json
 import ssl
 import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
@@ -19,6 +18,7 @@ from urllib.parse import quote
 
 import aiohttp
 import kopf
+import orjson
 
 from erpsync.api.vocabulary import API_GROUP, API_VERSION, PLURAL
 from erpsync.controller.rate_limit import TokenBucket
@@ -73,7 +73,7 @@ def _read_answer(status: int, http_reason: str, raw: bytes) -> dict[str, Any]:
     """An answer's JSON object; an error status raises ApiError with the server's message, or its text
     when it sent no Status object (a proxy's error page, say)."""
     try:
-        data = json.loads(raw) if raw else {}
+        data = orjson.loads(raw) if raw else {}
     except ValueError:
         data = None
     body = data if isinstance(data, dict) else {}
@@ -203,8 +203,9 @@ class KubeApi:
             if self._rate_limit is not None:
                 await self._rate_limit.wait()
             session, info = await self._open()
+            data = None if body is None else orjson.dumps(body)
             async with session.request(
-                method, info.server.rstrip("/") + path, json=body, params=params, headers={"Content-Type": content_type}
+                method, info.server.rstrip("/") + path, data=data, params=params, headers={"Content-Type": content_type}
             ) as response:
                 self.clock.observe(response.headers.get("Date"))
                 if response.status == 401 and attempt == 1:
@@ -271,7 +272,7 @@ class KubeApi:
 
 
 def _watch_event(line: bytes) -> dict[str, Any]:
-    event = json.loads(line)
+    event = orjson.loads(line)
     if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
         raise ApiError(500, "InternalError", f"the API server sent a watch event that is not one: {line[:200]!r}")
     if event.get("type") == "ERROR":

@@ -11,12 +11,13 @@ the API server sends of each (managedFields, the pod template twice, defaults, P
 never read. A CronJob costs about 150 bytes of data instead of 6.5 KB.
 """
 
-import json
 import sys
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+import orjson
 
 from erpsync.controller.drift import LAST_APPLIED_ANNOTATION, read_applied_record
 from erpsync.controller.observed import Observed
@@ -231,7 +232,7 @@ class World:
         if older or (version is not None and version == known_version):
             return False
         kept, spec_in_record = kept_fields(kind, body)
-        text = json.dumps(kept, separators=(",", ":")).encode()
+        text = orjson.dumps(kept)
         store[key] = _Stored(version, self._deflaters[kind].deflate(text), spec_in_record)
         if kind == "schedules":
             self._by_label[(key[0], label_value(key[1]))] = key[1]
@@ -279,7 +280,7 @@ class World:
         stored = self.objects[kind].get(key)
         if stored is None:
             return None
-        body: dict[str, Any] = json.loads(self._deflaters[kind].inflate(stored.data))
+        body: dict[str, Any] = orjson.loads(self._deflaters[kind].inflate(stored.data))
         if stored.spec_in_record:
             body["spec"] = read_applied_record(body)["spec"]
         return body
