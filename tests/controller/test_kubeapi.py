@@ -89,6 +89,36 @@ def test_a_401_logs_in_again_once() -> None:
     assert _call(handler, call, ["expired", "fresh"]) == {"metadata": {"name": "x"}}
 
 
+def test_a_watch_refused_401_logs_in_again_for_the_next_watch_and_concurrent_401s_log_in_once() -> None:
+    """The watches (watches.follow) and requests share the client: a 401 to any of them logs in again once."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != "Bearer fresh":
+            await asyncio.sleep(0.05)  # the concurrent calls all hold the expired token before any answer
+            return web.json_response({"reason": "Unauthorized", "message": "expired"}, status=401)
+        if request.query.get("watch") != "true":
+            return web.json_response({"metadata": {"name": "x"}})
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b'{"type": "ADDED", "object": {"metadata": {"name": "j"}}}\n')
+        return response
+
+    async def call(api: KubeApi) -> list[Any]:
+        async def watched() -> list[Any]:
+            return [event["object"]["metadata"]["name"] async for event in api.watch(JOBS, "ns", "1", 5)]
+
+        first = await asyncio.gather(watched(), watched(), return_exceptions=True)
+        return [str(outcome) for outcome in first] + [await watched(), await api.get(JOBS, "ns", "x")]
+
+    outcomes = _call(handler, call, ["expired", "fresh", "never asked for"])
+    assert outcomes == [
+        "401 Unauthorized: expired",  # both watches end; watches.follow starts the next ones
+        "401 Unauthorized: expired",
+        ["j"],  # the next watch, with the one new login (a second one would hand out a token refused)
+        {"metadata": {"name": "x"}},
+    ]
+
+
 def test_a_refusal_event_carries_its_token_as_an_annotation() -> None:
     involved = {
         "apiVersion": "erpsync.io/v1alpha1",

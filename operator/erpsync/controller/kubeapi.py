@@ -209,13 +209,16 @@ class KubeApi:
             ) as response:
                 self.clock.observe(response.headers.get("Date"))
                 if response.status == 401 and attempt == 1:
-                    await self._relogin()
+                    await self._relogin(info)
                     continue
                 return response.status, response.reason or "", await response.read()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _relogin(self) -> None:
+    async def _relogin(self, refused: kopf.ConnectionInfo) -> None:
+        """Log in again after `refused` got a 401, unless another call already did (its session is in use)."""
         async with self._lock:
+            if self._info is not refused:
+                return
             if self._session is not None:
                 await self._session.close()
             self._session = None
@@ -250,7 +253,8 @@ class KubeApi:
         self, resource: Resource, namespace: str | None, resource_version: str, seconds: int, **selectors: str
     ) -> AsyncGenerator[dict[str, Any]]:
         """The watch events ({type, object}) of `namespace` (None: every namespace) after `resource_version`, until
-        the server ends the watch after `seconds`. An ERROR event (410 Gone: the version is too old) raises ApiError."""
+        the server ends the watch after `seconds`. An ERROR event (410 Gone: the version is too old) raises ApiError;
+        so does an error status, after a new login on 401 (expired credentials), for the next watch."""
         session, info = await self._open()
         params = {"watch": "true", "resourceVersion": resource_version, "timeoutSeconds": str(seconds), **selectors}
         # The session's timeout bounds a whole request; a watch is bounded by the server's timeoutSeconds instead.
@@ -258,17 +262,21 @@ class KubeApi:
         url = info.server.rstrip("/") + resource.path(namespace)
         async with session.get(url, params=params, timeout=timeout) as response:
             self.clock.observe(response.headers.get("Date"))
-            if response.status >= 400:
-                _read_answer(response.status, response.reason or "", await response.read())
-            pending = b""
-            async for chunk in response.content.iter_any():  # one JSON object per line, however long
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                if len(pending) > MAX_WATCH_EVENT_BYTES:
-                    raise ValueError(f"a watch event over {MAX_WATCH_EVENT_BYTES} bytes")
-                for line in lines:
-                    if line.strip():
-                        yield _watch_event(line)
+            if response.status < 400:
+                pending = b""
+                async for chunk in response.content.iter_any():  # one JSON object per line, however long
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    if len(pending) > MAX_WATCH_EVENT_BYTES:
+                        raise ValueError(f"a watch event over {MAX_WATCH_EVENT_BYTES} bytes")
+                    for line in lines:
+                        if line.strip():
+                            yield _watch_event(line)
+                return
+            refused = response.status, response.reason or "", await response.read()
+        if refused[0] == 401:  # expired credentials: the next watch (watches.follow retries) has new ones
+            await self._relogin(info)  # once the response is closed: the new login replaces the session
+        _read_answer(*refused)
 
 
 def _watch_event(line: bytes) -> dict[str, Any]:
