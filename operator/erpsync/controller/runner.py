@@ -51,7 +51,8 @@ def run_operator(
             namespaces=tuple(namespaces),
         )
     )
-    metrics.install_watch_counter()  # erpsync_watch_restarts_total
+    if state.config.peering:  # kopf watches the schedules then: erpsync_watch_restarts_total counts its requests
+        metrics.install_watch_counter()
     kopf.run(
         registry=build_registry(state),
         standalone=standalone,
