@@ -1,12 +1,12 @@
-"""Each sync's Prometheus series, held as plain numbers and written as exposition text a schedule at a time.
+"""Each sync's Prometheus series, held as plain numbers and written as exposition text when scraped, in pieces.
 
 prometheus_client keeps an object of about 700 bytes for every labelled series; with two dozen series per
 schedule (four syncs: runs by result, the last result, period, scheduled since...) labelled metrics cost
 about 20 KB per schedule, 200 MB at 10,000 schedules, more than everything else the operator holds. Here a
 sync's series are one small object of numbers. A custom collector that made prometheus_client's samples from
 them at each scrape still built the whole scrape as objects first: at 10,000 schedules 200 MiB and 3.4 s of
-CPU a scrape (issue [6/6]: the peak of a restart was a scrape). `exposition` writes the text itself, family
-by family, in pieces of about 64 KiB, as kube-state-metrics writes its series from its store.
+CPU a scrape (the peak memory of a restart was a scrape; docs/benchmarks.md). `exposition` writes the text
+itself, family by family, in pieces of about 64 KiB, as kube-state-metrics writes its series from its store.
 
 The metrics server scrapes from its own thread while passes update the numbers: each dict is copied whole
 (under the GIL) before it is read, and a scrape at worst mixes the numbers of two consecutive passes of one
