@@ -2,6 +2,7 @@
 leave no series. The same against the real operator: tests/operator/test_probes.py."""
 
 import gzip
+import socket
 import urllib.request
 from typing import Any
 
@@ -221,6 +222,17 @@ def test_the_endpoint_serves_the_exposition_plain_or_gzipped_and_only_the_names_
         with urllib.request.urlopen(f"{url}/metrics?{names}") as answer:
             families = [family.name for family in text_string_to_metric_families(answer.read().decode())]
         assert families == ["erpsync_managed_cronjobs", "erpsync_sync_period_seconds"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_scraper_that_sends_nothing_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics_endpoint._MetricsHandler, "timeout", 0.2)
+    server = metrics_endpoint.serve(0, "127.0.0.1")
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as silent:
+            assert silent.recv(1) == b""  # closed by the server, well before this socket's own 5 s
     finally:
         server.shutdown()
         server.server_close()

@@ -21,6 +21,9 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from erpsync.controller.metrics import REGISTRY, SYNC_SERIES
 
 GZIP_WINDOW: Final = 16 + zlib.MAX_WBITS  # zlib's way of asking for a gzip header and trailer
+# A scraper that sends no request, or stops reading, is dropped after this long without progress (Prometheus's
+# own scrape timeout is 10 s by default): no thread waits on it for ever.
+IDLE_SECONDS: Final = 30.0
 
 
 def exposition(names: frozenset[str] | None = None) -> Iterator[bytes]:
@@ -39,6 +42,8 @@ def _gzipped(pieces: Iterator[bytes]) -> Iterator[bytes]:
 
 
 class _MetricsHandler(BaseHTTPRequestHandler):
+    timeout = IDLE_SECONDS  # the socket's timeout, for each read and write
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/favicon.ico":
