@@ -3,6 +3,8 @@ leave no series. The same against the real operator: tests/operator/test_probes.
 
 import gzip
 import socket
+import struct
+import time
 import urllib.request
 from typing import Any
 
@@ -236,3 +238,27 @@ def test_a_scraper_that_sends_nothing_is_dropped(monkeypatch: pytest.MonkeyPatch
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_scraper_that_leaves_mid_answer_leaves_no_error_behind() -> None:
+    keys = [("erp-sync", f"s{index:04d}") for index in range(3000)]
+    for key in keys:
+        metrics.SYNC_SERIES.numbers(key, "vendors").period = 3600.0
+    server = metrics_endpoint.serve(0, "127.0.0.1")
+    errors: list[object] = []
+    server.handle_error = lambda request, client_address: errors.append(client_address)  # type: ignore[method-assign]
+    try:
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as leaving:
+                leaving.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                assert leaving.recv(64).startswith(b"HTTP/1.0 200")
+                leaving.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
+        time.sleep(0.5)  # the server's threads meet the reset
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/metrics") as answer:
+            assert b"erpsync_sync_period_seconds" in answer.read()  # and it goes on serving
+        assert errors == []
+    finally:
+        server.shutdown()
+        server.server_close()
+        for key in keys:
+            metrics.forget_schedule(key)

@@ -58,8 +58,11 @@ class _MetricsHandler(BaseHTTPRequestHandler):
         if gzip:
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()  # HTTP/1.0: the body ends when the connection closes, no length needed up front
-        for piece in _gzipped(pieces) if gzip else pieces:
-            self.wfile.write(piece)
+        try:
+            for piece in _gzipped(pieces) if gzip else pieces:
+                self.wfile.write(piece)
+        except (ConnectionError, TimeoutError):
+            return  # the scraper went away or stopped reading (its timeout): nothing to report, no traceback
 
     def log_message(self, format: str, *args: object) -> None:
         """Scrapes are not logged (prometheus_client's server does not either)."""
