@@ -240,13 +240,13 @@ def test_a_scraper_that_sends_nothing_is_dropped(monkeypatch: pytest.MonkeyPatch
         server.server_close()
 
 
-def test_a_scraper_that_leaves_mid_answer_leaves_no_error_behind() -> None:
+def test_a_scraper_that_leaves_mid_answer_leaves_no_error_behind(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = [("erp-sync", f"s{index:04d}") for index in range(3000)]
     for key in keys:
         metrics.SYNC_SERIES.numbers(key, "vendors").period = 3600.0
     server = metrics_endpoint.serve(0, "127.0.0.1")
     errors: list[object] = []
-    server.handle_error = lambda request, client_address: errors.append(client_address)  # type: ignore[method-assign]
+    monkeypatch.setattr(server, "handle_error", lambda request, client_address: errors.append(client_address))
     try:
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as leaving:
