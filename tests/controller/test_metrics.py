@@ -4,6 +4,7 @@ leave no series. The same against the real operator: tests/operator/test_probes.
 import gzip
 import socket
 import struct
+import threading
 import time
 import urllib.request
 from typing import Any
@@ -247,13 +248,17 @@ def test_a_scraper_that_leaves_mid_answer_leaves_no_error_behind(monkeypatch: py
     server = metrics_endpoint.serve(0, "127.0.0.1")
     errors: list[object] = []
     monkeypatch.setattr(server, "handle_error", lambda request, client_address: errors.append(client_address))
+    serving = set(threading.enumerate())  # the server's own thread included
     try:
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as leaving:
                 leaving.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
                 assert leaving.recv(64).startswith(b"HTTP/1.0 200")
                 leaving.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
-        time.sleep(0.5)  # the server's threads meet the reset
+        deadline = time.monotonic() + 30
+        while set(threading.enumerate()) - serving and time.monotonic() < deadline:
+            time.sleep(0.05)  # each answer's thread meets the reset and ends, with or without an error
+        assert not set(threading.enumerate()) - serving
         with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/metrics") as answer:
             assert b"erpsync_sync_period_seconds" in answer.read()  # and it goes on serving
         assert errors == []
