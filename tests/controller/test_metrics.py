@@ -7,6 +7,8 @@ import struct
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -207,51 +209,58 @@ def test_a_scrape_of_many_schedules_is_streamed_in_pieces_that_parse_as_one_expo
             metrics.forget_schedule(key)
 
 
-def test_the_endpoint_serves_the_exposition_plain_or_gzipped_and_only_the_names_asked() -> None:
+@pytest.fixture
+def endpoint() -> Iterator[ThreadingHTTPServer]:
+    """The metrics endpoint on a free loopback port, stopped after the test."""
+    server = metrics_endpoint.serve(0, "127.0.0.1")
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/metrics"
+
+
+def test_the_endpoint_serves_the_exposition_plain_or_gzipped_and_only_the_names_asked(
+    endpoint: ThreadingHTTPServer,
+) -> None:
     numbers = metrics.SYNC_SERIES.numbers(KEY, "vendors")
     numbers.period = 3600.0
-    server = metrics_endpoint.serve(0, "127.0.0.1")
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with urllib.request.urlopen(f"{url}/metrics") as answer:
-            assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-            plain = answer.read().decode()
-        assert plain == _exposition()
-        asked = urllib.request.Request(f"{url}/metrics", headers={"Accept-Encoding": "gzip"})
-        with urllib.request.urlopen(asked) as answer:
-            assert answer.headers["Content-Encoding"] == "gzip"
-            assert gzip.decompress(answer.read()).decode() == plain
-        names = "name[]=erpsync_sync_period_seconds&name[]=erpsync_managed_cronjobs"
-        with urllib.request.urlopen(f"{url}/metrics?{names}") as answer:
-            families = [family.name for family in text_string_to_metric_families(answer.read().decode())]
-        assert families == ["erpsync_managed_cronjobs", "erpsync_sync_period_seconds"]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with urllib.request.urlopen(_url(endpoint)) as answer:
+        assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        plain = answer.read().decode()
+    assert plain == _exposition()
+    asked = urllib.request.Request(_url(endpoint), headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(asked) as answer:
+        assert answer.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(answer.read()).decode() == plain
+    names = "name[]=erpsync_sync_period_seconds&name[]=erpsync_managed_cronjobs"
+    with urllib.request.urlopen(f"{_url(endpoint)}?{names}") as answer:
+        families = [family.name for family in text_string_to_metric_families(answer.read().decode())]
+    assert families == ["erpsync_managed_cronjobs", "erpsync_sync_period_seconds"]
 
 
-def test_a_scraper_that_sends_nothing_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_scraper_that_sends_nothing_is_dropped(
+    endpoint: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(metrics_endpoint._MetricsHandler, "timeout", 0.2)
-    server = metrics_endpoint.serve(0, "127.0.0.1")
-    try:
-        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as silent:
-            assert silent.recv(1) == b""  # closed by the server, well before this socket's own 5 s
-    finally:
-        server.shutdown()
-        server.server_close()
+    with socket.create_connection(("127.0.0.1", endpoint.server_address[1]), timeout=5) as silent:
+        assert silent.recv(1) == b""  # closed by the server, well before this socket's own 5 s
 
 
-def test_a_scraper_that_leaves_mid_answer_leaves_no_error_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_scraper_that_leaves_mid_answer_leaves_no_error_behind(
+    endpoint: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     keys = [("erp-sync", f"s{index:04d}") for index in range(3000)]
     for key in keys:
         metrics.SYNC_SERIES.numbers(key, "vendors").period = 3600.0
-    server = metrics_endpoint.serve(0, "127.0.0.1")
     errors: list[object] = []
-    monkeypatch.setattr(server, "handle_error", lambda request, client_address: errors.append(client_address))
+    monkeypatch.setattr(endpoint, "handle_error", lambda request, client_address: errors.append(client_address))
     serving = set(threading.enumerate())  # the server's own thread included
     try:
         for _ in range(3):
-            with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as leaving:
+            with socket.create_connection(("127.0.0.1", endpoint.server_address[1]), timeout=5) as leaving:
                 leaving.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
                 assert leaving.recv(64).startswith(b"HTTP/1.0 200")
                 leaving.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
@@ -259,11 +268,9 @@ def test_a_scraper_that_leaves_mid_answer_leaves_no_error_behind(monkeypatch: py
         while set(threading.enumerate()) - serving and time.monotonic() < deadline:
             time.sleep(0.05)  # each answer's thread meets the reset and ends, with or without an error
         assert not set(threading.enumerate()) - serving
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/metrics") as answer:
+        with urllib.request.urlopen(_url(endpoint)) as answer:
             assert b"erpsync_sync_period_seconds" in answer.read()  # and it goes on serving
         assert errors == []
     finally:
-        server.shutdown()
-        server.server_close()
         for key in keys:
             metrics.forget_schedule(key)
