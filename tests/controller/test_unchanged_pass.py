@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from erpsync.api.models import ErpSyncScheduleStatus
+from erpsync.api.models import ErpSyncScheduleStatus, read_status
 from erpsync.api.validation import validate_object
 from erpsync.controller import reconcile
 from erpsync.controller.observed import Observed
@@ -19,6 +19,7 @@ from erpsync.planning.cronjobs import BUILT_IN_WORKER_DEFAULTS
 from erpsync.planning.plan import SchedulePlan, plan_schedule
 from tests.controller.test_pass_writes import KEY, Operator, _new_schedule
 from tests.support.specs import schedule, validated
+from tests.support.status import status_json
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -141,6 +142,82 @@ def test_a_pod_waiting_to_start_or_a_stalled_schedule() -> None:
     ]
     assert next_status_change(plan, _status({}), observed, NOW) is None  # "stuck" any moment: no memo
     assert next_status_change(None, _status({}), Observed(), NOW) == datetime.max.replace(tzinfo=UTC)
+    # A Pod as the API server shows it first (no status yet), a container without a state: not waiting.
+    observed.pods_by_job["acme-vendors-1"] = [{"metadata": {"name": "p"}}, {"status": {"containerStatuses": [{}]}}]
+    assert next_status_change(plan, _status({}), observed, NOW) is not None
+
+
+# A fixed moment (the status is a function of it), so the scenarios' next runs come in a known order: jobs
+# runs at :41, jobCosts at :33 of odd hours, invoicePayments at 05:24 (the names' spread of "acme").
+AT = datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)
+HOURLY = {"frequency": "Hourly"}
+SUSPENDED = {"frequency": "Hourly", "suspend": True}
+NEVER = {"frequency": "Never"}
+LONG_AGO = timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("syncs", "succeeded", "created"),
+    [
+        # Overdue at 12:15:30, behind a sync that is never scheduled.
+        ({"vendors": NEVER, "jobs": HOURLY}, {"jobs": timedelta(hours=2)}, {}),
+        # Never succeeded: overdue counts from its CronJob's creation.
+        ({"vendors": HOURLY}, {"vendors": None}, {"vendors": timedelta(hours=2)}),
+        # A CronJob not created yet has nothing to count from; the next sync's overdue moment still counts.
+        (
+            {"vendors": HOURLY, "jobs": HOURLY},
+            {"vendors": None, "jobs": timedelta(hours=2, minutes=10)},
+            {"vendors": None},
+        ),
+        # Overdue long ago and suspended, its next hour at 12:01:30: suspended syncs are not judged.
+        ({"jobs": SUSPENDED}, {"jobs": None}, {"jobs": timedelta(days=10, minutes=59)}),
+        # Overdue at this very moment: a second later the status says so.
+        ({"jobs": HOURLY}, {"jobs": timedelta(hours=2) + OVERDUE_GRACE}, {}),
+        # Overdue for hours already: the message counts one more hour at 12:20:30.
+        ({"jobs": HOURLY}, {"jobs": timedelta(hours=4, minutes=40)}, {}),
+        # Nothing scheduled: nothing ever changes with the clock.
+        ({sync: NEVER for sync in ("vendors", "jobs", "jobCosts", "invoicePayments")}, {}, {}),
+    ],
+    ids=[
+        "behind-a-never-sync",
+        "never-succeeded",
+        "cronjob-not-created",
+        "suspended",
+        "at-the-moment",
+        "hours",
+        "never",
+    ],
+)
+def test_the_status_stays_the_same_until_the_moment_and_changes_after_it(
+    syncs: dict[str, dict[str, Any]], succeeded: dict[str, timedelta | None], created: dict[str, timedelta | None]
+) -> None:
+    """What the skipped passes rely on: build_status, given the same world at any moment before
+    next_status_change, builds the status it built at `AT`; a second after that moment, another one.
+    A sync last succeeded a minute ago and its CronJob was created long ago unless the case says how long
+    ago (None: never, or not created)."""
+    plan = _plan(syncs=syncs)
+    observed = Observed()
+    for planned in plan.syncs:
+        age = created.get(planned.sync, LONG_AGO)
+        if planned.cron_job_name and planned.cron_job and age is not None:
+            success = succeeded.get(planned.sync, timedelta(minutes=1))
+            times = {"lastSuccessfulTime": _at(AT - success)} if success is not None else {}
+            observed.cron_jobs[planned.cron_job_name] = {
+                "metadata": {"name": planned.cron_job_name, "creationTimestamp": _at(AT - age)},
+                "spec": {"suspend": planned.cron_job["spec"]["suspend"]},
+                "status": times,
+            }
+    stored = status_json(plan, observed, now=AT)
+    assert status_json(plan, observed, now=AT, previous=stored) == stored  # settled
+    moment = next_status_change(plan, read_status(stored), observed, AT)
+    assert moment is not None and moment >= AT
+    if moment == datetime.max.replace(tzinfo=UTC):
+        assert status_json(plan, observed, now=AT + timedelta(days=400), previous=stored) == stored
+        return
+    for before in (AT, AT + (moment - AT) / 2, moment - timedelta(seconds=1)):
+        if before >= AT:
+            assert status_json(plan, observed, now=before, previous=stored) == stored, before
+    assert status_json(plan, observed, now=moment + timedelta(seconds=1), previous=stored) != stored
 
 
 # The initial lists -------------------------------------------------------------------------------------

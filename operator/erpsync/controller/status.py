@@ -223,8 +223,9 @@ def next_status_change(
         if since is None:
             continue
         overdue = since + 2 * period + OVERDUE_GRACE
-        # Overdue: its message counts the hours since the last success (_health).
-        moments.append(overdue if overdue > now else since + ((now - since) // _HOUR + 1) * _HOUR)
+        # Overdue: its message counts the hours since the last success (_health). Overdue only once past
+        # that moment (_health compares with >), so a moment equal to now is still ahead.
+        moments.append(overdue if overdue >= now else since + ((now - since) // _HOUR + 1) * _HOUR)
     return min(moments, default=datetime.max.replace(tzinfo=now.tzinfo))
 
 
