@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from erpsync.planning import cron
 from erpsync_testbed import ControlPlane, podman
 from erpsync_testbed.client import ApiClient
 
@@ -21,6 +22,14 @@ REPO = Path(__file__).resolve().parents[1]
 CRD_FILE = REPO / "crds" / "erpsyncschedules.erpsync.io.yaml"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/erpsyncschedules.erpsync.io"
 _namespaces = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _next_runs_computed_afresh() -> None:
+    """Each test computes its next runs itself instead of reading them from an earlier test's memo (cron's
+    lru_cache). mutmut runs every mutant in a process forked after all the tests ran once: without this,
+    a mutant of the cron code behind the cache would never run and could not be caught."""
+    cron._next_runs.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -220,8 +220,16 @@ def _generic(**syncs: Any) -> Operator:
         ({"vendors": {"suspend": True}, "jobCosts": {"suspend": True}}, False, "vendors,jobCosts"),
         ({}, True, "true"),
         ({"jobs": {"frequency": "Never"}, "vendors": {"suspend": True}}, False, "vendors"),  # Never: not scheduled
+        (
+            {
+                "jobs": {"frequency": "Never"},
+                **{sync: {"suspend": True} for sync in ("vendors", "jobCosts", "invoicePayments")},
+            },
+            False,
+            "true",
+        ),
     ],
-    ids=["none", "one", "two", "all", "a-never-sync-is-not-counted"],
+    ids=["none", "one", "two", "all", "a-never-sync-is-not-counted", "all-scheduled-beside-a-never-sync"],
 )
 def test_suspended_reads_false_true_or_the_suspended_syncs(
     syncs: dict[str, Any], spec_suspend: bool, column: str

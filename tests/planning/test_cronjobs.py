@@ -87,6 +87,10 @@ def _all_schedules() -> list[tuple[str, ErpSyncSchedule]]:
     schedules = [(path.name, schedule) for path in example_files() for schedule in load_schedules(path)]
     schedules.append(("maximal", make_schedule(name="maximal.example", namespace="tenant-1", **MAXIMAL_SPEC)))
     schedules.append(("suspended", make_schedule(name="x" * 253, suspend=True)))
+    # PublicApi mode (the default) may create the projects of new ERP jobs; ErpConnector stages them.
+    public_api = {"companyId": 42, "credentialsSecretRef": {"name": "procore-credentials"}}
+    jobs = {"frequency": "Daily", "createProjects": True}
+    schedules.append(("creates-projects", make_schedule(procore=public_api, syncs={"jobs": jobs})))
     return schedules
 
 
