@@ -1,7 +1,7 @@
 """The operator's own watches of the schedules and of their children (CronJobs, Jobs, Pods), fed straight
 into the World.
 
-kopf watched them before issue [6/6]. kopf hands each event to a task of the object's own, which holds the
+Why not kopf's watches: kopf hands each event to a task of the object's own, which holds the
 body until after the object's last event, and hands its initial list over faster than those tasks consume
 it: a restart held most of the listed objects as sent at once (at 3,000 schedules their 12,000 CronJobs,
 13 KB of JSON each, far more as Python objects: 272 MiB). Here each event is decoded, applied to the World
