@@ -110,30 +110,6 @@ def _at(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def test_the_clock_changes_status_at_the_earliest_next_run_or_overdue_moment() -> None:
-    plan = _plan(syncs={"vendors": {"frequency": "Hourly"}})
-    [vendors] = [planned for planned in plan.syncs if planned.sync == "vendors"]
-    next_run = NOW + timedelta(minutes=30)
-    success = NOW - timedelta(minutes=90)
-    status = _status(
-        {"vendors": {"frequency": "Hourly", "nextRunTime": _at(next_run), "lastSuccessfulTime": _at(success)}}
-    )
-    assert vendors.schedule is not None
-    assert next_status_change(plan, status, Observed(), NOW) == next_run
-    # Overdue sooner than the next run: 2 periods and the grace after the last success.
-    success = NOW - timedelta(hours=2)
-    status = _status(
-        {"vendors": {"frequency": "Hourly", "nextRunTime": _at(next_run), "lastSuccessfulTime": _at(success)}}
-    )
-    assert next_status_change(plan, status, Observed(), NOW) == success + timedelta(hours=2) + OVERDUE_GRACE
-    # Overdue already: its message counts hours, the next one is a change.
-    success = NOW - timedelta(hours=5, minutes=40)  # the 6th hour in 20 min, before the next run
-    status = _status(
-        {"vendors": {"frequency": "Hourly", "nextRunTime": _at(next_run), "lastSuccessfulTime": _at(success)}}
-    )
-    assert next_status_change(plan, status, Observed(), NOW) == success + timedelta(hours=6)
-
-
 def test_a_pod_waiting_to_start_or_a_stalled_schedule() -> None:
     plan = _plan()
     observed = Observed()
