@@ -2,11 +2,12 @@
 mutmut's test selection (pyproject.toml, [tool.mutmut]). A status test left outside it once let
 controller/status.py fall from 97.6 % to 75.0 % unnoticed (docs/benchmarks.md, "Mutation testing")."""
 
-import ast
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
+
+from tests.test_architecture import imports_of
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 # The unit tests of the operator's pure modules; the worker's are named after theirs (test_rows, test_throttle).
@@ -18,25 +19,14 @@ def _mutmut() -> dict[str, Any]:
     return config
 
 
-def _imported(path: Path) -> set[str]:
-    """The modules `path` imports, with `from package import module` counted as package.module."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
-
-
 def unselected(tests: Iterable[Path], mutated: set[str], selection: list[str]) -> list[str]:
     """The test modules that import a mutated module and that the selection leaves out."""
     missing = []
     for path in tests:
         name = path.relative_to(ROOT).as_posix()
         selected = any(name == entry or name.startswith(f"{entry}/") for entry in selection)
-        if not selected and _imported(path) & mutated:
+        module = name.removesuffix(".py").replace("/", ".")
+        if not selected and any(found.imported in mutated for found in imports_of(module, path, ROOT, mutated)):
             missing.append(name)
     return missing
 
