@@ -15,29 +15,35 @@ import sys
 import time
 from typing import Any
 
-from erpsync.api.profiles import PROFILES
+from erpsync.api.profiles import MODES, PROFILES
 from erpsync.api.timezones import zone_names
 from erpsync.api.validation import validate_object
-from erpsync.api.vocabulary import ERP_NAMES, SYNC_NAMES
+from erpsync.api.vocabulary import ERP_NAMES, PROCORE_MODES, SYNC_NAMES
 from erpsync.planning.plan import SchedulePlan, plan_schedule
 
 _SYNC_FIELDS = {"vendors": "vendors", "jobs": "jobs", "jobCosts": "jobCosts", "invoicePayments": "invoicePayments"}
 
 
 def generate(count: int, seed: int) -> list[dict[str, Any]]:
-    """`count` valid ErpSyncSchedule bodies: every profile, many zones, frequencies the profile offers."""
+    """`count` valid ErpSyncSchedule bodies: every profile and Procore mode, many zones, frequencies the
+    profile offers in that mode, what starts the runs (runOn) where the mode has ERP Requests."""
     rng = random.Random(seed)
     zones = list(zone_names())
     bodies: list[dict[str, Any]] = []
     for index in range(count):
         erp = rng.choice(ERP_NAMES)
+        mode = rng.choice(PROCORE_MODES)
         syncs: dict[str, Any] = {}
         for sync in SYNC_NAMES:
-            offered = PROFILES[erp].offer(sync).frequencies
+            offered = ("Never",) if sync in MODES[mode].impossible else PROFILES[erp].offer(sync).frequencies
             choice = rng.choice([None, *offered])
             if choice is None:
                 continue
             settings: dict[str, Any] = {"frequency": choice}
+            # runOn ErpRequests starts no scheduled runs: it goes with Never only.
+            run_on = rng.choice([None, *MODES[mode].run_on])
+            if run_on is not None and (run_on != "ErpRequests" or choice == "Never"):
+                settings["runOn"] = run_on
             if choice == "Daily" and rng.random() < 0.3:
                 settings["at"] = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}"
             if rng.random() < 0.1:
@@ -52,6 +58,7 @@ def generate(count: int, seed: int) -> list[dict[str, Any]]:
                 "erp": erp,
                 "timeZone": rng.choice(zones),
                 "procore": {
+                    "mode": mode,
                     "companyId": rng.randrange(1, 2**40),
                     "environment": rng.choice(["Production", "Sandbox", "MonthlySandbox"]),
                     "credentialsSecretRef": {"name": f"customer-{index}-procore"},
