@@ -8,31 +8,30 @@ import contextlib
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import ConfigDict, Field
-
-from erpsync.api.models import RunCounts, WorkerResult
+from erpsync.api.run_counts import RUN_COUNT_NAMES, RunCountFields
+from erpsync.api.vocabulary import WorkerResult
 
 TERMINATION_MESSAGE_LIMIT: Final = 4096
 MAX_ERRORS: Final = 20
 EXIT_CODES: Final[dict[WorkerResult, int]] = {"Succeeded": 0, "PartiallyFailed": 2, "Failed": 1}
 
 
-class Summary(RunCounts):
+@dataclass(kw_only=True)
+class Summary(RunCountFields):
     """A run's counts (read, created, updated, unchanged, skipped, failed: the status's RunCounts, the one
     definition the operator reads back) and what else the summary says."""
 
-    model_config = ConfigDict(extra="forbid")
-
     sync: str
     dry_run: bool = False
-    errors: list[str] = Field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     requests: int = 0
     fatal: str | None = None
-    started: float = Field(default_factory=time.monotonic)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def error(self, message: str) -> None:
         """Record an item-level problem (the first few are kept for the summary)."""
@@ -54,7 +53,7 @@ class Summary(RunCounts):
         return {
             "sync": self.sync,
             "result": self.result,
-            **{name: getattr(self, name) for name in RunCounts.model_fields},
+            **{name: getattr(self, name) for name in RUN_COUNT_NAMES},
             "errors": errors,
             "requests": self.requests,
             "durationSeconds": round(time.monotonic() - self.started, 3),

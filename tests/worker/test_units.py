@@ -70,6 +70,14 @@ def test_the_summary_fits_the_termination_message_by_dropping_errors() -> None:
     assert data["errorsTruncated"] is True and data["failed"] == 500 and data["result"] == "PartiallyFailed"
 
 
+def test_the_worker_starts_without_pydantic() -> None:
+    """The worker shares the run counts and the vocabulary of the API, not its pydantic models: pydantic
+    alone is some 9 MiB more in every worker pod (docs/benchmarks.md, "Worker: vendors")."""
+    script = "import sys, erpsync_worker.cli; print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic'}))"
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
 def test_redaction_replaces_secrets_in_messages_and_tracebacks() -> None:
     redactor = Redactor(["s3cr3t-value"])
     record = logging.makeLogRecord({"msg": "token %s", "args": ("s3cr3t-value",)})

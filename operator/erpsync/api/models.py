@@ -37,6 +37,7 @@ from erpsync.api.profiles import (
     refusal,
     run_on_refusal_reason,
 )
+from erpsync.api.run_counts import RunCountFields
 from erpsync.api.timezones import tzdata_version, zone_name_set, zone_names
 from erpsync.api.vocabulary import (
     API_GROUP,
@@ -472,21 +473,10 @@ class Condition(StatusModel):
     last_transition_time: datetime
 
 
-# What the worker's summary says of a run; the operator believes nothing else from a termination message.
-WorkerResult = Literal["Succeeded", "PartiallyFailed", "Failed"]
-
-
-# The one definition of a run's counts: the worker's summary (erpsync_worker.summary) keeps them, the
-# operator copies them into lastRun. (The docstring is the CRD's description.)
-class RunCounts(StatusModel):
+# The counts of erpsync.api.run_counts, the one definition the worker's summary keeps too; the operator
+# copies them into lastRun. (The docstring is the CRD's description.)
+class RunCounts(StatusModel, RunCountFields):
     """The worker's summary counts of one run."""
-
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
 
 
 class LastRun(StatusModel):

@@ -41,6 +41,10 @@ ImagePullPolicy = Literal["Always", "IfNotPresent", "Never"]
 TolerationOperator = Literal["Exists", "Equal"]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
+# What the worker's summary says of a run; the operator believes nothing else from a termination message.
+WorkerResult = Literal["Succeeded", "PartiallyFailed", "Failed"]
+WORKER_RESULTS: Final[tuple[WorkerResult, ...]] = get_args(WorkerResult)
+
 # Who suspends a sync, as status.syncs.<sync>.suspendedBy says: spec.suspend (Schedule), spec.syncs.<sync>.suspend
 # (Sync), or the erpsync.io/suspend annotation of `kubectl erpsync suspend` (Annotation).
 SuspendedBy = Literal["Schedule", "Sync", "Annotation"]

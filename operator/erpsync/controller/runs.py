@@ -8,15 +8,13 @@ through the container's waiting reason.
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, get_args
+from typing import Any, Final
 
-from erpsync.api.models import LastRun, PastRun, RunCounts, RunTotals, WorkerResult
+from erpsync.api.models import LastRun, PastRun, RunCounts, RunTotals
+from erpsync.api.vocabulary import WORKER_RESULTS
 from erpsync.controller.bounds import fit_text, max_length, parse_time, rfc3339
 from erpsync.planning.cronjobs import LABEL_TRIGGER
 
-# What a worker's summary may say of a run's result; anything else in a termination message is not the
-# worker's and is not believed.
-WORKER_RESULTS: Final = frozenset(get_args(WorkerResult))
 # A run's message and problem are cut to lastRun.message's limit: the Healthy condition joins the
 # problems of all four syncs, and that keeps each of them within its own message's limit.
 MESSAGE_LIMIT: Final = max_length(LastRun, "message")
