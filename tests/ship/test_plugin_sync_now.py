@@ -302,3 +302,18 @@ def test_ctrl_c_while_waiting_for_runs_leaves_them_running(cluster: Cluster) -> 
         f"-n {cluster.namespace} --cancel)\n"
     )
     assert job in cluster.jobs("acme-generic")
+
+
+def test_runs_still_running_at_the_timeout_are_named_as_such(cluster: Cluster) -> None:
+    """The API server answers throughout: the timeout is the runs', not the server's."""
+    _generic_without_retries(cluster)
+    waiting = background(
+        cluster.operator.kubeconfig, "sync-now", "acme-generic", "--sync", "vendors", "--wait", "--timeout", "6"
+    )
+    (job,) = _started(cluster, 1)
+    code, _, stderr = _finish(waiting, timeout=30)
+    assert code == 1, stderr
+    assert stderr == (
+        f"error: timed out after 6s waiting for the runs: still running: {job}; the runs go on: {job} (to stop "
+        f"them: kubectl erpsync sync-now acme-generic -n {cluster.namespace} --cancel)\n"
+    )

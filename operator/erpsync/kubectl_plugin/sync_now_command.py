@@ -350,13 +350,16 @@ def _wait_for_runs(target: _Target, jobs: list[dict[str, Any]], seconds: float) 
                 (job["metadata"].get("labels", {}).get(LABEL_SYNC, "-"), finished[job["metadata"]["name"]])
                 for job in jobs
             ]
-        if time.monotonic() >= (kube.deadline or 0.0):
+        # Every request is bounded by the time left: a look that starts without any would fail as if the
+        # server did not answer. The last look starts with POLL_SECONDS left; then the runs are late.
+        left = (kube.deadline or 0.0) - time.monotonic()
+        if left <= POLL_SECONDS:
             running = [job for job in jobs if job["metadata"]["name"] not in finished]
             raise _GiveUp(
                 f"timed out after {seconds:g}s waiting for the runs: still running: "
                 + ", ".join(job["metadata"]["name"] for job in running)
             )
-        time.sleep(POLL_SECONDS * 4)
+        time.sleep(min(POLL_SECONDS * 4, left - POLL_SECONDS))
 
 
 def _read_run(target: _Target, job_name: str) -> Run:
