@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from erpsync.api.models import LastRun, PastRun, RunCounts, RunTotals
+from erpsync.api.models import LastRun, PastRun, RunTotals
+from erpsync.api.run_counts import RUN_COUNT_NAMES
 from erpsync.api.vocabulary import WORKER_RESULTS
 from erpsync.controller.bounds import fit_text, max_length, parse_time, rfc3339
 from erpsync.planning.cronjobs import LABEL_TRIGGER
@@ -23,8 +24,6 @@ _STARTING: Final = frozenset({"ContainerCreating", "PodInitializing"})
 # How long a pod may stay in ContainerCreating before that is reported (a missing Secret or
 # ConfigMap volume keeps it there, with the reason only in Events).
 STUCK_CREATING_AFTER: Final = timedelta(minutes=5)
-# The counts a summary holds, as the worker writes them and lastRun.counts holds them: one definition.
-_COUNT_KEYS: Final = tuple(info.alias or name for name, info in RunCounts.model_fields.items())
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ def read_run(job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> 
     metadata = job.get("metadata", {})
     status = job.get("status", {})
     summary = read_summary(pods)
-    counts = {key: summary[key] for key in _COUNT_KEYS if _is_count(summary.get(key))} if summary else None
+    counts = {key: summary[key] for key in RUN_COUNT_NAMES if _is_count(summary.get(key))} if summary else None
     claimed = _worker_result(summary)
     finished = _finished(job)
     completion = rfc3339(status.get("completionTime"))
