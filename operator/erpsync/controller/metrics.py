@@ -15,7 +15,7 @@ from kopf._cogs.clients import watching  # kopf offers no hook on watch (re)star
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from erpsync.api.models import LastRun, RunCounts, read_status
-from erpsync.api.vocabulary import SYNC_NAMES
+from erpsync.api.vocabulary import SYNC_NAMES, WORKER_RESULTS
 from erpsync.controller.bounds import parse_time
 from erpsync.controller.queue import ReconcileQueue
 from erpsync.controller.reconcile import Reconciler
@@ -26,8 +26,8 @@ from erpsync.planning.cron import interval
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 # The results a run can have (runs.read_run): erpsync_sync_last_result has one series for each, 1 for the
 # current one and 0 for the others, so that a failure followed by a success reads 0 for the failure.
-RESULTS: Final = ("Running", "Succeeded", "PartiallyFailed", "Failed")
-FINISHED_RESULTS: Final = RESULTS[1:]  # erpsync_sync_runs_total counts finished runs: from 0 for each of these
+RESULTS: Final = ("Running", *WORKER_RESULTS)
+FINISHED_RESULTS: Final = WORKER_RESULTS  # erpsync_sync_runs_total counts finished runs: from 0 for each of these
 # The outcomes of records in the worker's summary (RunCounts without `read`).
 RECORD_OUTCOMES: Final = tuple(
     info.alias or name for name, info in RunCounts.model_fields.items() if (info.alias or name) != "read"

@@ -39,6 +39,7 @@ from erpsync.api.vocabulary import (
     SUSPEND_ALL,
     SUSPEND_ANNOTATION,
     SYNC_NAMES,
+    WORKER_RESULTS,
     SyncName,
     read_suspend_annotation,
 )
@@ -477,7 +478,6 @@ class _Pass:
 
 
 _FAILED_RESULTS: Final = ("Failed", "PartiallyFailed")
-_FINISHED_RESULTS: Final = ("Succeeded", *_FAILED_RESULTS)
 
 
 def finished_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -> list[tuple[str, LastRun]]:
@@ -488,9 +488,9 @@ def finished_runs(before: ErpSyncScheduleStatus, after: ErpSyncScheduleStatus) -
     its lastRun. The previous status is the stored one, so a restart reports nothing again."""
     finished: list[tuple[str, LastRun]] = []
     for sync in SYNC_NAMES:
-        reported = {run.job_name for run in _runs(before, sync) if run.result in _FINISHED_RESULTS}
+        reported = {run.job_name for run in _runs(before, sync) if run.result in WORKER_RESULTS}
         for run in _runs(after, sync):
-            if run.result in _FINISHED_RESULTS and run.job_name not in reported:
+            if run.result in WORKER_RESULTS and run.job_name not in reported:
                 reported.add(run.job_name)
                 finished.append((sync, run))
     return finished
